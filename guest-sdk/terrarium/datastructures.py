@@ -1,0 +1,110 @@
+"""Small mappings used by requests and responses."""
+
+from urllib.parse import parse_qsl
+
+
+class Headers:
+    """Case-insensitive, multi-valued HTTP headers that keep their order.
+
+    `headers["Content-Type"]` gives the first value (KeyError when absent),
+    `headers.get(name, default)` and `headers.getall(name)` never raise.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=()):
+        self._items = [(str(k), str(v)) for k, v in items]
+
+    def __getitem__(self, name):
+        lowered = name.lower()
+        for key, value in self._items:
+            if key.lower() == lowered:
+                return value
+        raise KeyError(name)
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def getall(self, name):
+        lowered = name.lower()
+        return [value for key, value in self._items if key.lower() == lowered]
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __setitem__(self, name, value):
+        """Replaces every value of `name` with one value."""
+        self.remove(name)
+        self._items.append((str(name), str(value)))
+
+    def add(self, name, value):
+        """Adds one more value for `name` (e.g. a second Set-Cookie)."""
+        self._items.append((str(name), str(value)))
+
+    def remove(self, name):
+        lowered = name.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != lowered]
+
+    __delitem__ = remove
+
+    def items(self):
+        return list(self._items)
+
+    def keys(self):
+        return [key for key, _ in self._items]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self._items)
+
+    def __repr__(self):
+        return f"Headers({self._items!r})"
+
+
+class QueryParams:
+    """A parsed query string: `q["a"]` is the last value of `a`, `q.getall("a")` all of them."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, query_string=""):
+        self._items = parse_qsl(query_string, keep_blank_values=True)
+
+    def __getitem__(self, name):
+        values = self.getall(name)
+        if not values:
+            raise KeyError(name)
+        return values[-1]
+
+    def get(self, name, default=None):
+        values = self.getall(name)
+        return values[-1] if values else default
+
+    def getall(self, name):
+        return [value for key, value in self._items if key == name]
+
+    def __contains__(self, name):
+        return any(key == name for key, _ in self._items)
+
+    def items(self):
+        return list(self._items)
+
+    def keys(self):
+        return list(dict.fromkeys(key for key, _ in self._items))
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+    def to_dict(self):
+        """A plain dict with the last value of each key."""
+        return {key: value for key, value in self._items}
+
+    def __repr__(self):
+        return f"QueryParams({self._items!r})"

@@ -1,0 +1,96 @@
+"""The request a handler reads."""
+
+import json as _json
+from urllib.parse import unquote
+
+from .datastructures import Headers, QueryParams
+
+
+class Request:
+    """One HTTP request, as routed to this app.
+
+    Attributes:
+        method       -- "GET", "POST", ...
+        path         -- the path inside the app's mount, decoded ("/users/10")
+        script_name  -- the mount point, decoded ("" for the root mount)
+        full_path    -- script_name + path, still percent-encoded, as received
+        query_string -- the raw query string without '?'
+        query        -- the parsed query (`QueryParams`, multi-valued)
+        headers      -- case-insensitive `Headers`
+        body         -- the raw body (bytes)
+        params       -- parameters captured by the route pattern
+        remote_addr  -- the client's "ip:port"
+        scheme, host -- "http"/"https" and the Host header
+        request_id   -- the host's id for this request (also in its log)
+    """
+
+    __slots__ = (
+        "method",
+        "path",
+        "script_name",
+        "full_path",
+        "raw_path",
+        "query_string",
+        "headers",
+        "body",
+        "params",
+        "remote_addr",
+        "scheme",
+        "host",
+        "request_id",
+        "_query",
+    )
+
+    def __init__(
+        self,
+        method="GET",
+        path="/",
+        *,
+        script_name="",
+        query_string="",
+        headers=(),
+        body=b"",
+        remote_addr="",
+        scheme="http",
+        host="",
+        request_id="",
+        full_path=None,
+    ):
+        self.method = method.upper()
+        self.raw_path = path
+        self.path = unquote(path) or "/"
+        self.script_name = unquote(script_name)
+        self.full_path = full_path if full_path is not None else script_name + path
+        self.query_string = query_string
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.body = body
+        self.params = {}
+        self.remote_addr = remote_addr
+        self.scheme = scheme
+        self.host = host
+        self.request_id = request_id
+        self._query = None
+
+    @property
+    def query(self):
+        if self._query is None:
+            self._query = QueryParams(self.query_string)
+        return self._query
+
+    @property
+    def content_type(self):
+        """The media type of the body without parameters, lower case ("" when absent)."""
+        value = self.headers.get("content-type", "")
+        return value.split(";", 1)[0].strip().lower()
+
+    @property
+    def text(self):
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        """The body parsed as JSON; raises ValueError when it is not valid JSON."""
+        return _json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Request {self.method} {self.full_path}>"

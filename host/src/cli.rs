@@ -1,0 +1,169 @@
+//! The `terrarium` command line.
+//!
+//! ```text
+//! terrarium build SITE [--cache-dir DIR]
+//! terrarium serve SITE [--listen ADDR] [--cache-dir DIR]
+//! ```
+
+use std::{
+    io::{IsTerminal, Write},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use terrarium_python_wasi::{BuildCache, BuildStep};
+
+use crate::{
+    config::SiteConfig,
+    site::{self, Progress, Site},
+};
+
+/// Serve Python web apps from pooled WebAssembly sandboxes.
+#[derive(Debug, Parser)]
+#[command(name = "terrarium", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build every app of a site into a cached, compiled component.
+    Build {
+        /// The site folder (holds terrarium.toml).
+        site: PathBuf,
+        /// Where built components are cached [default: SITE/.terrarium/cache]
+        #[arg(long, env = "TERRARIUM_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Build what is missing, then serve the site.
+    Serve {
+        /// The site folder (holds terrarium.toml).
+        site: PathBuf,
+        /// Address to listen on, overriding `server.listen` (port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Where built components are cached [default: SITE/.terrarium/cache]
+        #[arg(long, env = "TERRARIUM_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line; the exit code is non-zero on any failure.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERRARIUM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift_codegen=warn,wasmtime=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build { site, cache_dir } => {
+            let config = SiteConfig::load(&site)?;
+            let cache = cache_for(&site, cache_dir);
+            site::build_site(&config, &cache, &mut print_progress)?;
+            eprintln!(
+                "built {} app(s) into {}",
+                config.mounts.len(),
+                cache.root().display()
+            );
+            Ok(())
+        }
+        Command::Serve {
+            site,
+            listen,
+            cache_dir,
+        } => serve(&site, listen, cache_dir),
+    }
+}
+
+fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
+    BuildCache::new(cache_dir.unwrap_or_else(|| site::default_cache_dir(site)))
+}
+
+fn serve(site_dir: &Path, listen: Option<SocketAddr>, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = SiteConfig::load(site_dir)?;
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    let cache = cache_for(site_dir, cache_dir);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let address = config.server.listen;
+        let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut print_progress))
+            .await
+            .context("preparing the site panicked")??;
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let bound = listener.local_addr()?;
+        println!("terrarium: listening on http://{bound}");
+        std::io::stdout().flush()?;
+        crate::http::serve(listener, Arc::new(site), shutdown_signal()).await?;
+        eprintln!("terrarium: stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn print_progress(progress: Progress) {
+    match progress {
+        Progress::Step { app, step } => match step {
+            BuildStep::Cached => {}
+            BuildStep::InstallingRequirements => eprintln!("[{app}] installing requirements.txt with pip…"),
+            BuildStep::Componentizing => {
+                eprintln!("[{app}] building: pre-initializing CPython with the app…")
+            }
+        },
+        Progress::Compiling { app } => eprintln!("[{app}] compiling to native code…"),
+        Progress::Ready {
+            app,
+            from_cache,
+            elapsed,
+        } => {
+            let how = if from_cache { "from cache" } else { "built" };
+            eprintln!("[{app}] ready ({how}, {:.2}s)", elapsed.as_secs_f64());
+        }
+    }
+}

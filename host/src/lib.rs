@@ -1,0 +1,33 @@
+//! Terrarium's host: serves Python web apps from pooled WebAssembly sandboxes.
+//!
+//! Module map (pure parts first, then the shells that do I/O):
+//! - [`units`]: human-readable durations and sizes ("30s", "256MiB").
+//! - [`config`]: the strict `terrarium.toml` schema and its checks.
+//! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO` split).
+//! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
+//!   instances, pools, guest failures.
+//! - [`site`]: a config made ready to serve: apps built, compiled, pools warmed.
+//! - [`http`]: the only code that touches hyper: listener, request pipeline,
+//!   errors → responses.
+//! - [`cli`]: the `terrarium` command line (the one place `anyhow` is used freely).
+//!
+//! The server is a library function of (listener, site, shutdown):
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use std::{path::Path, sync::Arc};
+//! use terrarium::{config::SiteConfig, site::{Site, default_cache_dir}};
+//! let config = SiteConfig::load(Path::new("examples/hello"))?;
+//! let cache = terrarium_python_wasi::BuildCache::new(default_cache_dir(Path::new("examples/hello")));
+//! let site = Site::prepare(config, &cache, &mut |_| {})?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! terrarium::http::serve(listener, Arc::new(site), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod mounts;
+pub mod sandbox;
+pub mod site;
+pub mod units;

@@ -1,0 +1,51 @@
+//! Compiles a component to native code once and caches it on disk, beside
+//! the component, keyed by the engine's compatibility hash. Loading the cache
+//! maps the file into memory (milliseconds); compiling takes seconds.
+
+use std::{
+    fs,
+    hash::{DefaultHasher, Hash, Hasher},
+    path::{Path, PathBuf},
+};
+
+use wasmtime::{Engine, component::Component};
+
+/// Where the native code for `component` lives, for this engine.
+pub fn compiled_path(engine: &Engine, component: &Path) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let name = format!("native-{:016x}.cwasm", hasher.finish());
+    component.with_file_name(name)
+}
+
+/// Loads the compiled form of `component`, compiling and caching it first
+/// when needed. Returns the component and whether it had to be compiled.
+pub fn load_or_compile(engine: &Engine, component: &Path) -> Result<(Component, bool), String> {
+    let compiled = compiled_path(engine, component);
+    if compiled.is_file() {
+        match load(engine, &compiled) {
+            Ok(loaded) => return Ok((loaded, false)),
+            Err(e) => {
+                tracing::warn!(path = %compiled.display(), "recompiling: the cached native code is unusable: {e}")
+            }
+        }
+    }
+    let wasm = fs::read(component).map_err(|e| format!("cannot read {}: {e}", component.display()))?;
+    let native = engine
+        .precompile_component(&wasm)
+        .map_err(|e| format!("cannot compile {}: {e:?}", component.display()))?;
+    let tmp = compiled.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, native)
+        .and_then(|()| fs::rename(&tmp, &compiled))
+        .map_err(|e| format!("cannot write {}: {e}", compiled.display()))?;
+    let loaded = load(engine, &compiled).map_err(|e| format!("cannot load {}: {e:?}", compiled.display()))?;
+    Ok((loaded, true))
+}
+
+#[allow(unsafe_code)]
+fn load(engine: &Engine, compiled: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: the file was written by `precompile_component` of an engine with
+    // the same compatibility hash (its name says so), into the build cache,
+    // which only Terrarium writes; wasmtime re-checks the header and version.
+    unsafe { Component::deserialize_file(engine, compiled) }
+}

@@ -1,0 +1,118 @@
+//! The wasmtime `Engine` shared by every app, and the epoch ticker.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; deadlines are measured in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How many instances the engine must be able to hold at once, and how large.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineCapacity {
+    /// Instances alive at the same time, across all apps.
+    pub instances: u32,
+    /// The largest linear memory any instance may reach, in bytes.
+    pub max_memory: u64,
+}
+
+/// The engine plus the thread that advances its epoch. Dropping it stops the ticker.
+pub struct Sandbox {
+    engine: Engine,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// Core wasm pieces one CPython component is made of (measured with
+/// componentize-py 0.25; generous so a bigger app still fits).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 48;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
+/// CPython's function table is large; this bounds each table slot.
+const TABLE_ELEMENTS: usize = 200_000;
+
+impl Sandbox {
+    /// Creates the engine, sized for `capacity`, and starts the epoch ticker.
+    pub fn new(capacity: EngineCapacity) -> wasmtime::Result<Self> {
+        let engine = Engine::new(&engine_config(capacity))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let ticking = engine.clone();
+        thread::Builder::new()
+            .name("terrarium-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
+        Ok(Self { engine, ticker_stop })
+    }
+
+    /// The shared engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Epoch ticks that make up `timeout` (rounded up, plus one for the partial tick).
+pub fn deadline_ticks(timeout: Duration) -> u64 {
+    timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1
+}
+
+fn engine_config(capacity: EngineCapacity) -> Config {
+    let components = capacity.instances.max(1);
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(components)
+        .total_core_instances(components * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(components * MEMORIES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(components * TABLES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .table_elements(TABLE_ELEMENTS)
+        .max_memory_size(capacity.max_memory as usize)
+        .max_core_instance_size(4 << 20)
+        .max_component_instance_size(1 << 20)
+        // Synchronous calls need no fiber stacks.
+        .total_stacks(0)
+        // Keep the first pages of each memory resident: resetting them on
+        // reuse is then a memset, not a page fault storm.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(1 << 20);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .parallel_compilation(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up() {
+        assert_eq!(deadline_ticks(Duration::from_millis(10)), 2);
+        assert_eq!(deadline_ticks(Duration::from_millis(15)), 3);
+        assert_eq!(deadline_ticks(Duration::from_secs(30)), 3001);
+    }
+}

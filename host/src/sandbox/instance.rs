@@ -1,0 +1,197 @@
+//! One sandboxed instance: a `Store` with its limits and host state, made
+//! from an app's pre-linked template.
+
+use std::{sync::Arc, time::Duration};
+
+use terrarium_python_wasi::GuestMount;
+use wasmtime::{
+    Engine, ResourceLimiter, Store, Trap,
+    component::{Component, HasData, Linker, ResourceTable},
+};
+use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::{
+    App, AppPre, WitRequest, WitResponse,
+    engine::deadline_ticks,
+    error::GuestError,
+    guest_log::{GuestLog, GuestOutput},
+};
+
+/// How long instantiating may take before it is abandoned.
+const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An app ready to be instantiated many times: compiled, linked, checked
+/// against the contract.
+pub struct AppTemplate {
+    name: Arc<str>,
+    engine: Engine,
+    pre: AppPre<GuestState>,
+    mounts: Vec<GuestMount>,
+    memory_cap: u64,
+}
+
+/// The host state of one instance: WASI, its memory cap and its log.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryCap,
+    log: GuestLog,
+    stdout: GuestOutput,
+    stderr: GuestOutput,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+struct LogImport;
+
+impl HasData for LogImport {
+    type Data<'a> = &'a mut GuestLog;
+}
+
+impl AppTemplate {
+    /// Links `component` against WASI and the contract's imports.
+    ///
+    /// Fails when the component does not match the contract.
+    pub fn new(
+        engine: &Engine,
+        name: &str,
+        component: &Component,
+        mounts: Vec<GuestMount>,
+        memory_cap: u64,
+    ) -> wasmtime::Result<Self> {
+        let mut linker = Linker::<GuestState>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        App::add_to_linker::<GuestState, LogImport>(&mut linker, |state| &mut state.log)?;
+        let pre = AppPre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self {
+            name: Arc::from(name),
+            engine: engine.clone(),
+            pre,
+            mounts,
+            memory_cap,
+        })
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Creates a fresh instance: copy-on-write memory from the pre-initialized
+    /// image, read-only access to the folders the build used, nothing else.
+    pub fn instantiate(&self) -> Result<Instance, GuestError> {
+        let log = GuestLog::new(self.name.clone());
+        let stdout = log.output("stdout");
+        let stderr = log.output("stderr");
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_blocking_current_thread(true);
+        for mount in &self.mounts {
+            wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)
+                .map_err(|e| {
+                    GuestError::Instantiate(format!(
+                        "cannot open {} for {}: {e}",
+                        mount.host.display(),
+                        mount.guest
+                    ))
+                })?;
+        }
+        let state = GuestState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryCap {
+                cap: self.memory_cap as usize,
+                exceeded: false,
+            },
+            log,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(INSTANTIATE_TIMEOUT));
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
+        Ok(Instance { store, bindings })
+    }
+}
+
+/// One live instance. After any error it must be dropped, never reused.
+pub struct Instance {
+    store: Store<GuestState>,
+    bindings: App,
+}
+
+impl Instance {
+    /// Runs one request, interrupted after `timeout`.
+    pub fn call(&mut self, request: &WitRequest, timeout: Duration) -> Result<WitResponse, GuestError> {
+        self.store
+            .data()
+            .log
+            .set_request(Arc::from(request.request_id.as_str()));
+        self.store.set_epoch_deadline(deadline_ticks(timeout));
+        let result = self
+            .bindings
+            .terrarium_app_handler()
+            .call_handle(&mut self.store, request);
+        let state = self.store.data();
+        state.stdout.flush_partial();
+        state.stderr.flush_partial();
+        result.map_err(|error| classify(error, state, timeout))
+    }
+}
+
+fn classify(error: wasmtime::Error, state: &GuestState, timeout: Duration) -> GuestError {
+    if state.limiter.exceeded {
+        return GuestError::OutOfMemory(state.limiter.cap as u64);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => GuestError::Timeout(timeout),
+        Some(Trap::StackOverflow) => GuestError::StackOverflow,
+        _ => GuestError::Crashed(format!("{error:?}")),
+    }
+}
+
+/// Caps an instance's linear memory; growing past the cap traps.
+struct MemoryCap {
+    cap: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            self.exceeded = true;
+            wasmtime::bail!(
+                "memory limit of {} bytes exceeded (asked for {desired})",
+                self.cap
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+}

@@ -1,0 +1,135 @@
+//! Per-app pools of instances, and the dispatch of one request into one.
+//!
+//! `pooled`: up to `instances` warm instances, each reused for many requests;
+//! one that trapped, timed out or ran out of memory is dropped and replaced.
+//! `request`: a fresh instance for every request, dropped after it answers;
+//! at most `instances` run at once.
+//!
+//! Guest code runs on tokio's blocking threads, so a busy guest never stalls
+//! the network. Dropping an instance and making a replacement happen after
+//! the response has been handed back, off the response path.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::sync::{Semaphore, oneshot};
+
+use super::{
+    WitRequest, WitResponse,
+    error::GuestError,
+    instance::{AppTemplate, Instance},
+};
+use crate::config::Isolation;
+
+/// A request as the guest receives it.
+pub type GuestRequest = WitRequest;
+/// A response as the guest sends it.
+pub type GuestResponse = WitResponse;
+
+/// How one app's instances are shared and limited.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Pooled or one instance per request.
+    pub isolation: Isolation,
+    /// Pool size; in request mode, instances alive at once.
+    pub instances: u32,
+    /// Deadline for one request inside the guest, and for waiting for an instance.
+    pub timeout: Duration,
+}
+
+/// The instances of one app.
+pub struct AppPool {
+    template: Arc<AppTemplate>,
+    settings: PoolSettings,
+    idle: Mutex<Vec<Instance>>,
+    slots: Arc<Semaphore>,
+}
+
+impl AppPool {
+    /// An empty pool; call [`AppPool::fill`] to warm it before traffic arrives.
+    pub fn new(template: Arc<AppTemplate>, settings: PoolSettings) -> Arc<Self> {
+        Arc::new(Self {
+            template,
+            settings,
+            idle: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(settings.instances as usize)),
+        })
+    }
+
+    /// The pool's settings.
+    pub fn settings(&self) -> PoolSettings {
+        self.settings
+    }
+
+    /// Instances idle in the pool right now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.lock().unwrap().len()
+    }
+
+    /// Creates every pooled instance now, so the first requests find them warm.
+    /// (Request isolation keeps nothing warm.)
+    pub fn fill(&self) -> Result<(), GuestError> {
+        if self.settings.isolation == Isolation::Request {
+            return Ok(());
+        }
+        let missing = (self.settings.instances as usize).saturating_sub(self.idle_instances());
+        let fresh = (0..missing)
+            .map(|_| self.template.instantiate())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.idle.lock().unwrap().extend(fresh);
+        Ok(())
+    }
+
+    /// Runs `request` in one of this app's instances.
+    pub async fn handle(self: &Arc<Self>, request: GuestRequest) -> Result<GuestResponse, GuestError> {
+        let timeout = self.settings.timeout;
+        let permit = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| GuestError::Busy(timeout))?
+            .expect("the pool's semaphore is never closed");
+        let warm = match self.settings.isolation {
+            Isolation::Pooled => self.idle.lock().unwrap().pop(),
+            Isolation::Request => None,
+        };
+        let (answer, answered) = oneshot::channel();
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut instance = match warm.map_or_else(|| pool.template.instantiate(), Ok) {
+                Ok(instance) => instance,
+                Err(error) => {
+                    let _ = answer.send(Err(error));
+                    return;
+                }
+            };
+            let result = instance.call(&request, timeout);
+            let reusable = result.is_ok() && pool.settings.isolation == Isolation::Pooled;
+            let _ = answer.send(result);
+            if reusable {
+                pool.idle.lock().unwrap().push(instance);
+            } else {
+                drop(instance);
+                if pool.settings.isolation == Isolation::Pooled {
+                    pool.replace_lost_instance();
+                }
+            }
+            drop(permit);
+        });
+        answered.await.unwrap_or_else(|_| {
+            Err(GuestError::Crashed(
+                "the worker running the request panicked".into(),
+            ))
+        })
+    }
+
+    fn replace_lost_instance(&self) {
+        match self.template.instantiate() {
+            Ok(instance) => self.idle.lock().unwrap().push(instance),
+            Err(error) => tracing::error!(
+                app = self.template.name(),
+                "could not replace an instance: {error}"
+            ),
+        }
+    }
+}

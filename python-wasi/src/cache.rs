@@ -1,0 +1,375 @@
+//! The on-disk cache of built apps, and [`build_app`], which fills it.
+//!
+//! Layout under the cache root:
+//! ```text
+//! wit-<hash>/terrarium.wit          the contract, written out for componentize-py
+//! sdk-<hash>/terrarium/*.py         the guest SDK this binary carries
+//! runtime-<hash>/{python,world,bundled}
+//!                                   the interpreter's stdlib and helpers, copied out
+//!                                   of the first build; mounted read-only at run time
+//! apps/<key>/boot/                  the generated entry module
+//! apps/<key>/deps/                  the app's requirements, installed by pip
+//! apps/<key>/component.wasm         the pre-initialized component
+//! ```
+//! `<key>` hashes everything that goes into a component, so an unchanged app
+//! is never rebuilt, and a change anywhere (app, SDK, contract, CPython
+//! release, entry) always is. Every entry is written under a temporary name
+//! and renamed into place, so a crash never leaves a half-built entry.
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    componentize::{self, BOOT_MODULE},
+    contract::{COMPONENTIZE_PY_VERSION, WIT_SOURCE},
+    hashing, requirements, sdk,
+};
+
+/// Bump when the cache layout or the build recipe changes.
+const FORMAT_VERSION: &str = "terrarium-build-1";
+
+/// Where, inside the build sandbox, the first build copies the runtime folders.
+const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
+const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
+
+/// One Python app to build.
+#[derive(Debug, Clone)]
+pub struct AppSource {
+    /// A name for messages ("blog").
+    pub name: String,
+    /// The app folder.
+    pub dir: PathBuf,
+    /// `module:attribute` naming the app object, e.g. `app:app`.
+    pub entry: String,
+}
+
+/// A step of a build, reported as it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStep {
+    /// The cache already holds this exact build.
+    Cached,
+    /// pip is installing `requirements.txt`.
+    InstallingRequirements,
+    /// componentize-py is linking CPython and pre-initializing the app.
+    Componentizing,
+}
+
+/// A folder the instance sees, read-only, at a fixed guest path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestMount {
+    /// The absolute path inside the sandbox ("/python").
+    pub guest: String,
+    /// The folder on the host.
+    pub host: PathBuf,
+}
+
+/// The result of a build: a component and what it must see at run time.
+#[derive(Debug, Clone)]
+pub struct BuiltApp {
+    /// The content hash that names this build.
+    pub key: String,
+    /// The cache entry folder (compiled forms may be stored beside the component).
+    pub dir: PathBuf,
+    /// The pre-initialized component.
+    pub component: PathBuf,
+    /// Folders to mount read-only, at the paths they had while building, so
+    /// that modules imported lazily inside a handler can be found.
+    pub mounts: Vec<GuestMount>,
+    /// Whether this call built the component (false: it came from the cache).
+    pub built: bool,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The app folder is missing or unreadable.
+    #[error("app `{app}`: cannot read app folder {}: {source}", dir.display())]
+    AppFolder {
+        /// The app's name.
+        app: String,
+        /// The folder.
+        dir: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// pip failed.
+    #[error("app `{app}`: {message}")]
+    Requirements {
+        /// The app's name.
+        app: String,
+        /// pip's explanation.
+        message: String,
+    },
+    /// The app failed to import (or componentize-py failed); `output` holds
+    /// the Python traceback.
+    #[error("app `{app}` failed to build:\n{output}")]
+    Python {
+        /// The app's name.
+        app: String,
+        /// The guest's output and componentize-py's error.
+        output: String,
+    },
+    /// The cache could not be written.
+    #[error("build cache {}: {source}", path.display())]
+    Cache {
+        /// The path involved.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+}
+
+/// The build cache rooted at one folder.
+#[derive(Debug, Clone)]
+pub struct BuildCache {
+    root: PathBuf,
+}
+
+impl BuildCache {
+    /// A cache rooted at `root` (created on first use).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The cache's root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn runtime_dir(&self) -> PathBuf {
+        let mut hasher = Sha256::new();
+        hasher.update(FORMAT_VERSION);
+        hasher.update(COMPONENTIZE_PY_VERSION);
+        hasher.update(WIT_SOURCE);
+        self.root.join(format!("runtime-{}", short(&hasher.finalize())))
+    }
+
+    /// Writes `contents` into a fresh `name-<hash>` folder once, atomically.
+    fn ensure_dir(
+        &self,
+        name: &str,
+        write: impl FnOnce(&Path) -> io::Result<()>,
+    ) -> Result<PathBuf, BuildError> {
+        let dir = self.root.join(name);
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let cache_err = |source| BuildError::Cache {
+            path: dir.clone(),
+            source,
+        };
+        fs::create_dir_all(&self.root).map_err(cache_err)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(&self.root)
+            .map_err(cache_err)?;
+        write(tmp.path()).map_err(cache_err)?;
+        publish(tmp.path(), &dir).map_err(cache_err)?;
+        Ok(dir)
+    }
+
+    fn sdk_dir(&self) -> Result<PathBuf, BuildError> {
+        self.ensure_dir(&format!("sdk-{}", &sdk::digest()[..16]), sdk::write_to)
+    }
+
+    fn wit_dir(&self) -> Result<PathBuf, BuildError> {
+        let digest = hashing::hex(&Sha256::digest(WIT_SOURCE));
+        self.ensure_dir(&format!("wit-{}", &digest[..16]), |dir| {
+            fs::write(dir.join("terrarium.wit"), WIT_SOURCE)
+        })
+    }
+}
+
+fn short(digest: &[u8]) -> String {
+    hashing::hex(&digest[..8])
+}
+
+/// Renames `from` to `to`; when another process won the race, keeps theirs.
+fn publish(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) if to.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The cache key of `source`: everything that goes into its component.
+pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
+    let mut hasher = Sha256::new();
+    for part in [
+        FORMAT_VERSION,
+        COMPONENTIZE_PY_VERSION,
+        WIT_SOURCE,
+        &sdk::digest(),
+        &source.entry,
+    ] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hashing::hash_dir(&mut hasher, &source.dir).map_err(|e| BuildError::AppFolder {
+        app: source.name.clone(),
+        dir: source.dir.clone(),
+        source: e,
+    })?;
+    Ok(hashing::hex(&hasher.finalize()[..20]))
+}
+
+/// Builds `source` into a component, or finds it in `cache`.
+///
+/// `progress` hears each step as it starts. Blocks for as long as the build
+/// takes (seconds); call it from a blocking thread, not an async task.
+pub fn build_app(
+    source: &AppSource,
+    cache: &BuildCache,
+    progress: &mut dyn FnMut(BuildStep),
+) -> Result<BuiltApp, BuildError> {
+    let app_dir = source.dir.canonicalize().map_err(|e| BuildError::AppFolder {
+        app: source.name.clone(),
+        dir: source.dir.clone(),
+        source: e,
+    })?;
+    let key = cache_key(source)?;
+    let sdk_dir = cache.sdk_dir()?;
+    let runtime_dir = cache.runtime_dir();
+    let entry_dir = cache.root.join("apps").join(&key);
+    let component = entry_dir.join("component.wasm");
+    let mounts = guest_mounts(&runtime_dir, &entry_dir, &sdk_dir, &app_dir);
+
+    if component.is_file() && runtime_dir.is_dir() {
+        progress(BuildStep::Cached);
+        return Ok(BuiltApp {
+            key,
+            dir: entry_dir,
+            component,
+            mounts,
+            built: false,
+        });
+    }
+
+    let apps_dir = cache.root.join("apps");
+    let cache_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| BuildError::Cache { path, source }
+    };
+    fs::create_dir_all(&apps_dir).map_err(cache_err(&apps_dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(&apps_dir)
+        .map_err(cache_err(&apps_dir))?;
+    let boot_dir = tmp.path().join("boot");
+    let deps_dir = tmp.path().join("deps");
+    fs::create_dir_all(&boot_dir).map_err(cache_err(&boot_dir))?;
+    fs::create_dir_all(&deps_dir).map_err(cache_err(&deps_dir))?;
+
+    if app_dir.join(requirements::REQUIREMENTS_FILE).is_file() {
+        progress(BuildStep::InstallingRequirements);
+        requirements::install(&app_dir, &deps_dir).map_err(|message| BuildError::Requirements {
+            app: source.name.clone(),
+            message,
+        })?;
+    }
+
+    let export_runtime = !runtime_dir.is_dir();
+    let boot_source =
+        componentize::boot_module_source(&source.entry, export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR));
+    let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
+    fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
+
+    progress(BuildStep::Componentizing);
+    let wit_dir = cache.wit_dir()?;
+    let tmp_component = tmp.path().join("component.wasm");
+    componentize::componentize(
+        &wit_dir,
+        &[&boot_dir, &sdk_dir, &app_dir, &deps_dir],
+        &tmp_component,
+    )
+    .map_err(|output| BuildError::Python {
+        app: source.name.clone(),
+        output,
+    })?;
+
+    if export_runtime {
+        let exported = boot_dir.join(RUNTIME_EXPORT_HOST_DIR);
+        publish(&exported, &runtime_dir).map_err(cache_err(&runtime_dir))?;
+        let _ = fs::remove_dir_all(&exported);
+    }
+    publish(tmp.path(), &entry_dir).map_err(cache_err(&entry_dir))?;
+    Ok(BuiltApp {
+        key,
+        dir: entry_dir,
+        component,
+        mounts,
+        built: true,
+    })
+}
+
+/// The read-only folders an instance sees, at the guest paths the build used
+/// (componentize-py mounts `python_path` entries as `/0`, `/1`, …).
+fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path) -> Vec<GuestMount> {
+    let mount = |guest: &str, host: PathBuf| GuestMount {
+        guest: guest.to_owned(),
+        host,
+    };
+    vec![
+        mount("/python", runtime.join("python")),
+        mount("/world", runtime.join("world")),
+        mount("/bundled", runtime.join("bundled")),
+        mount("/0", entry.join("boot")),
+        mount("/1", sdk.to_owned()),
+        mount("/2", app.to_owned()),
+        mount("/3", entry.join("deps")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(dir: &Path, entry: &str) -> AppSource {
+        AppSource {
+            name: "t".into(),
+            dir: dir.to_owned(),
+            entry: entry.into(),
+        }
+    }
+
+    #[test]
+    fn key_depends_on_entry_and_content_not_on_location() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        fs::write(a.path().join("app.py"), "app = 1\n").unwrap();
+        fs::write(b.path().join("app.py"), "app = 1\n").unwrap();
+        let key_a = cache_key(&source(a.path(), "app:app")).unwrap();
+        assert_eq!(key_a, cache_key(&source(b.path(), "app:app")).unwrap());
+        assert_ne!(key_a, cache_key(&source(a.path(), "app:other")).unwrap());
+        fs::write(b.path().join("app.py"), "app = 2\n").unwrap();
+        assert_ne!(key_a, cache_key(&source(b.path(), "app:app")).unwrap());
+    }
+
+    #[test]
+    fn missing_app_folder_names_the_app() {
+        let cache = tempfile::tempdir().unwrap();
+        let err = build_app(
+            &source(Path::new("/definitely/not/here"), "app:app"),
+            &BuildCache::new(cache.path()),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("app `t`") && message.contains("/definitely/not/here"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn boot_module_names_the_entry() {
+        let text = componentize::boot_module_source("site.main:application", None);
+        assert!(text.contains("_guest.boot(\"site.main:application\", export_runtime_to=None)"));
+        assert!(text.contains("Handler = _guest.Handler"));
+    }
+}

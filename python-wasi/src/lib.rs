@@ -1,0 +1,26 @@
+//! Turns a Python app folder into a pre-initialized WebAssembly component.
+//!
+//! The CPython interpreter (3.14, built for WASI by the Bytecode Alliance)
+//! comes from the `componentize-py` crate, used here as a library: no pip and
+//! no download are needed for the runtime itself. See `README.md` beside this
+//! crate for where that build comes from and how it is pinned.
+//!
+//! Module map:
+//! - [`contract`]: the WIT world shared by host and guest (the one source of truth).
+//! - [`sdk`]: the `terrarium` guest package, embedded in this crate at compile time.
+//! - [`hashing`]: the content hash that keys the build cache.
+//! - [`requirements`]: installs an app's `requirements.txt` with pip (only when it has one).
+//! - [`componentize`]: runs componentize-py, pre-initializing the app.
+//! - [`cache`]: the on-disk cache of built apps, and [`build_app`], which ties it all together.
+//!
+//! Compiling the component to native code is the host's job (it owns the
+//! wasmtime `Engine`); this crate stops at the `.wasm` component.
+
+pub mod cache;
+pub mod componentize;
+pub mod contract;
+pub mod hashing;
+pub mod requirements;
+pub mod sdk;
+
+pub use cache::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, build_app};

@@ -1,0 +1,109 @@
+"""A test app with a route for every way a handler can go wrong."""
+
+import sys
+import time
+
+from terrarium import App, log
+
+app = App()
+
+# Proves the lazy-import test is honest: decimal was not loaded at build time.
+DECIMAL_PRELOADED = "decimal" in sys.modules
+
+counter = 0
+
+
+@app.get("/ok")
+def ok(req, res):
+    res.send_text("ok")
+
+
+@app.get("/counter")
+def count(req, res):
+    global counter
+    counter += 1
+    res.send_text(str(counter))
+
+
+@app.get("/raise")
+def fail(req, res):
+    raise RuntimeError("secret detail that must stay in the log")
+
+
+@app.get("/loop")
+def spin(req, res):
+    while True:
+        pass
+
+
+@app.get("/alloc")
+def hog(req, res):
+    hoard = []
+    while True:
+        hoard.append(bytearray(1 << 20))
+
+
+@app.get("/recurse")
+def recurse(req, res):
+    def down(n):
+        return down(n + 1) + 1
+
+    down(0)
+
+
+@app.get("/deep-stack")
+def deep_stack(req, res):
+    sys.setrecursionlimit(10**7)
+
+    def down(n):
+        return down(n + 1) + 1
+
+    down(0)
+
+
+@app.get("/exit")
+def leave(req, res):
+    sys.exit(3)
+
+
+@app.get("/decimal")
+def lazy_import(req, res):
+    import decimal
+
+    total = decimal.Decimal("1.1") + decimal.Decimal("2.2")
+    res.send_json({"sum": str(total), "preloaded": DECIMAL_PRELOADED})
+
+
+@app.get("/sleep/:ms")
+def nap(req, res):
+    time.sleep(int(req.params["ms"]) / 1000)
+    res.send_text("slept")
+
+
+@app.get("/log")
+def talk(req, res):
+    print("printed to stdout")
+    print("printed to stderr", file=sys.stderr)
+    log.info("through the log import")
+    res.send_text("logged")
+
+
+@app.post("/echo")
+def echo(req, res):
+    res.send_json(
+        {
+            "method": req.method,
+            "path": req.path,
+            "script_name": req.script_name,
+            "query": req.query.getall("q"),
+            "header": req.headers.get("x-test"),
+            "length": len(req.body),
+            "remote": req.remote_addr.split(":")[0],
+        }
+    )
+
+
+@app.get("/bad-status")
+def bad_status(req, res):
+    res.status = 999
+    res.send_text("nope")

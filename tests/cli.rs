@@ -1,0 +1,242 @@
+//! The `terrarium` binary: build progress and cache, refusal to start on a
+//! broken config or app, requirements.txt, serving, and graceful shutdown.
+
+mod support;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use support::{TestSite, repo, shared_cache_dir};
+
+fn terrarium(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_terrarium"));
+    command
+        .args(args)
+        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
+        .env("TERRARIUM_LOG", "info");
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
+    let mut child = terrarium(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("`terrarium {}` was still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn missing_or_malformed_config_is_refused_before_listening() {
+    let empty = tempfile::tempdir().unwrap();
+    let site = empty.path().to_str().unwrap();
+    let output = run_with_timeout(
+        &["serve", site, "--listen", "127.0.0.1:0"],
+        Duration::from_secs(30),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("terrarium.toml: cannot read the site configuration"),
+        "{message}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).is_empty(),
+        "it must not listen"
+    );
+
+    std::fs::write(
+        empty.path().join("terrarium.toml"),
+        "[[mount]]\npath = \"/\"\napp = \"apps/x\"\nthreads = 3\n",
+    )
+    .unwrap();
+    for command in ["serve", "build"] {
+        let output = run_with_timeout(&[command, site], Duration::from_secs(30));
+        assert!(!output.status.success());
+        let message = stderr(&output);
+        assert!(
+            message.contains("terrarium.toml") && message.contains("unknown field `threads`"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn an_app_that_fails_to_import_is_named_with_its_traceback() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@broken\"\n");
+    let site_arg = site.path().to_str().unwrap();
+    let build = run_with_timeout(&["build", site_arg], Duration::from_secs(300));
+    assert!(!build.status.success());
+    let message = stderr(&build);
+    assert!(message.contains("app `root` failed to build"), "{message}");
+    assert!(
+        message.contains("ZeroDivisionError"),
+        "the traceback is shown: {message}"
+    );
+    assert!(
+        message.contains("ratio = 1 / 0"),
+        "the failing line is shown: {message}"
+    );
+
+    let serve = run_with_timeout(
+        &["serve", site_arg, "--listen", "127.0.0.1:0"],
+        Duration::from_secs(300),
+    );
+    assert!(!serve.status.success());
+    let refused = stderr(&serve);
+    assert!(
+        refused.contains("app `root` failed to build") && refused.contains("ZeroDivisionError"),
+        "{refused}"
+    );
+    assert!(!String::from_utf8_lossy(&serve.stdout).contains("listening"));
+}
+
+#[test]
+fn requirements_are_installed_with_pip_and_import_lazily_too() {
+    let site = tempfile::tempdir().unwrap();
+    let app = site.path().join("apps/withreqs");
+    std::fs::create_dir_all(app.join("wheels")).unwrap();
+    make_wheel(&app.join("wheels/tinypkg-1.0-py3-none-any.whl"));
+    std::fs::write(
+        app.join("requirements.txt"),
+        "--no-index\n--find-links wheels\ntinypkg==1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("app.py"),
+        "import tinypkg\nfrom terrarium import App\napp = App()\n\n\
+         @app.get('/')\ndef index(req, res):\n    import tinypkg.lazy\n    \
+         res.send_text(f'{tinypkg.VALUE} {tinypkg.lazy.WORD}')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("terrarium.toml"),
+        "[[mount]]\npath = \"/\"\napp = \"apps/withreqs\"\ninstances = 1\n",
+    )
+    .unwrap();
+    let (mut child, addr) = start_serving(site.path());
+    let body = http_get(&addr, "/");
+    assert!(body.ends_with("42 lazy"), "{body}");
+    stop(&mut child);
+}
+
+/// A pure-Python wheel made by hand, with fixed timestamps so its hash is stable.
+fn make_wheel(path: &Path) {
+    let script = r#"
+import sys, zipfile
+files = {
+    "tinypkg/__init__.py": "VALUE = 42\n",
+    "tinypkg/lazy.py": "WORD = 'lazy'\n",
+    "tinypkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
+    "tinypkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+files["tinypkg-1.0.dist-info/RECORD"] = "".join(f"{name},,\n" for name in list(files) + ["tinypkg-1.0.dist-info/RECORD"])
+with zipfile.ZipFile(sys.argv[1], "w") as wheel:
+    for name, text in files.items():
+        wheel.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)
+"#;
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Starts `terrarium serve SITE --listen 127.0.0.1:0`; returns it and its address.
+fn start_serving(site: &Path) -> (Child, String) {
+    let mut child = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("terrarium: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// A minimal HTTP/1.1 GET over a blocking socket; returns the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn stop(child: &mut Child) {
+    signal(child, "-TERM");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn second_build_comes_from_the_cache_and_sigterm_drains_requests() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 2\n");
+    let site_arg = site.path().to_str().unwrap();
+    let first = run_with_timeout(&["build", site_arg], Duration::from_secs(600));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let second = run_with_timeout(&["build", site_arg], Duration::from_secs(60));
+    let message = stderr(&second);
+    assert!(second.status.success(), "{message}");
+    assert!(message.contains("[root] ready (from cache"), "{message}");
+    assert!(
+        !message.contains("building") && !message.contains("compiling"),
+        "{message}"
+    );
+
+    let (mut child, addr) = start_serving(site.path());
+    assert_eq!(http_get(&addr, "/ok"), "ok");
+    // A request in flight when SIGTERM arrives still gets its answer.
+    let in_flight = {
+        let addr = addr.clone();
+        std::thread::spawn(move || http_get(&addr, "/sleep/800"))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, "-TERM");
+    assert_eq!(in_flight.join().unwrap(), "slept");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "no longer listening"
+    );
+    let _ = repo();
+}

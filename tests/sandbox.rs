@@ -1,0 +1,219 @@
+//! A Python app served from wasm sandboxes, through real HTTP on loopback:
+//! the hello example, every fault, lazy imports and both isolation modes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Server, TestSite, request};
+
+const FAULTS_POOLED: &str = r#"
+[[mount]]
+path = "/"
+app = "@faults"
+instances = 2
+memory = "128MiB"
+timeout = "1s"
+max_body = "1KiB"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hello_example_answers() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@@hello\"\n");
+    let server = Server::start(site.path()).await;
+
+    let index = server.get("/").await;
+    assert_eq!(index.status, 200);
+    assert_eq!(index.text(), "Hello from Python in a WebAssembly sandbox!\n");
+    assert_eq!(index.headers["content-type"], "text/plain; charset=utf-8");
+
+    let hello = server.get("/hello/w%C3%B6rld?lang=en").await;
+    assert_eq!(hello.status, 200);
+    assert_eq!(
+        hello.json(),
+        serde_json::json!({"hello": "wörld", "query": {"lang": "en"}})
+    );
+
+    let echo = request(
+        server.addr,
+        "POST",
+        "/echo",
+        &[("content-type", "application/x-thing")],
+        b"\x00\x01binary".to_vec(),
+    )
+    .await;
+    assert_eq!((echo.status, &echo.body[..]), (200, &b"\x00\x01binary"[..]));
+    assert_eq!(echo.headers["content-type"], "application/x-thing");
+
+    let missing = server.get("/nope").await;
+    assert_eq!(missing.status, 404);
+    let wrong_method = request(server.addr, "DELETE", "/", &[], Vec::new()).await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.headers["allow"], "GET, HEAD");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handler_exception_is_a_500_and_the_instance_lives_on() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let before: u32 = server.get("/counter").await.text().parse().unwrap();
+    for _ in 0..3 {
+        let reply = server.get("/raise").await;
+        assert_eq!(reply.status, 500);
+        assert!(
+            !reply.text().contains("secret detail"),
+            "tracebacks stay in the log: {}",
+            reply.text()
+        );
+        assert_eq!(
+            server.get("/exit").await.status,
+            500,
+            "sys.exit in a handler is a 500 too"
+        );
+    }
+    // Exceptions do not discard instances: the counters kept their state.
+    let mut after = 0;
+    for _ in 0..4 {
+        after = after.max(server.get("/counter").await.text().parse::<u32>().unwrap());
+    }
+    assert!(
+        after >= before + 2,
+        "counter went from {before} to {after}: instances were replaced"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn infinite_loop_is_a_504_after_the_deadline_and_others_are_served_meanwhile() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let addr = server.addr;
+    let started = Instant::now();
+    let stuck = tokio::spawn(async move { request(addr, "GET", "/loop", &[], Vec::new()).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The other instance keeps answering while one spins.
+    for _ in 0..5 {
+        assert_eq!(server.get("/ok").await.status, 200);
+    }
+    let reply = stuck.await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 504);
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+    // The spinning instance was replaced: the pool is whole again.
+    for _ in 0..4 {
+        assert_eq!(server.get("/ok").await.status, 200);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbounded_allocation_hits_the_cap_as_a_500() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    for _ in 0..2 {
+        assert_eq!(server.get("/alloc").await.status, 500);
+        assert_eq!(server.get("/ok").await.status, 200);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_recursion_and_stack_overflow_are_500s() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    for path in ["/recurse", "/deep-stack", "/recurse"] {
+        assert_eq!(server.get(path).await.status, 500, "{path}");
+        assert_eq!(server.get("/ok").await.status, 200, "after {path}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdlib_modules_import_lazily_inside_a_handler() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let reply = server.get("/decimal").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"sum": "3.3", "preloaded": false})
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_details_reach_the_app_and_limits_hold() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let reply = request(
+        server.addr,
+        "POST",
+        "/echo?q=1&q=two",
+        &[("X-Test", "yes")],
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"method": "POST", "path": "/echo", "script_name": "", "query": ["1", "two"],
+                           "header": "yes", "length": 5, "remote": "127.0.0.1"})
+    );
+    let too_big = request(server.addr, "POST", "/echo", &[], vec![b'x'; 2048]).await;
+    assert_eq!(too_big.status, 413);
+    assert_eq!(
+        server.get("/bad-status").await.status,
+        500,
+        "an invalid status from the app is a 500"
+    );
+    assert_eq!(server.get("/log").await.text(), "logged");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pooled_instances_keep_state_request_instances_share_nothing() {
+    let pooled = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n");
+    let server = Server::start(pooled.path()).await;
+    let counts: Vec<String> = futures_sequential(&server, 3).await;
+    assert_eq!(counts, ["1", "2", "3"]);
+    server.stop().await;
+
+    let per_request =
+        TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nisolation = \"request\"\ninstances = 2\n");
+    let server = Server::start(per_request.path()).await;
+    let counts: Vec<String> = futures_sequential(&server, 3).await;
+    assert_eq!(counts, ["1", "1", "1"]);
+    // Faults in request mode are contained the same way.
+    assert_eq!(server.get("/raise").await.status, 500);
+    assert_eq!(server.get("/decimal").await.status, 200);
+    server.stop().await;
+}
+
+async fn futures_sequential(server: &Server, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(server.get("/counter").await.text());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_mounted_below_the_root_see_their_script_name() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n[[mount]]\npath = \"/faults\"\napp = \"@faults\"\ninstances = 1\n",
+    );
+    let server = Server::start(site.path()).await;
+    let reply = request(server.addr, "POST", "/faults/echo", &[], Vec::new()).await;
+    assert_eq!(reply.json()["script_name"], "/faults");
+    assert_eq!(reply.json()["path"], "/echo");
+    assert_eq!(
+        server.get("/faultsx").await.status,
+        404,
+        "served by the root app, which has no such route"
+    );
+    assert_eq!(server.get("/").await.status, 200);
+    server.stop().await;
+}
