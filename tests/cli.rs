@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::{TestSite, repo, shared_cache_dir};
+use support::{TestSite, shared_cache_dir};
 
 fn terrarium(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_terrarium"));
@@ -105,6 +105,18 @@ fn an_app_that_fails_to_import_is_named_with_its_traceback() {
         "{refused}"
     );
     assert!(!String::from_utf8_lossy(&serve.stdout).contains("listening"));
+
+    let wrong_entry = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nentry = \"app:nothing\"\n");
+    let build = run_with_timeout(
+        &["build", wrong_entry.path().to_str().unwrap()],
+        Duration::from_secs(300),
+    );
+    assert!(!build.status.success());
+    let message = stderr(&build);
+    assert!(
+        message.contains("module 'app' has no attribute 'nothing'"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -238,5 +250,4 @@ fn second_build_comes_from_the_cache_and_sigterm_drains_requests() {
         std::net::TcpStream::connect(&addr).is_err(),
         "no longer listening"
     );
-    let _ = repo();
 }

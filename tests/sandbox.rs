@@ -203,9 +203,15 @@ async fn futures_sequential(server: &Server, n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn apps_mounted_below_the_root_see_their_script_name() {
     let site = TestSite::new(
-        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n[[mount]]\npath = \"/faults\"\napp = \"@faults\"\ninstances = 1\n",
+        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n[[mount]]\npath = \"/faults\"\napp = \"@faults\"\ninstances = 1\n\
+         [[mount]]\npath = \"/alt\"\napp = \"@faults\"\nentry = \"alt:application\"\ninstances = 1\n",
     );
     let server = Server::start(site.path()).await;
+    assert_eq!(
+        server.get("/alt").await.text(),
+        "alt entry",
+        "entry names another module:callable"
+    );
     let reply = request(server.addr, "POST", "/faults/echo", &[], Vec::new()).await;
     assert_eq!(reply.json()["script_name"], "/faults");
     assert_eq!(reply.json()["path"], "/echo");
