@@ -6,6 +6,8 @@
 //! ```toml
 //! [server]
 //! listen = "127.0.0.1:8080"     # address to serve on; port 0 picks a free port
+//! admin = "127.0.0.1:8081"      # the control API ("off" to disable); loopback by default
+//! admin_token = "env:TOKEN"     # when set, the control API requires `Bearer <token>`
 //! shutdown_grace = "10s"        # how long requests in flight may finish on shutdown
 //! max_connections = 10000       # open connections accepted at once
 //!
@@ -19,6 +21,13 @@
 //! memory = "256MiB"             # memory cap per instance
 //! timeout = "30s"               # deadline per request (504 after it)
 //! max_body = "10MiB"            # largest request body (413 beyond it)
+//! enabled = true                # false: start switched off (503)
+//! maintenance = "down.html"     # page served while switched off
+//!
+//! [[mount]]
+//! path = "/static"
+//! static = "static"             # a folder served by the host, no Python involved
+//! index = true                  # list folders that have no index.html
 //! ```
 
 use std::{
@@ -53,28 +62,29 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A whole site: server settings and mounts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole site: server settings and mounts, checked.
+#[derive(Debug, Clone)]
 pub struct SiteConfig {
     /// `[server]`
-    #[serde(default)]
     pub server: ServerConfig,
     /// `[[mount]]`, in file order.
-    #[serde(default, rename = "mount")]
     pub mounts: Vec<MountConfig>,
     /// The site folder (where the file was read from); relative paths start here.
-    #[serde(skip)]
     pub site_dir: PathBuf,
 }
 
-/// `[server]`: the listener and its limits.
+/// `[server]`: the listeners and their limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// `listen = "127.0.0.1:8080"`
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// `admin = "127.0.0.1:8081"` (or `"off"`): the control API's address.
+    #[serde(default = "default_admin", deserialize_with = "deserialize_admin")]
+    pub admin: Option<SocketAddr>,
+    /// `admin_token = "env:TERRARIUM_ADMIN_TOKEN"` (or the token itself).
+    pub admin_token: Option<String>,
     /// `shutdown_grace = "10s"`
     #[serde(default = "default_grace")]
     pub shutdown_grace: HumanDuration,
@@ -87,10 +97,26 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            admin: default_admin(),
+            admin_token: None,
             shutdown_grace: default_grace(),
             max_connections: default_max_connections(),
         }
     }
+}
+
+fn deserialize_admin<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text == "off" {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an address like \"127.0.0.1:8081\" or \"off\""
+        ))
+    })
 }
 
 /// How requests share instances.
@@ -113,38 +139,103 @@ impl fmt::Display for Isolation {
     }
 }
 
-/// `[[mount]]`: one Python app at a URL prefix.
+/// `[[mount]]` as written in the file; checked and turned into [`MountConfig`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawMount {
+    path: String,
+    name: Option<String>,
+    app: Option<PathBuf>,
+    #[serde(rename = "static")]
+    static_dir: Option<PathBuf>,
+    entry: Option<String>,
+    isolation: Option<Isolation>,
+    instances: Option<u32>,
+    memory: Option<ByteSize>,
+    timeout: Option<HumanDuration>,
+    max_body: Option<ByteSize>,
+    index: Option<bool>,
+    #[serde(default = "default_enabled")]
+    enabled: bool,
+    maintenance: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    #[serde(default)]
+    server: ServerConfig,
+    #[serde(default, rename = "mount")]
+    mounts: Vec<RawMount>,
+}
+
+/// `[[mount]]`: something served at a URL prefix.
+#[derive(Debug, Clone)]
 pub struct MountConfig {
     /// `path = "/api"`
     pub path: String,
-    /// `app = "apps/api"` (made absolute by [`SiteConfig::load`])
-    pub app: PathBuf,
+    /// `name = "api"`, defaulting to the path's last segment ("root" for "/").
+    pub name: String,
+    /// `enabled = true`: false starts the mount switched off.
+    pub enabled: bool,
+    /// `maintenance = "maintenance.html"`: the page served while switched off (absolute).
+    pub maintenance: Option<PathBuf>,
+    /// `max_body = "10MiB"`
+    pub max_body: ByteSize,
+    /// What is mounted.
+    pub kind: MountKind,
+}
+
+/// What a mount serves.
+#[derive(Debug, Clone)]
+pub enum MountKind {
+    /// A Python app (`app = ...`).
+    App(AppSettings),
+    /// A folder served by the host (`static = ...`).
+    Static(StaticSettings),
+}
+
+/// The settings of an app mount.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// `app = "apps/api"`: the app folder (absolute).
+    pub folder: PathBuf,
     /// `entry = "app:app"`
-    #[serde(default = "default_entry")]
     pub entry: String,
-    /// `name = "api"`
-    pub name: Option<String>,
     /// `isolation = "pooled"`
-    #[serde(default)]
     pub isolation: Isolation,
     /// `instances = 4`
-    #[serde(default = "default_instances")]
     pub instances: u32,
     /// `memory = "256MiB"`
-    #[serde(default = "default_memory")]
     pub memory: ByteSize,
     /// `timeout = "30s"`
-    #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
-    /// `max_body = "10MiB"`
-    #[serde(default = "default_max_body")]
-    pub max_body: ByteSize,
+}
+
+/// The settings of a static mount.
+#[derive(Debug, Clone)]
+pub struct StaticSettings {
+    /// `static = "static"`: the folder (absolute).
+    pub folder: PathBuf,
+    /// `index = true`: list folders that have no index.html.
+    pub index: bool,
+}
+
+impl MountConfig {
+    /// The app settings, when this mount is an app.
+    pub fn app(&self) -> Option<&AppSettings> {
+        match &self.kind {
+            MountKind::App(app) => Some(app),
+            MountKind::Static(_) => None,
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_admin() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 8081)))
 }
 fn default_grace() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
@@ -152,22 +243,20 @@ fn default_grace() -> HumanDuration {
 fn default_max_connections() -> usize {
     10_000
 }
-fn default_entry() -> String {
-    "app:app".to_owned()
-}
-fn default_instances() -> u32 {
-    4
-}
-fn default_memory() -> ByteSize {
-    ByteSize(256 << 20)
-}
-fn default_timeout() -> HumanDuration {
-    HumanDuration(Duration::from_secs(30))
-}
-fn default_max_body() -> ByteSize {
-    ByteSize(10 << 20)
+fn default_enabled() -> bool {
+    true
 }
 
+/// The default entry: `app` in `app.py`.
+pub const DEFAULT_ENTRY: &str = "app:app";
+/// The default pool size.
+pub const DEFAULT_INSTANCES: u32 = 4;
+/// The default memory cap per instance.
+pub const DEFAULT_MEMORY: u64 = 256 << 20;
+/// The default deadline per request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default largest request body.
+pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
 /// The smallest memory cap accepted: CPython itself needs this much.
 pub const MIN_MEMORY: u64 = 32 << 20;
 /// The largest memory cap accepted (a 32-bit wasm memory).
@@ -175,16 +264,11 @@ pub const MAX_MEMORY: u64 = 4 << 30;
 /// The largest pool accepted per mount.
 pub const MAX_INSTANCES: u32 = 1024;
 
-impl MountConfig {
-    /// The mount's name: `name`, else the last segment of its path, "root" for "/".
-    pub fn display_name(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.clone();
-        }
-        match self.path.rsplit('/').next() {
-            Some(last) if !last.is_empty() => last.to_owned(),
-            _ => "root".to_owned(),
-        }
+/// The default name of a mount at `path`.
+fn default_name(path: &str) -> String {
+    match path.rsplit('/').next() {
+        Some(last) if !last.is_empty() => last.to_owned(),
+        _ => "root".to_owned(),
     }
 }
 
@@ -201,75 +285,170 @@ impl SiteConfig {
 
     /// Parses and checks configuration text; relative paths resolve against `site_dir`.
     pub fn parse(text: &str, site_dir: &Path) -> Result<Self, String> {
-        let mut config: SiteConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
-        config.site_dir = site_dir.to_owned();
-        config.validate()?;
-        for mount in &mut config.mounts {
-            mount.app = site_dir.join(&mount.app);
-        }
-        Ok(config)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        if self.mounts.is_empty() {
-            return Err("no [[mount]]: a site needs at least one mount".to_owned());
-        }
-        if self.server.max_connections == 0 {
+        let raw: RawSite = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let mut server = raw.server;
+        if server.max_connections == 0 {
             return Err("server.max_connections: must be at least 1".to_owned());
+        }
+        if let Some(token) = &server.admin_token {
+            server.admin_token = Some(resolve_secret(token).map_err(|p| format!("server.admin_token: {p}"))?);
+        }
+        if raw.mounts.is_empty() {
+            return Err("no [[mount]]: a site needs at least one mount".to_owned());
         }
         let mut paths = HashSet::new();
         let mut names = HashSet::new();
-        for (index, mount) in self.mounts.iter().enumerate() {
-            let key = |field: &str| format!("mount[{index}].{field} (path {:?})", mount.path);
-            check_mount_path(&mount.path).map_err(|p| format!("{}: {p}", key("path")))?;
-            if !paths.insert(mount.path.as_str()) {
+        let mut mounts = Vec::new();
+        for (index, raw_mount) in raw.mounts.into_iter().enumerate() {
+            let key = |field: &str| format!("mount[{index}].{field} (path {:?})", raw_mount.path);
+            check_mount_path(&raw_mount.path).map_err(|p| format!("{}: {p}", key("path")))?;
+            if !paths.insert(raw_mount.path.clone()) {
                 return Err(format!("{}: another mount already uses this path", key("path")));
             }
-            let name = mount.display_name();
-            check_name(&name).map_err(|p| format!("{}: {p}", key("name")))?;
-            if !names.insert(name.clone()) {
+            let mount = resolve_mount(&raw_mount, site_dir, &key)?;
+            if !names.insert(mount.name.clone()) {
                 return Err(format!(
-                    "{}: another mount is already named {name:?}; set `name`",
-                    key("name")
+                    "{}: another mount is already named {:?}; set `name`",
+                    key("name"),
+                    mount.name
                 ));
             }
-            check_entry(&mount.entry).map_err(|p| format!("{}: {p}", key("entry")))?;
-            if mount.instances == 0 || mount.instances > MAX_INSTANCES {
+            mounts.push(mount);
+        }
+        Ok(Self {
+            server,
+            mounts,
+            site_dir: site_dir.to_owned(),
+        })
+    }
+}
+
+/// `"env:NAME"` reads the environment variable NAME; anything else is the value itself.
+fn resolve_secret(value: &str) -> Result<String, String> {
+    let resolved = match value.strip_prefix("env:") {
+        Some(variable) => {
+            std::env::var(variable).map_err(|_| format!("environment variable {variable} is not set"))?
+        }
+        None => value.to_owned(),
+    };
+    if resolved.trim().is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    Ok(resolved)
+}
+
+fn resolve_mount(
+    raw: &RawMount,
+    site_dir: &Path,
+    key: &dyn Fn(&str) -> String,
+) -> Result<MountConfig, String> {
+    let name = raw.name.clone().unwrap_or_else(|| default_name(&raw.path));
+    check_name(&name).map_err(|p| format!("{}: {p}", key("name")))?;
+    let folder = |field: &str, path: &Path| -> Result<PathBuf, String> {
+        if path.as_os_str().is_empty() {
+            return Err(format!("{}: must name a folder", key(field)));
+        }
+        let full = site_dir.join(path);
+        if !full.is_dir() {
+            return Err(format!(
+                "{}: folder {} does not exist",
+                key(field),
+                full.display()
+            ));
+        }
+        Ok(full)
+    };
+    let kind = match (&raw.app, &raw.static_dir) {
+        (Some(app), None) => {
+            if raw.index.is_some() {
+                return Err(format!(
+                    "{}: only static mounts have a folder index",
+                    key("index")
+                ));
+            }
+            let entry = raw.entry.clone().unwrap_or_else(|| DEFAULT_ENTRY.to_owned());
+            check_entry(&entry).map_err(|p| format!("{}: {p}", key("entry")))?;
+            let instances = raw.instances.unwrap_or(DEFAULT_INSTANCES);
+            if instances == 0 || instances > MAX_INSTANCES {
                 return Err(format!(
                     "{}: must be between 1 and {MAX_INSTANCES}",
                     key("instances")
                 ));
             }
-            if mount.memory.0 < MIN_MEMORY || mount.memory.0 > MAX_MEMORY {
+            let memory = raw.memory.unwrap_or(ByteSize(DEFAULT_MEMORY));
+            if memory.0 < MIN_MEMORY || memory.0 > MAX_MEMORY {
                 return Err(format!(
-                    "{}: {} is out of range; use {} to {}",
+                    "{}: {memory} is out of range; use {} to {}",
                     key("memory"),
-                    mount.memory,
                     ByteSize(MIN_MEMORY),
                     ByteSize(MAX_MEMORY)
                 ));
             }
-            let timeout = mount.timeout.0;
-            if timeout < Duration::from_millis(10) || timeout > Duration::from_secs(86_400) {
+            let timeout = raw.timeout.unwrap_or(HumanDuration(DEFAULT_TIMEOUT));
+            if timeout.0 < Duration::from_millis(10) || timeout.0 > Duration::from_secs(86_400) {
                 return Err(format!("{}: must be between 10ms and 1d", key("timeout")));
             }
-            if mount.max_body.0 > 1 << 32 {
-                return Err(format!("{}: must be at most 4GiB", key("max_body")));
+            MountKind::App(AppSettings {
+                folder: folder("app", app)?,
+                entry,
+                isolation: raw.isolation.unwrap_or_default(),
+                instances,
+                memory,
+                timeout,
+            })
+        }
+        (None, Some(static_dir)) => {
+            let app_only = [
+                ("entry", raw.entry.is_some()),
+                ("isolation", raw.isolation.is_some()),
+                ("instances", raw.instances.is_some()),
+                ("memory", raw.memory.is_some()),
+                ("timeout", raw.timeout.is_some()),
+            ];
+            if let Some((field, _)) = app_only.iter().find(|(_, set)| *set) {
+                return Err(format!("{}: only app mounts have this setting", key(field)));
             }
-            if mount.app.as_os_str().is_empty() {
-                return Err(format!("{}: must name the app folder", key("app")));
-            }
-            let app_dir = self.site_dir.join(&mount.app);
-            if !app_dir.is_dir() {
+            MountKind::Static(StaticSettings {
+                folder: folder("static", static_dir)?,
+                index: raw.index.unwrap_or(false),
+            })
+        }
+        (Some(_), Some(_)) => {
+            return Err(format!("{}: set `app` or `static`, not both", key("app")));
+        }
+        (None, None) => {
+            return Err(format!(
+                "{}: missing; set `app` (a Python app folder) or `static` (a folder of files)",
+                key("app")
+            ));
+        }
+    };
+    let max_body = raw.max_body.unwrap_or(ByteSize(DEFAULT_MAX_BODY));
+    if max_body.0 > 1 << 32 {
+        return Err(format!("{}: must be at most 4GiB", key("max_body")));
+    }
+    let maintenance = match &raw.maintenance {
+        None => None,
+        Some(page) => {
+            let full = site_dir.join(page);
+            if !full.is_file() {
                 return Err(format!(
-                    "{}: folder {} does not exist",
-                    key("app"),
-                    app_dir.display()
+                    "{}: file {} does not exist",
+                    key("maintenance"),
+                    full.display()
                 ));
             }
+            Some(full)
         }
-        Ok(())
-    }
+    };
+    Ok(MountConfig {
+        path: raw.path.clone(),
+        name,
+        enabled: raw.enabled,
+        maintenance,
+        max_body,
+        kind,
+    })
 }
 
 /// A mount path is "/" or "/seg/seg" with plain segments.
@@ -353,14 +532,18 @@ mod tests {
     fn defaults_fill_in_everything_optional() {
         let config = parse(MINIMAL).unwrap();
         assert_eq!(config.server.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.server.admin, Some("127.0.0.1:8081".parse().unwrap()));
+        assert_eq!(config.server.admin_token, None);
         let mount = &config.mounts[0];
-        assert_eq!(mount.entry, "app:app");
-        assert_eq!(mount.display_name(), "root");
-        assert_eq!(mount.isolation, Isolation::Pooled);
-        assert_eq!(mount.instances, 4);
-        assert_eq!(mount.memory, ByteSize(256 << 20));
-        assert_eq!(mount.timeout.0, Duration::from_secs(30));
+        assert_eq!(mount.name, "root");
+        assert!(mount.enabled);
         assert_eq!(mount.max_body, ByteSize(10 << 20));
+        let app = mount.app().unwrap();
+        assert_eq!(app.entry, "app:app");
+        assert_eq!(app.isolation, Isolation::Pooled);
+        assert_eq!(app.instances, 4);
+        assert_eq!(app.memory, ByteSize(256 << 20));
+        assert_eq!(app.timeout.0, Duration::from_secs(30));
     }
 
     #[test]
@@ -377,7 +560,7 @@ mod tests {
             timeout = "30s"
         "#;
         let config = parse(text).unwrap();
-        assert!(config.mounts[0].app.ends_with("apps/hello"));
+        assert!(config.mounts[0].app().unwrap().folder.ends_with("apps/hello"));
     }
 
     /// Each bad config names the key and the problem.
@@ -390,7 +573,39 @@ mod tests {
                 &["listen", "invalid socket address"],
             ),
             ("[server]\nport = 1\n", &["unknown field `port`"]),
-            ("[[mount]]\npath = \"/\"\n", &["missing field `app`"]),
+            (
+                "[[mount]]\npath = \"/\"\n",
+                &["mount[0].app", "set `app`", "or `static`"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nstatic = \"apps\"\n",
+                &["not both"],
+            ),
+            (
+                "[[mount]]\npath = \"/s\"\nstatic = \"nope\"\n",
+                &["mount[0].static", "does not exist"],
+            ),
+            (
+                "[[mount]]\npath = \"/s\"\nstatic = \"apps\"\ninstances = 2\n",
+                &["mount[0].instances", "only app mounts"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nindex = true\n",
+                &["mount[0].index", "only static"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nmaintenance = \"x.html\"\n",
+                &["mount[0].maintenance", "does not exist"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nenabled = \"no\"\n",
+                &["enabled", "invalid type"],
+            ),
+            ("[server]\nadmin = \"everywhere\"\n", &["admin", "\"off\""]),
+            (
+                "[server]\nadmin_token = \"env:TERRARIUM_TEST_SURELY_UNSET\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["server.admin_token", "TERRARIUM_TEST_SURELY_UNSET is not set"],
+            ),
             (
                 "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\ncolour = 1\n",
                 &["unknown field `colour`"],
@@ -473,7 +688,59 @@ mod tests {
     fn names_default_to_the_last_path_segment() {
         let text = "[[mount]]\npath = \"/api/v1\"\napp = \"apps/hello\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nname = \"site\"\n";
         let config = parse(text).unwrap();
-        assert_eq!(config.mounts[0].display_name(), "v1");
-        assert_eq!(config.mounts[1].display_name(), "site");
+        assert_eq!(config.mounts[0].name, "v1");
+        assert_eq!(config.mounts[1].name, "site");
+    }
+
+    #[test]
+    fn the_site_issue_example_parses() {
+        let dir = site_with_app();
+        std::fs::create_dir_all(dir.path().join("apps/site")).unwrap();
+        std::fs::create_dir_all(dir.path().join("static")).unwrap();
+        std::fs::write(dir.path().join("maintenance.html"), "<p>back soon</p>").unwrap();
+        let text = r#"
+            [server]
+            listen = "127.0.0.1:8080"
+            admin  = "127.0.0.1:8081"
+            [[mount]]
+            path = "/"
+            app  = "apps/site"
+            name = "site"
+            isolation = "pooled"
+            instances = 4
+            memory = "256MiB"
+            timeout = "30s"
+            max_body = "10MiB"
+            enabled = true
+            maintenance = "maintenance.html"
+            [[mount]]
+            path = "/static"
+            static = "static"
+            index = true
+        "#;
+        let config = SiteConfig::parse(text, dir.path()).unwrap();
+        assert_eq!(config.mounts[0].name, "site");
+        assert!(
+            config.mounts[0]
+                .maintenance
+                .as_ref()
+                .unwrap()
+                .ends_with("maintenance.html")
+        );
+        assert_eq!(config.mounts[1].name, "static");
+        match &config.mounts[1].kind {
+            MountKind::Static(settings) => assert!(settings.index && settings.folder.ends_with("static")),
+            MountKind::App(_) => panic!("a static mount"),
+        }
+    }
+
+    #[test]
+    fn admin_can_be_switched_off_and_tokens_come_from_the_environment() {
+        let text = "[server]\nadmin = \"off\"\nadmin_token = \"env:PATH\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.server.admin, None);
+        assert_eq!(config.server.admin_token, std::env::var("PATH").ok());
+        let literal = parse(&text.replace("env:PATH", "s3cret")).unwrap();
+        assert_eq!(literal.server.admin_token.as_deref(), Some("s3cret"));
     }
 }

@@ -3,10 +3,13 @@
 //! Module map (pure parts first, then the shells that do I/O):
 //! - [`units`]: human-readable durations and sizes ("30s", "256MiB").
 //! - [`config`]: the strict `terrarium.toml` schema and its checks.
+//! - [`paths`]: request paths made canonical (decoding, dot segments, `//`).
 //! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO` split).
+//! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, guest failures.
-//! - [`site`]: a config made ready to serve: apps built, compiled, pools warmed.
+//! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
+//!   and changed while serving (mounts switched off and on, apps reloaded).
 //! - [`http`]: the only code that touches hyper: listener, request pipeline,
 //!   errors → responses.
 //! - [`cli`]: the `terrarium` command line (the one place `anyhow` is used freely).
@@ -28,6 +31,8 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod mounts;
+pub mod paths;
 pub mod sandbox;
 pub mod site;
+pub mod stats;
 pub mod units;

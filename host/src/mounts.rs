@@ -1,54 +1,74 @@
-//! The mount table: which mount serves a path, and how the path splits into
-//! the mount point (`SCRIPT_NAME`) and the rest (`PATH_INFO`). Pure: no I/O.
+//! The mount table: which mount serves a canonical path, and how the path
+//! splits into the mount point (`SCRIPT_NAME`) and the rest (`PATH_INFO`).
+//! Pure: no I/O.
 
-/// Mount points and their targets, matched longest prefix first, on whole
-/// path segments: "/api" serves "/api" and "/api/...", never "/apix".
+use crate::paths::CanonicalPath;
+
+/// Mount points and their targets, matched longest first, on whole
+/// (decoded) path segments: "/api" serves "/api" and "/api/...", never "/apix".
 #[derive(Debug, Clone)]
 pub struct MountTable<T> {
-    /// (mount point without trailing slash, "" for the root; target), longest first.
-    entries: Vec<(String, T)>,
+    /// (mount point, its segments, target), most segments first.
+    entries: Vec<(String, Vec<String>, T)>,
 }
 
 /// A path resolved to a mount.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Resolved<'t, 'p, T> {
+pub struct Resolved<'t, T> {
     /// The mount's target.
     pub target: &'t T,
     /// The mount point ("" for the root mount).
-    pub script_name: &'p str,
-    /// The rest of the path: "" or starting with "/".
-    pub path_info: &'p str,
+    pub script_name: &'t str,
+    /// The rest of the path, percent-encoded: "" or starting with "/".
+    pub path_info: String,
+    /// How many leading segments the mount point took.
+    pub depth: usize,
 }
 
 impl<T> MountTable<T> {
     /// Builds the table from (mount point, target) pairs; "/" is the root.
     pub fn new(mounts: impl IntoIterator<Item = (String, T)>) -> Self {
-        let mut entries: Vec<(String, T)> = mounts
+        let mut entries: Vec<(String, Vec<String>, T)> = mounts
             .into_iter()
-            .map(|(path, target)| (path.trim_end_matches('/').to_owned(), target))
+            .map(|(path, target)| {
+                let path = path.trim_end_matches('/').to_owned();
+                let segments = path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                (path, segments, target)
+            })
             .collect();
-        entries.sort_by_key(|entry| std::cmp::Reverse(entry.0.len()));
+        entries.sort_by_key(|entry| std::cmp::Reverse(entry.1.len()));
         Self { entries }
     }
 
-    /// Finds the mount for `path` (which must start with "/").
-    pub fn resolve<'t, 'p>(&'t self, path: &'p str) -> Option<Resolved<'t, 'p, T>> {
-        self.entries.iter().find_map(|(prefix, target)| {
-            let rest = path.strip_prefix(prefix.as_str())?;
-            if !(rest.is_empty() || rest.starts_with('/')) {
-                return None;
-            }
-            Some(Resolved {
-                target,
-                script_name: &path[..prefix.len()],
-                path_info: rest,
-            })
+    /// Finds the mount for a canonical path.
+    pub fn resolve(&self, path: &CanonicalPath) -> Option<Resolved<'_, T>> {
+        let (script_name, segments, target) = self
+            .entries
+            .iter()
+            .find(|(_, segments, _)| path.starts_with(segments))?;
+        let depth = segments.len();
+        let path_info = if depth == 0 {
+            path.encoded()
+        } else {
+            path.encoded_from(depth)
+        };
+        Some(Resolved {
+            target,
+            script_name,
+            path_info,
+            depth,
         })
     }
 
-    /// Every (mount point, target), longest mount point first.
+    /// Every target with its mount point, longest mount point first.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.entries.iter().map(|(path, target)| (path.as_str(), target))
+        self.entries
+            .iter()
+            .map(|(path, _, target)| (path.as_str(), target))
     }
 }
 
@@ -56,43 +76,85 @@ impl<T> MountTable<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn longest_prefix_on_segment_boundaries() {
-        let table = MountTable::new(
+    fn table() -> MountTable<&'static str> {
+        MountTable::new(
             [
                 ("/", "root"),
                 ("/api", "api"),
                 ("/api/v2", "v2"),
                 ("/blog", "blog"),
+                ("/static", "static"),
             ]
             .map(|(p, t)| (p.to_owned(), t)),
-        );
+        )
+    }
+
+    fn resolve(path: &str) -> Option<(&'static str, String, String)> {
+        let table = table();
+        let canonical = CanonicalPath::parse(path).ok()?;
+        table
+            .resolve(&canonical)
+            .map(|r| (*r.target, r.script_name.to_owned(), r.path_info))
+    }
+
+    #[test]
+    fn longest_prefix_on_segment_boundaries() {
         let cases = [
-            ("/", Some(("root", "", "/"))),
-            ("/index.html", Some(("root", "", "/index.html"))),
-            ("/api", Some(("api", "/api", ""))),
-            ("/api/", Some(("api", "/api", "/"))),
-            ("/api/users/1", Some(("api", "/api", "/users/1"))),
-            ("/apix", Some(("root", "", "/apix"))),
-            ("/api/v2", Some(("v2", "/api/v2", ""))),
-            ("/api/v2x", Some(("api", "/api", "/v2x"))),
-            ("/api/v2/items", Some(("v2", "/api/v2", "/items"))),
-            ("/blog/post", Some(("blog", "/blog", "/post"))),
+            ("/", ("root", "", "/")),
+            ("/index.html", ("root", "", "/index.html")),
+            ("/api", ("api", "/api", "")),
+            ("/api/", ("api", "/api", "/")),
+            ("/api/users/1", ("api", "/api", "/users/1")),
+            ("/apix", ("root", "", "/apix")),
+            ("/api/v2", ("v2", "/api/v2", "")),
+            ("/api/v2x", ("api", "/api", "/v2x")),
+            ("/api/v2/items", ("v2", "/api/v2", "/items")),
+            ("/blog/post", ("blog", "/blog", "/post")),
         ];
-        for (path, expected) in cases {
-            let got = table
-                .resolve(path)
-                .map(|r| (*r.target, r.script_name, r.path_info));
-            assert_eq!(got, expected, "{path}");
+        for (path, (target, script, info)) in cases {
+            assert_eq!(
+                resolve(path),
+                Some((target, script.to_owned(), info.to_owned())),
+                "{path}"
+            );
+        }
+    }
+
+    /// No spelling of a path reaches a mount its canonical form does not name.
+    #[test]
+    fn traversal_and_odd_spellings_resolve_canonically() {
+        let cases = [
+            ("//api//users", ("api", "/api", "/users")),
+            ("/api/../blog/x", ("blog", "/blog", "/x")),
+            ("/blog/../api", ("api", "/api", "")),
+            ("/static/../../api", ("api", "/api", "")),
+            ("/static/%2e%2e/api/x", ("api", "/api", "/x")),
+            ("/%61pi/x", ("api", "/api", "/x")),
+            ("/api%2Fv2/items", ("root", "", "/api%2Fv2/items")),
+            ("/api/v2%2Fitems", ("api", "/api", "/v2%2Fitems")),
+            ("/static/./a/./b", ("static", "/static", "/a/b")),
+            ("/blog/..", ("root", "", "/")),
+        ];
+        for (path, (target, script, info)) in cases {
+            assert_eq!(
+                resolve(path),
+                Some((target, script.to_owned(), info.to_owned())),
+                "{path}"
+            );
         }
     }
 
     #[test]
     fn without_a_root_mount_unmatched_paths_resolve_to_nothing() {
         let table = MountTable::new([("/api".to_owned(), 1)]);
-        assert!(table.resolve("/").is_none());
-        assert!(table.resolve("/apix").is_none());
-        assert!(table.resolve("/other/api").is_none());
-        assert_eq!(table.resolve("/api/x").map(|r| *r.target), Some(1));
+        let resolve = |p: &str| {
+            table
+                .resolve(&CanonicalPath::parse(p).unwrap())
+                .map(|r| *r.target)
+        };
+        assert_eq!(resolve("/"), None);
+        assert_eq!(resolve("/apix"), None);
+        assert_eq!(resolve("/other/api"), None);
+        assert_eq!(resolve("/api/x"), Some(1));
     }
 }

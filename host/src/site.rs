@@ -1,19 +1,30 @@
-//! A site made ready to serve: its config checked, each app built (or found
-//! in the cache), compiled, linked and its pool warmed. Everything that can
-//! fail here fails before the server listens.
+//! A site made ready to serve, and changed while it serves.
+//!
+//! [`Site::prepare`] checks every mount before the server listens: each app
+//! is built (or found in the cache), compiled, linked and its pool warmed;
+//! each static folder is opened. While serving, a mount can be switched off
+//! and on ([`Mount::set_enabled`]) and an app reloaded ([`Site::reload`]):
+//! the new version is built beside the old one and swapped in atomically;
+//! requests already running finish on the old instances.
 
 use std::{
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
+use bytes::Bytes;
 use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app};
 
 use crate::{
-    config::{ConfigError, MountConfig, SiteConfig},
+    config::{AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
+    http::static_files::StaticFolder,
     mounts::MountTable,
     sandbox::{AppPool, AppTemplate, EngineCapacity, PoolSettings, Sandbox, compiled},
+    stats::MountStats,
 };
 
 /// The build cache's default place inside a site folder.
@@ -40,14 +51,14 @@ pub enum Progress<'a> {
     Ready {
         /// The mount's name.
         app: &'a str,
-        /// Whether anything had to be built or compiled.
+        /// Whether nothing had to be built or compiled.
         from_cache: bool,
         /// How long it took.
         elapsed: Duration,
     },
 }
 
-/// Why a site could not be made ready.
+/// Why a site (or one app of it) could not be made ready.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The configuration is missing or wrong.
@@ -56,11 +67,12 @@ pub enum StartError {
     /// An app failed to build (its traceback is in the message).
     #[error("{0}")]
     Build(#[from] BuildError),
-    /// An app's component could not be compiled, linked or instantiated.
-    #[error("app `{app}`: {message}")]
-    App {
+    /// An app's component could not be compiled, linked or instantiated,
+    /// or a mount's folder or page could not be opened.
+    #[error("mount `{mount}`: {message}")]
+    Mount {
         /// The mount's name.
-        app: String,
+        mount: String,
         /// What went wrong.
         message: String,
     },
@@ -69,76 +81,125 @@ pub enum StartError {
     Engine(String),
 }
 
-/// One app, mounted and ready.
-pub struct MountedApp {
-    /// The mount's name.
+/// One version of an app: its component's build key and its instances.
+pub struct AppVersion {
+    /// The build cache key (a content hash).
+    pub key: String,
+    /// Its instances.
+    pub pool: Arc<AppPool>,
+}
+
+/// An app mount's changing parts.
+pub struct AppMount {
+    /// The settings it was configured with.
+    pub settings: AppSettings,
+    current: RwLock<Arc<AppVersion>>,
+    reloading: tokio::sync::Mutex<()>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl AppMount {
+    /// The version serving new requests.
+    pub fn current(&self) -> Arc<AppVersion> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// The error of the last failed reload, if the last reload failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap().clone()
+    }
+}
+
+/// What a mount serves.
+pub enum MountTarget {
+    /// A Python app in sandboxes.
+    App(AppMount),
+    /// A folder of files.
+    Static(StaticFolder),
+}
+
+/// One mount of a running site.
+pub struct Mount {
+    /// Its name (`name`, or the path's last segment).
     pub name: String,
-    /// The mount point ("/" or "/api").
+    /// Its mount point ("/" or "/api").
     pub path: String,
     /// Largest request body accepted, in bytes.
     pub max_body: u64,
-    /// Its instances.
-    pub pool: Arc<AppPool>,
+    /// What it serves.
+    pub target: MountTarget,
+    /// What it has served.
+    pub stats: MountStats,
+    enabled: AtomicBool,
+    maintenance_page: Option<Bytes>,
+}
+
+impl Mount {
+    /// Whether requests are served (false: 503 with the maintenance page).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    /// Switches the mount on or off. Requests already running finish normally.
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Release);
+    }
+
+    /// The page served while switched off, if the config names one.
+    pub fn maintenance_page(&self) -> Option<&Bytes> {
+        self.maintenance_page.as_ref()
+    }
+
+    /// "app" or "static".
+    pub fn kind(&self) -> &'static str {
+        match self.target {
+            MountTarget::App(_) => "app",
+            MountTarget::Static(_) => "static",
+        }
+    }
 }
 
 /// A site ready to serve.
 pub struct Site {
     /// The configuration it was made from.
     pub config: SiteConfig,
-    /// Which app serves which path.
-    pub mounts: MountTable<Arc<MountedApp>>,
-    _sandbox: Sandbox,
+    /// Which mount serves which path.
+    pub mounts: MountTable<Arc<Mount>>,
+    in_order: Vec<Arc<Mount>>,
+    sandbox: Arc<Sandbox>,
+    cache: BuildCache,
 }
 
-/// Engine capacity for a site: every pool full, plus room for replacements.
+/// Engine capacity for a site: every pool full, plus room for a reload
+/// (old and new version side by side) and for replacements.
 fn capacity(config: &SiteConfig) -> EngineCapacity {
-    let instances: u32 = config.mounts.iter().map(|m| m.instances * 2 + 2).sum();
-    let max_memory = config.mounts.iter().map(|m| m.memory.0).max().unwrap_or(0);
+    let apps = config.mounts.iter().filter_map(MountConfig::app);
+    let instances: u32 = apps.clone().map(|app| app.instances * 3 + 2).sum();
+    let max_memory = apps.map(|app| app.memory.0).max().unwrap_or(64 << 20);
     EngineCapacity {
         instances: instances + 8,
         max_memory,
     }
 }
 
-fn app_source(mount: &MountConfig) -> AppSource {
+fn app_source(name: &str, app: &AppSettings) -> AppSource {
     AppSource {
-        name: mount.display_name(),
-        dir: mount.app.clone(),
-        entry: mount.entry.clone(),
+        name: name.to_owned(),
+        dir: app.folder.clone(),
+        entry: app.entry.clone(),
     }
 }
 
 /// Builds (or finds in `cache`) one app's component, reporting progress.
 fn build_one(
-    mount: &MountConfig,
+    name: &str,
+    app: &AppSettings,
     cache: &BuildCache,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<BuiltApp, BuildError> {
-    let name = mount.display_name();
-    build_app(&app_source(mount), cache, &mut |step| {
-        progress(Progress::Step { app: &name, step })
+    build_app(&app_source(name, app), cache, &mut |step| {
+        progress(Progress::Step { app: name, step })
     })
-}
-
-/// Builds and compiles every app of `config` into `cache`, without serving.
-pub fn build_site(
-    config: &SiteConfig,
-    cache: &BuildCache,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<(), StartError> {
-    let sandbox = Sandbox::new(capacity(config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
-    for mount in &config.mounts {
-        let started = Instant::now();
-        let name = mount.display_name();
-        let built = build_one(mount, cache, progress)?;
-        let compiled = compile(&sandbox, &name, &built, progress)?;
-        progress(Progress::Ready {
-            app: &name,
-            from_cache: !built.built && !compiled.1,
-            elapsed: started.elapsed(),
-        });
-    }
-    Ok(())
 }
 
 fn compile(
@@ -151,67 +212,198 @@ fn compile(
     if !compiled::compiled_path(engine, &built.component).is_file() {
         progress(Progress::Compiling { app: name });
     }
-    compiled::load_or_compile(engine, &built.component).map_err(|message| StartError::App {
-        app: name.to_owned(),
+    compiled::load_or_compile(engine, &built.component).map_err(|message| StartError::Mount {
+        mount: name.to_owned(),
         message,
     })
 }
 
+/// Builds, compiles, links and warms one version of an app. Blocking.
+fn prepare_app(
+    sandbox: &Sandbox,
+    cache: &BuildCache,
+    name: &str,
+    app: &AppSettings,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<AppVersion, StartError> {
+    let started = Instant::now();
+    let built = build_one(name, app, cache, progress)?;
+    let (component, compiled_now) = compile(sandbox, name, &built, progress)?;
+    let mount_error = |message: String| StartError::Mount {
+        mount: name.to_owned(),
+        message,
+    };
+    let template = AppTemplate::new(
+        sandbox.engine(),
+        name,
+        &component,
+        built.mounts.clone(),
+        app.memory.0,
+    )
+    .map_err(|e| mount_error(format!("the component does not fit the host: {e:?}")))?;
+    let pool = AppPool::new(
+        Arc::new(template),
+        PoolSettings {
+            isolation: app.isolation,
+            instances: app.instances,
+            timeout: app.timeout.0,
+        },
+    );
+    pool.fill().map_err(|e| mount_error(e.to_string()))?;
+    progress(Progress::Ready {
+        app: name,
+        from_cache: !built.built && !compiled_now,
+        elapsed: started.elapsed(),
+    });
+    Ok(AppVersion { key: built.key, pool })
+}
+
+/// Builds and compiles every app of `config` into `cache`, without serving.
+pub fn build_site(
+    config: &SiteConfig,
+    cache: &BuildCache,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), StartError> {
+    let sandbox = Sandbox::new(capacity(config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
+    for mount in &config.mounts {
+        if let Some(app) = mount.app() {
+            let started = Instant::now();
+            let built = build_one(&mount.name, app, cache, progress)?;
+            let (_, compiled_now) = compile(&sandbox, &mount.name, &built, progress)?;
+            let from_cache = !built.built && !compiled_now;
+            progress(Progress::Ready {
+                app: &mount.name,
+                from_cache,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why a control request on a mount failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// No mount has that name.
+    #[error("no mount is named {0:?}")]
+    NoSuchMount(String),
+    /// Static mounts have nothing to reload.
+    #[error("mount {0:?} serves static files; there is nothing to reload")]
+    NotAnApp(String),
+    /// The new version failed to build or start; the old one keeps serving.
+    #[error("reload failed, the previous version keeps serving: {0}")]
+    ReloadFailed(String),
+}
+
 impl Site {
     /// Makes `config` ready to serve: builds, compiles, links and warms every
-    /// app. Blocks for as long as that takes; call it from a blocking thread.
+    /// app, opens every static folder. Blocks for as long as that takes; call
+    /// it from a blocking thread.
     pub fn prepare(
         config: SiteConfig,
         cache: &BuildCache,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Self, StartError> {
         let sandbox = Sandbox::new(capacity(&config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
-        let mut mounted = Vec::new();
+        let mut in_order = Vec::new();
         for mount in &config.mounts {
-            let started = Instant::now();
-            let name = mount.display_name();
-            let built = build_one(mount, cache, progress)?;
-            let (component, compiled_now) = compile(&sandbox, &name, &built, progress)?;
-            let app_error = |message: String| StartError::App {
-                app: name.clone(),
+            let mount_error = |message: String| StartError::Mount {
+                mount: mount.name.clone(),
                 message,
             };
-            let template = AppTemplate::new(
-                sandbox.engine(),
-                &name,
-                &component,
-                built.mounts.clone(),
-                mount.memory.0,
-            )
-            .map_err(|e| app_error(format!("the component does not fit the host: {e:?}")))?;
-            let pool = AppPool::new(
-                Arc::new(template),
-                PoolSettings {
-                    isolation: mount.isolation,
-                    instances: mount.instances,
-                    timeout: mount.timeout.0,
-                },
-            );
-            pool.fill().map_err(|e| app_error(e.to_string()))?;
-            progress(Progress::Ready {
-                app: &name,
-                from_cache: !built.built && !compiled_now,
-                elapsed: started.elapsed(),
-            });
-            mounted.push((
-                mount.path.clone(),
-                Arc::new(MountedApp {
-                    name,
-                    path: mount.path.clone(),
-                    max_body: mount.max_body.0,
-                    pool,
-                }),
-            ));
+            let target = match &mount.kind {
+                MountKind::App(app) => {
+                    let version = prepare_app(&sandbox, cache, &mount.name, app, progress)?;
+                    MountTarget::App(AppMount {
+                        settings: app.clone(),
+                        current: RwLock::new(Arc::new(version)),
+                        reloading: tokio::sync::Mutex::new(()),
+                        last_error: Mutex::new(None),
+                    })
+                }
+                MountKind::Static(settings) => {
+                    MountTarget::Static(StaticFolder::open(&settings.folder, settings.index).map_err(
+                        |e| mount_error(format!("cannot open folder {}: {e}", settings.folder.display())),
+                    )?)
+                }
+            };
+            let maintenance_page = match &mount.maintenance {
+                Some(page) => Some(Bytes::from(std::fs::read(page).map_err(|e| {
+                    mount_error(format!("cannot read maintenance page {}: {e}", page.display()))
+                })?)),
+                None => None,
+            };
+            in_order.push(Arc::new(Mount {
+                name: mount.name.clone(),
+                path: mount.path.clone(),
+                max_body: mount.max_body.0,
+                target,
+                stats: MountStats::default(),
+                enabled: AtomicBool::new(mount.enabled),
+                maintenance_page,
+            }));
         }
+        let mounts = MountTable::new(in_order.iter().map(|m| (m.path.clone(), m.clone())));
         Ok(Self {
             config,
-            mounts: MountTable::new(mounted),
-            _sandbox: sandbox,
+            mounts,
+            in_order,
+            sandbox: Arc::new(sandbox),
+            cache: cache.clone(),
         })
+    }
+
+    /// Every mount, in config file order.
+    pub fn mounts_in_order(&self) -> &[Arc<Mount>] {
+        &self.in_order
+    }
+
+    /// The mount named `name`.
+    pub fn mount(&self, name: &str) -> Result<&Arc<Mount>, ControlError> {
+        self.in_order
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| ControlError::NoSuchMount(name.to_owned()))
+    }
+
+    /// Rebuilds the app mounted as `name` from its folder and swaps the new
+    /// version in. Requests in flight finish on the old instances; new ones
+    /// go to the new version. When the build fails, the old version keeps
+    /// serving and the error is returned (and kept for `GET /mounts`).
+    /// Reloads of one mount run one at a time.
+    pub async fn reload(&self, name: &str) -> Result<Arc<AppVersion>, ControlError> {
+        let mount = self.mount(name)?.clone();
+        let MountTarget::App(app) = &mount.target else {
+            return Err(ControlError::NotAnApp(name.to_owned()));
+        };
+        let _one_at_a_time = app.reloading.lock().await;
+        let sandbox = self.sandbox.clone();
+        let cache = self.cache.clone();
+        let settings = app.settings.clone();
+        let name = mount.name.clone();
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare_app(&sandbox, &cache, &name, &settings, &mut |_| {}))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StartError::Mount {
+                        mount: mount.name.clone(),
+                        message: "the build panicked".into(),
+                    })
+                });
+        match prepared {
+            Ok(version) => {
+                let version = Arc::new(version);
+                *app.current.write().unwrap() = version.clone();
+                *app.last_error.lock().unwrap() = None;
+                tracing::info!(mount = %mount.name, version = %version.key, "reloaded");
+                Ok(version)
+            }
+            Err(error) => {
+                let message = error.to_string();
+                tracing::error!(mount = %mount.name, "reload failed; the previous version keeps serving: {message}");
+                *app.last_error.lock().unwrap() = Some(message.clone());
+                Err(ControlError::ReloadFailed(message))
+            }
+        }
     }
 }

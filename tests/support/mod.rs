@@ -60,14 +60,23 @@ impl TestSite {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Writes a file inside the site folder, creating folders as needed.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
 }
 
 /// Builds run one at a time: two at once only slow each other down.
 static PREPARE: Mutex<()> = Mutex::new(());
 
-/// A server running in this process on 127.0.0.1:0.
+/// A server running in this process on 127.0.0.1:0, with its control API.
 pub struct Server {
     pub addr: SocketAddr,
+    pub admin: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -85,13 +94,21 @@ impl Server {
         .unwrap()
         .unwrap_or_else(|e| panic!("site failed to start: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let admin = admin_listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(terrarium::http::serve(listener, Arc::new(site), async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(terrarium::http::serve_site(
+            listener,
+            Some(admin_listener),
+            Arc::new(site),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             addr,
+            admin,
             stop: Some(stop),
             task: Some(task),
         }
@@ -104,6 +121,11 @@ impl Server {
 
     pub async fn get(&self, path: &str) -> Reply {
         request(self.addr, "GET", path, &[], Vec::new()).await
+    }
+
+    /// A request to the control API.
+    pub async fn control(&self, method: &str, path: &str) -> Reply {
+        request(self.admin, method, path, &[], Vec::new()).await
     }
 }
 

@@ -1,12 +1,17 @@
 //! The HTTP side: the only code that touches hyper.
 //!
-//! - [`server`]: the listener, connections (HTTP/1.1, keep-alive), graceful shutdown.
-//! - [`pipeline`]: one request: id, mount, body limit, dispatch, access log.
+//! - [`server`]: the listeners, connections (HTTP/1.1, keep-alive), graceful shutdown.
+//! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
+//!   dispatch, stats, access log.
+//! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
+//! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
 //! - [`responses`]: every failure becomes a response here, and guest answers
 //!   are checked and turned into hyper responses.
 
+pub mod admin;
 pub mod pipeline;
 pub mod responses;
 pub mod server;
+pub mod static_files;
 
-pub use server::serve;
+pub use server::{serve, serve_site};

@@ -1,4 +1,5 @@
-//! One request, end to end: id, mount, body limit, dispatch, access log.
+//! One request, end to end: id, canonical path, mount, on/off state, body
+//! limit, dispatch (static folder or sandboxed app), stats and access log.
 
 use std::{
     net::SocketAddr,
@@ -15,8 +16,9 @@ use hyper::body::Incoming;
 
 use super::responses::{self, Body};
 use crate::{
+    paths::CanonicalPath,
     sandbox::WitRequest,
-    site::{MountedApp, Site},
+    site::{AppMount, Mount, MountTarget, Site},
 };
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
@@ -30,67 +32,114 @@ fn next_request_id() -> String {
     )
 }
 
-/// Answers one request. Never fails: every problem becomes a response.
+/// Answers one request on the public listener. Never fails: every problem
+/// becomes a response.
 pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let request_id = next_request_id();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let (mount_name, response) = match site.mounts.resolve(&path) {
-        None => ("-".to_owned(), responses::not_found()),
-        Some(resolved) => {
-            let app = resolved.target.clone();
-            let script_name = resolved.script_name.to_owned();
-            let path_info = resolved.path_info.to_owned();
-            let response = dispatch(&app, request, remote, &request_id, script_name, path_info).await;
-            (app.name.clone(), response)
-        }
-    };
-    let bytes = response.body().size_hint_exact();
+    let raw_path = request.uri().path().to_owned();
+    let (mount, response) = route(&site, remote, request, &request_id).await;
+    let status = response.status().as_u16();
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .or_else(|| hyper::body::Body::size_hint(response.body()).exact())
+        .unwrap_or(0);
+    let elapsed = started.elapsed();
+    if let Some(mount) = &mount {
+        mount.stats.record(status, elapsed);
+    }
     tracing::info!(
         target: "access",
-        mount = %mount_name,
+        mount = mount.as_ref().map_or("-", |m| m.name.as_str()),
         method = %method,
-        path = %path,
-        status = response.status().as_u16(),
+        path = %raw_path,
+        status,
         bytes,
-        duration_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        duration_ms = format_args!("{:.2}", elapsed.as_secs_f64() * 1000.0),
         request = %request_id,
     );
     response
 }
 
-trait ExactSize {
-    fn size_hint_exact(&self) -> u64;
+async fn route(
+    site: &Site,
+    remote: SocketAddr,
+    request: Request<Incoming>,
+    request_id: &str,
+) -> (Option<Arc<Mount>>, Response<Body>) {
+    let path = match CanonicalPath::parse(request.uri().path()) {
+        Ok(path) => path,
+        Err(error) => return (None, responses::bad_request(&error.to_string())),
+    };
+    let Some(resolved) = site.mounts.resolve(&path) else {
+        return (None, responses::not_found());
+    };
+    let mount = resolved.target.clone();
+    if !mount.is_enabled() {
+        return (
+            Some(mount.clone()),
+            responses::maintenance(mount.maintenance_page()),
+        );
+    }
+    let response = match &mount.target {
+        MountTarget::Static(folder) => {
+            let segments = &path.segments()[resolved.depth..];
+            folder
+                .serve(
+                    request.method(),
+                    request.headers(),
+                    segments,
+                    path.trailing_slash(),
+                    &path.encoded(),
+                )
+                .await
+        }
+        MountTarget::App(app) => {
+            let target = AppTarget {
+                mount: &mount,
+                app,
+                script_name: resolved.script_name.to_owned(),
+                path_info: resolved.path_info,
+                full_path: path.encoded(),
+            };
+            dispatch(target, request, remote, request_id).await
+        }
+    };
+    (Some(mount), response)
 }
 
-impl ExactSize for Body {
-    fn size_hint_exact(&self) -> u64 {
-        hyper::body::Body::size_hint(self).exact().unwrap_or(0)
-    }
+/// Where an app request goes, with its path split at the mount point.
+struct AppTarget<'a> {
+    mount: &'a Mount,
+    app: &'a AppMount,
+    script_name: String,
+    path_info: String,
+    full_path: String,
 }
 
 async fn dispatch(
-    app: &Arc<MountedApp>,
+    target: AppTarget<'_>,
     request: Request<Incoming>,
     remote: SocketAddr,
     request_id: &str,
-    script_name: String,
-    path_info: String,
 ) -> Response<Body> {
+    let max_body = target.mount.max_body;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > app.max_body) {
-        return responses::payload_too_large(app.max_body);
+    if declared.is_some_and(|length| length > max_body) {
+        return responses::payload_too_large(max_body);
     }
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, app.max_body as usize).collect().await {
+    let body = match Limited::new(body, max_body as usize).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return responses::payload_too_large(app.max_body);
+            return responses::payload_too_large(max_body);
         }
         Err(error) => return responses::bad_request(&format!("could not read the body: {error}")),
     };
@@ -106,7 +155,7 @@ async fn dispatch(
         method: parts.method.as_str().to_owned(),
         scheme: parts.uri.scheme_str().unwrap_or("http").to_owned(),
         authority,
-        path: parts.uri.path().to_owned(),
+        path: target.full_path,
         query: parts.uri.query().unwrap_or("").to_owned(),
         headers: parts
             .headers
@@ -115,10 +164,11 @@ async fn dispatch(
             .collect(),
         body: body.to_vec(),
         remote_addr: remote.to_string(),
-        script_name,
-        path_info,
+        script_name: target.script_name,
+        path_info: target.path_info,
     };
-    let outcome = app
+    let version = target.app.current();
+    let outcome = version
         .pool
         .handle(guest_request)
         .await
@@ -126,7 +176,7 @@ async fn dispatch(
     match outcome {
         Ok(response) => response,
         Err(error) => {
-            tracing::error!(app = %app.name, request = %request_id, "{error}");
+            tracing::error!(mount = %target.mount.name, request = %request_id, "{error}");
             responses::guest_failure(&error)
         }
     }

@@ -2,16 +2,56 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
 
 use crate::sandbox::{GuestError, WitResponse};
 
-/// The body type of every response the host sends.
-pub type Body = Full<Bytes>;
+/// The body type of every response the host sends: whole or streamed.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// A body held whole in memory.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+/// An empty body.
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// How long clients are told to wait before retrying a switched-off mount.
+pub const MAINTENANCE_RETRY_AFTER_SECS: u32 = 30;
+
+/// 503 for a switched-off mount: its maintenance page, or a plain default.
+pub fn maintenance(page: Option<&Bytes>) -> Response<Body> {
+    let mut response = match page {
+        Some(page) => {
+            let mut response = Response::new(full(page.clone()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        None => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: this part of the site is down for maintenance",
+        ),
+    };
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(MAINTENANCE_RETRY_AFTER_SECS),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
 
 /// A plain-text response with `status` and a one-line message.
 pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+    let mut response = Response::new(full(format!("{message}\n")));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -83,7 +123,7 @@ pub fn from_guest(answer: WitResponse) -> Result<Response<Body>, GuestError> {
         .ok_or_else(|| {
             GuestError::BadResponse(format!("status {} is not a valid final status", answer.status))
         })?;
-    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    let mut response = Response::new(full(answer.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in answer.headers {

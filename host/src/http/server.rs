@@ -1,28 +1,91 @@
-//! The listener: accepts connections under a limit, serves HTTP/1.1 with
-//! keep-alive, and on shutdown stops accepting and lets requests in flight
-//! finish within the grace period.
+//! The listeners: accept connections under a limit, serve HTTP/1.1 with
+//! keep-alive, and on shutdown stop accepting and let requests in flight
+//! finish within the grace period. The public site and the control API run
+//! the same loop with different handlers.
 
-use std::{convert::Infallible, future::Future, io, sync::Arc};
+use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
-use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
-use tokio::{net::TcpListener, sync::Semaphore};
+use http::{Request, Response};
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, watch},
+};
 
-use super::pipeline;
+use super::{admin, pipeline, responses::Body};
 use crate::site::Site;
 
-/// Serves `site` on `listener` until `shutdown` resolves, then drains.
-///
-/// Returns once every connection has closed, or the grace period
-/// (`server.shutdown_grace`) has passed.
+/// How long a client may take to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `site` on `listener` (no control API) until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     site: Arc<Site>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(site.config.server.max_connections));
+    serve_site(listener, None, site, shutdown).await
+}
+
+/// Serves `site` on `public`, and its control API on `admin` when given,
+/// until `shutdown` resolves; then drains both.
+pub async fn serve_site(
+    public: TcpListener,
+    admin: Option<TcpListener>,
+    site: Arc<Site>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    let max_connections = site.config.server.max_connections;
     let grace = site.config.server.shutdown_grace.0;
+    let public_site = site.clone();
+    let public_task = tokio::spawn(serve_connections(
+        public,
+        max_connections,
+        grace,
+        wait_for_stop(stopped.clone()),
+        move |request, remote| pipeline::handle(public_site.clone(), remote, request),
+    ));
+    let admin_task = admin.map(|listener| {
+        let site = site.clone();
+        tokio::spawn(serve_connections(
+            listener,
+            64,
+            grace,
+            wait_for_stop(stopped),
+            move |request, _| admin::handle(site.clone(), request),
+        ))
+    });
+    shutdown.await;
+    let _ = stop.send(true);
+    public_task.await.map_err(io::Error::other)?;
+    if let Some(task) = admin_task {
+        task.await.map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
+async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The accept loop shared by both listeners.
+async fn serve_connections<H, F>(
+    listener: TcpListener,
+    max_connections: usize,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(max_connections));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -35,22 +98,22 @@ pub async fn serve(
                 Err(error) => {
                     // Out of file descriptors and the like: wait a moment, keep serving.
                     tracing::warn!("accept failed: {error}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let site = site.clone();
+        let handler = handler.clone();
         let service = service_fn(move |request| {
-            let site = site.clone();
-            async move { Ok::<_, Infallible>(pipeline::handle(site, remote, request).await) }
+            let response = handler(request, remote);
+            async move { Ok::<_, Infallible>(response.await) }
         });
         let connection = http1::Builder::new()
             .keep_alive(true)
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(std::time::Duration::from_secs(30))
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -61,9 +124,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    tracing::info!("shutting down: waiting up to {grace:?} for requests in flight");
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!("grace period over: closing the remaining connections");
     }
-    Ok(())
 }

@@ -1,7 +1,13 @@
 //! One sandboxed instance: a `Store` with its limits and host state, made
 //! from an app's pre-linked template.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use terrarium_python_wasi::GuestMount;
 use wasmtime::{
@@ -28,6 +34,7 @@ pub struct AppTemplate {
     pre: AppPre<GuestState>,
     mounts: Vec<GuestMount>,
     memory_cap: u64,
+    live: Arc<AtomicUsize>,
 }
 
 /// The host state of one instance: WASI, its memory cap and its log.
@@ -76,12 +83,18 @@ impl AppTemplate {
             pre,
             mounts,
             memory_cap,
+            live: Arc::new(AtomicUsize::new(0)),
         })
     }
 
     /// The app's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Instances of this template alive right now (idle or busy).
+    pub fn live_instances(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
     }
 
     /// Creates a fresh instance: copy-on-write memory from the pre-initialized
@@ -123,7 +136,12 @@ impl AppTemplate {
             .pre
             .instantiate(&mut store)
             .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
-        Ok(Instance { store, bindings })
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(Instance {
+            store,
+            bindings,
+            _live: LiveGuard(self.live.clone()),
+        })
     }
 }
 
@@ -131,6 +149,16 @@ impl AppTemplate {
 pub struct Instance {
     store: Store<GuestState>,
     bindings: App,
+    _live: LiveGuard,
+}
+
+/// Counts an instance as live until it is dropped.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Instance {

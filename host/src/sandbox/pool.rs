@@ -63,6 +63,11 @@ impl AppPool {
         self.settings
     }
 
+    /// Instances alive right now, idle or busy.
+    pub fn live_instances(&self) -> usize {
+        self.template.live_instances()
+    }
+
     /// Instances idle in the pool right now.
     pub fn idle_instances(&self) -> usize {
         self.idle.lock().unwrap().len()

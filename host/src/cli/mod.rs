@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! terrarium build SITE [--cache-dir DIR]
-//! terrarium serve SITE [--listen ADDR] [--cache-dir DIR]
+//! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--cache-dir DIR]
+//! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
 //! ```
 
 use std::{
@@ -16,6 +17,8 @@ use std::{
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use terrarium_python_wasi::{BuildCache, BuildStep};
+
+mod control;
 
 use crate::{
     config::SiteConfig,
@@ -47,9 +50,49 @@ enum Command {
         /// Address to listen on, overriding `server.listen` (port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Address of the control API, overriding `server.admin` ("off" to disable).
+        #[arg(long)]
+        admin: Option<String>,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
+    },
+    /// Look at and control the mounts of a running server, through its control API.
+    App {
+        #[command(subcommand)]
+        action: AppAction,
+        /// The control API's address.
+        #[arg(
+            long,
+            global = true,
+            env = "TERRARIUM_ADMIN",
+            default_value = "127.0.0.1:8081"
+        )]
+        admin: String,
+        /// The control API's token, when the server requires one.
+        #[arg(long, global = true, env = "TERRARIUM_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AppAction {
+    /// List every mount with its state and counters.
+    List,
+    /// Switch a mount on.
+    Enable {
+        /// The mount's name.
+        name: String,
+    },
+    /// Switch a mount off: its requests get 503 and the maintenance page.
+    Disable {
+        /// The mount's name.
+        name: String,
+    },
+    /// Rebuild an app from its folder and swap it in without downtime.
+    Reload {
+        /// The mount's name.
+        name: String,
     },
 }
 
@@ -92,8 +135,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             site,
             listen,
+            admin,
             cache_dir,
-        } => serve(&site, listen, cache_dir),
+        } => serve(&site, listen, admin, cache_dir),
+        Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
     }
 }
 
@@ -101,25 +146,47 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
     BuildCache::new(cache_dir.unwrap_or_else(|| site::default_cache_dir(site)))
 }
 
-fn serve(site_dir: &Path, listen: Option<SocketAddr>, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+fn serve(
+    site_dir: &Path,
+    listen: Option<SocketAddr>,
+    admin: Option<String>,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let mut config = SiteConfig::load(site_dir)?;
     if let Some(listen) = listen {
         config.server.listen = listen;
+    }
+    match admin.as_deref() {
+        None => {}
+        Some("off") => config.server.admin = None,
+        Some(address) => {
+            config.server.admin = Some(address.parse().with_context(|| format!("--admin {address:?}"))?);
+        }
     }
     let cache = cache_for(site_dir, cache_dir);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let address = config.server.listen;
+        let admin_address = config.server.admin;
         let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut print_progress))
             .await
             .context("preparing the site panicked")??;
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
-        let bound = listener.local_addr()?;
-        println!("terrarium: listening on http://{bound}");
+        let admin =
+            match admin_address {
+                Some(admin) => Some(tokio::net::TcpListener::bind(admin).await.with_context(|| {
+                    format!("cannot listen on {admin} for the control API (server.admin)")
+                })?),
+                None => None,
+            };
+        println!("terrarium: listening on http://{}", listener.local_addr()?);
+        if let Some(admin) = &admin {
+            println!("terrarium: control API on http://{}", admin.local_addr()?);
+        }
         std::io::stdout().flush()?;
-        crate::http::serve(listener, Arc::new(site), shutdown_signal()).await?;
+        crate::http::serve_site(listener, admin, Arc::new(site), shutdown_signal()).await?;
         eprintln!("terrarium: stopped");
         Ok(())
     })

@@ -1,0 +1,397 @@
+//! A site of several mounts through real HTTP: routing that no spelling of a
+//! path can fool, switching mounts off and on, reloading apps (also with a
+//! broken build), the control API and its CLI, and all of it under load.
+
+mod support;
+
+use std::{
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use support::{Server, TestSite, repo, request, shared_cache_dir};
+
+/// Copies `tests/apps/NAME` into the site, so a test may edit it.
+fn copy_app(site: &TestSite, name: &str, to: &str) {
+    let from = repo().join("tests/apps").join(name);
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "py") {
+            site.write(
+                &format!("{to}/{}", path.file_name().unwrap().to_str().unwrap()),
+                std::fs::read(&path).unwrap(),
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_reaches_only_the_named_mount() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n[[mount]]\npath = \"/api\"\napp = \"@faults\"\ninstances = 2\n",
+    );
+    let server = Server::start(site.path()).await;
+    let echo = |path: &'static str| {
+        let addr = server.addr;
+        async move { request(addr, "POST", path, &[], Vec::new()).await }
+    };
+    let cases = [
+        ("/api/echo", "/api", "/echo"),
+        ("//api//echo", "/api", "/echo"),
+        ("/api/./echo", "/api", "/echo"),
+        ("/%61pi/echo", "/api", "/echo"),
+        ("/blog/../api/echo", "/api", "/echo"),
+        ("/api/x/../echo", "/api", "/echo"),
+    ];
+    for (path, script_name, path_info) in cases {
+        let reply = echo(path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        assert_eq!(
+            (
+                reply.json()["script_name"].as_str(),
+                reply.json()["path"].as_str()
+            ),
+            (Some(script_name), Some(path_info)),
+            "{path}"
+        );
+    }
+    // These name the root app, never /api.
+    for path in ["/apix/echo", "/api/../echo", "/api/%2e%2e/echo", "/api%2Fecho"] {
+        let reply = echo(path).await;
+        assert!(
+            !reply.text().contains("script_name"),
+            "{path} reached /api: {}",
+            reply.text()
+        );
+    }
+    assert_eq!(echo("/api/../echo").await.status, 200, "the root app's own /echo");
+    assert_eq!(server.get("/api/bad%zz").await.status, 400);
+    server.stop().await;
+}
+
+const BLOG_SITE: &str = "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n\
+    [[mount]]\npath = \"/blog\"\napp = \"apps/blog\"\ninstances = 1\nmaintenance = \"maintenance.html\"\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mounts_switch_off_and_on_and_reload_through_the_control_api() {
+    let site = TestSite::new(BLOG_SITE);
+    copy_app(&site, "faults", "apps/blog");
+    site.write("maintenance.html", "<h1>The blog is resting</h1>");
+    let server = Server::start(site.path()).await;
+
+    assert_eq!(
+        server.control("GET", "/health").await.json(),
+        serde_json::json!({"status": "ok"})
+    );
+    let mounts = server.control("GET", "/mounts").await.json();
+    let blog = &mounts["mounts"][1];
+    assert_eq!(
+        (
+            blog["name"].as_str(),
+            blog["path"].as_str(),
+            blog["kind"].as_str()
+        ),
+        (Some("blog"), Some("/blog"), Some("app"))
+    );
+    assert_eq!(
+        (
+            blog["state"].as_str(),
+            blog["isolation"].as_str(),
+            blog["instances"].as_u64()
+        ),
+        (Some("enabled"), Some("pooled"), Some(1))
+    );
+    assert_eq!(mounts["mounts"][0]["name"], "root");
+
+    assert_eq!(server.get("/blog/counter").await.text(), "1");
+    assert_eq!(server.get("/blog/counter").await.text(), "2");
+
+    // Switching off: a request already running finishes; new ones get 503.
+    let addr = server.addr;
+    let sleeper = tokio::spawn(async move { request(addr, "GET", "/blog/sleep/600", &[], Vec::new()).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let disabled = server.control("POST", "/mounts/blog/disable").await;
+    assert_eq!(
+        (disabled.status, disabled.json()["state"].as_str()),
+        (200, Some("disabled"))
+    );
+    let down = server.get("/blog/ok").await;
+    assert_eq!(
+        (down.status, down.text().as_str()),
+        (503, "<h1>The blog is resting</h1>")
+    );
+    assert_eq!(down.headers["retry-after"], "30");
+    assert_eq!(down.headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(server.get("/").await.status, 200, "other mounts are untouched");
+    assert_eq!(sleeper.await.unwrap().text(), "slept");
+    assert_eq!(
+        server.control("GET", "/mounts").await.json()["mounts"][1]["state"],
+        "disabled"
+    );
+    assert_eq!(server.control("POST", "/mounts/blog/enable").await.status, 200);
+    assert_eq!(
+        server.get("/blog/counter").await.text(),
+        "3",
+        "same instance after off and on"
+    );
+
+    // Reload with nothing changed: same version, fresh instances.
+    let reloaded = server.control("POST", "/mounts/blog/reload").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    let first_version = reloaded.json()["version"].as_str().unwrap().to_owned();
+    assert_eq!(server.get("/blog/counter").await.text(), "1");
+
+    // Reload after an edit: the new code serves.
+    let app = site.path().join("apps/blog/app.py");
+    let mut source = std::fs::read_to_string(&app).unwrap();
+    source.push_str("\n\n@app.get(\"/version\")\ndef version(req, res):\n    res.send_text(\"v2\")\n");
+    std::fs::write(&app, &source).unwrap();
+    assert_eq!(server.get("/blog/version").await.status, 404);
+    let reloaded = server.control("POST", "/mounts/blog/reload").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    assert_ne!(reloaded.json()["version"].as_str().unwrap(), first_version);
+    assert_eq!(server.get("/blog/version").await.text(), "v2");
+
+    // A reload whose build fails keeps the old version serving.
+    std::fs::write(
+        &app,
+        format!("{source}\nraise RuntimeError(\"broken on purpose\")\n"),
+    )
+    .unwrap();
+    let failed = server.control("POST", "/mounts/blog/reload").await;
+    assert_eq!(failed.status, 500);
+    let error = failed.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("broken on purpose") && error.contains("previous version keeps serving"),
+        "{error}"
+    );
+    assert_eq!(server.get("/blog/version").await.text(), "v2");
+    let status = server.control("GET", "/mounts").await.json();
+    assert!(
+        status["mounts"][1]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("broken on purpose")
+    );
+
+    // Mistakes are answered clearly.
+    assert_eq!(server.control("POST", "/mounts/nope/disable").await.status, 404);
+    assert_eq!(server.control("GET", "/mounts/blog/disable").await.status, 405);
+    assert_eq!(server.control("GET", "/nowhere").await.status, 404);
+
+    let metrics = server.control("GET", "/metrics").await;
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = metrics.text();
+    for needle in [
+        "terrarium_requests_total{mount=\"blog\"}",
+        "terrarium_errors_total{mount=\"root\"} 0",
+        "terrarium_request_duration_seconds_bucket{mount=\"blog\",le=\"+Inf\"}",
+        "terrarium_instances_live{mount=\"blog\"} 1",
+        "terrarium_mount_enabled{mount=\"blog\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mount_can_start_switched_off_and_the_token_guards_the_api() {
+    let site = TestSite::new(
+        "[server]\nadmin_token = \"let-me-in\"\n[[mount]]\npath = \"/\"\napp = \"@@hello\"\nenabled = false\n",
+    );
+    let server = Server::start(site.path()).await;
+    let down = server.get("/").await;
+    assert_eq!(down.status, 503);
+    assert!(
+        down.text().contains("maintenance"),
+        "the plain default page: {}",
+        down.text()
+    );
+    let refused = server.control("POST", "/mounts/root/enable").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.headers["www-authenticate"], "Bearer");
+    let wrong = request(
+        server.admin,
+        "GET",
+        "/health",
+        &[("authorization", "Bearer nope")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let allowed = request(
+        server.admin,
+        "POST",
+        "/mounts/root/enable",
+        &[("authorization", "Bearer let-me-in")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(allowed.status, 200);
+    assert_eq!(server.get("/").await.status, 200);
+    server.stop().await;
+}
+
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_terrarium"))
+        .args(args)
+        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
+        .env_remove("TERRARIUM_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (
+        output.status.success(),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_lists_disables_enables_and_reloads() {
+    let site = TestSite::new(BLOG_SITE);
+    copy_app(&site, "faults", "apps/blog");
+    site.write("maintenance.html", "<h1>resting</h1>");
+    let server = Server::start(site.path()).await;
+    let admin = server.admin.to_string();
+    let run = move |args: &'static [&'static str]| {
+        let admin = admin.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--admin", &admin]);
+            cli(&all)
+        })
+    };
+
+    let (ok, out, err) = run(&["app", "list"]).await.unwrap();
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("STATE") && lines[0].contains("REQUESTS"),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("blog")
+            && l.contains("/blog")
+            && l.contains("enabled")
+            && l.contains("1/1")),
+        "{out}"
+    );
+
+    let (ok, out, _) = run(&["app", "disable", "blog"]).await.unwrap();
+    assert!(ok && out.trim() == "blog (/blog): disabled", "{out}");
+    assert_eq!(server.get("/blog/ok").await.status, 503);
+    let (ok, out, _) = run(&["app", "enable", "blog"]).await.unwrap();
+    assert!(ok && out.trim() == "blog (/blog): enabled", "{out}");
+    assert_eq!(server.get("/blog/ok").await.status, 200);
+    let (ok, out, err) = run(&["app", "reload", "blog"]).await.unwrap();
+    assert!(
+        ok && out.contains("blog (/blog): reloaded in") && out.contains("version"),
+        "{out}{err}"
+    );
+
+    let (ok, _, err) = run(&["app", "disable", "nope"]).await.unwrap();
+    assert!(
+        !ok && err.contains("no mount is named \"nope\"") && err.contains("404"),
+        "{err}"
+    );
+    server.stop().await;
+    let (ok, _, err) = tokio::task::spawn_blocking(|| cli(&["app", "list", "--admin", "127.0.0.1:1"]))
+        .await
+        .unwrap();
+    assert!(
+        !ok && err.contains("cannot reach the control API at 127.0.0.1:1"),
+        "{err}"
+    );
+}
+
+/// While traffic runs against / and /api, /blog is disabled, enabled and
+/// reloaded 50 times: / and /api never fail, /blog only answers 200 or 503.
+#[tokio::test(flavor = "multi_thread")]
+async fn toggling_one_mount_fifty_times_under_load_disturbs_no_other() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\ninstances = 2\n\
+         [[mount]]\npath = \"/api\"\napp = \"@faults\"\ninstances = 2\n\
+         [[mount]]\npath = \"/blog\"\napp = \"apps/blog\"\ninstances = 1\n",
+    );
+    copy_app(&site, "faults", "apps/blog");
+    let server = Arc::new(Server::start(site.path()).await);
+    let done = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicU64::new(0));
+    let served = Arc::new(AtomicU64::new(0));
+
+    let mut load = Vec::new();
+    for path in ["/", "/api/ok", "/", "/api/ok"] {
+        let (server, done, failures, served) =
+            (server.clone(), done.clone(), failures.clone(), served.clone());
+        load.push(tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                let reply = server.get(path).await;
+                if reply.status == 200 {
+                    served.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("{path} answered {}: {}", reply.status, reply.text());
+                }
+            }
+        }));
+    }
+    let blog_statuses = {
+        let (server, done) = (server.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+            while !done.load(Ordering::Relaxed) {
+                *statuses.entry(server.get("/blog/ok").await.status).or_default() += 1;
+            }
+            statuses
+        })
+    };
+
+    for round in 0..50 {
+        for action in ["disable", "enable", "reload"] {
+            let reply = server.control("POST", &format!("/mounts/blog/{action}")).await;
+            assert_eq!(reply.status, 200, "round {round}, {action}: {}", reply.text());
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    let statuses = blog_statuses.await.unwrap();
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        0,
+        "requests to / and /api failed"
+    );
+    assert!(served.load(Ordering::Relaxed) > 100, "the load actually ran");
+    assert!(
+        statuses.keys().all(|s| *s == 200 || *s == 503),
+        "/blog answered {statuses:?}"
+    );
+    assert!(
+        statuses.contains_key(&200) && statuses.contains_key(&503),
+        "/blog answered {statuses:?}"
+    );
+    Arc::try_unwrap(server).ok().expect("all tasks done").stop().await;
+}
+
+#[test]
+fn the_bundled_example_sites_are_valid() {
+    for example in ["examples/hello", "examples/site"] {
+        let config = terrarium::config::SiteConfig::load(&repo().join(example))
+            .unwrap_or_else(|e| panic!("{example}: {e}"));
+        assert!(!config.mounts.is_empty());
+    }
+    let site = terrarium::config::SiteConfig::load(&repo().join("examples/site")).unwrap();
+    let names: Vec<&str> = site.mounts.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["site", "api", "blog", "static"]);
+}
