@@ -395,3 +395,44 @@ fn the_bundled_example_sites_are_valid() {
     let names: Vec<&str> = site.mounts.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["site", "api", "blog", "static"]);
 }
+
+/// A flood of requests that never finish takes only its own mount's
+/// instances: the other mount keeps answering at once, the flooded one
+/// answers 504/503 rather than queueing forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_mounts_flood_never_takes_anothers_capacity() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"@@hello\"\ninstances = 2\n\
+         [[mount]]\npath = \"/api\"\napp = \"@faults\"\ninstances = 2\ntimeout = \"1500ms\"\n",
+    );
+    let server = Server::start(site.path()).await;
+    let mut flood = Vec::new();
+    for _ in 0..6 {
+        let addr = server.addr;
+        flood.push(tokio::spawn(async move {
+            request(addr, "GET", "/api/loop", &[], Vec::new()).await.status
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        assert_eq!(server.get("/").await.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "/ waited {:?} behind /api's flood",
+            started.elapsed()
+        );
+    }
+    let mut statuses: Vec<u16> = Vec::new();
+    for task in flood {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 504 || *s == 503), "{statuses:?}");
+    assert!(statuses.contains(&504), "{statuses:?}");
+    assert_eq!(
+        server.get("/api/ok").await.status,
+        200,
+        "the flooded mount recovers"
+    );
+    server.stop().await;
+}
