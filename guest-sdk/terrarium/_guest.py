@@ -21,18 +21,19 @@ from wit_world.imports import log as wit_log
 from . import log
 from .app import App
 from .request import Request
+from .wsgi import RawRequest, run_wsgi
 
-_app = None
+_serve = None
 
 _ERROR_BODY = b"500 Internal Server Error\n"
 
 
 def boot(entry, export_runtime_to=None):
     """Loads the app named by `entry` ("module:attribute"); runs at build time."""
-    global _app
+    global _serve
     if export_runtime_to:
         _export_runtime(export_runtime_to)
-    _app = load_entry(entry)
+    _serve = adapter_for(load_entry(entry))
     log._attach(wit_log.write, wit_log.Level)
 
 
@@ -47,11 +48,24 @@ def load_entry(entry):
             raise LookupError(
                 f"entry {entry!r}: module {module_name!r} has no attribute {attribute!r}"
             ) from None
-    if not isinstance(target, App):
+    if not isinstance(target, App) and not callable(target):
         raise TypeError(
-            f"entry {entry!r} is a {type(target).__name__}, not a terrarium.App"
+            f"entry {entry!r} is a {type(target).__name__}: "
+            "neither a terrarium.App nor a WSGI application"
         )
     return target
+
+
+def adapter_for(target):
+    """How requests reach `target`: natively for a terrarium.App, else through WSGI."""
+    if isinstance(target, App):
+        return lambda wit_request: to_wit_response(target.handle(to_request(wit_request)))
+
+    def serve_wsgi(wit_request):
+        status, headers, body = run_wsgi(target, RawRequest.from_wit(wit_request))
+        return wit_http.Response(status=status, headers=headers, body=body)
+
+    return serve_wsgi
 
 
 def _export_runtime(destination):
@@ -108,7 +122,7 @@ class Handler(exports.Handler):
 
     def handle(self, request):
         try:
-            return to_wit_response(_app.handle(to_request(request)))
+            return _serve(request)
         except BaseException:
             # The traceback goes to the host's log (stderr is captured there,
             # tagged with the request id); the client only sees a plain 500.

@@ -54,6 +54,9 @@ pub enum BuildStep {
     Cached,
     /// pip is installing `requirements.txt`.
     InstallingRequirements,
+    /// Some requirement had no pure-Python wheel: pip resolved with the build
+    /// machine's Python and native extension modules were removed.
+    RequirementsFellBack,
     /// componentize-py is linking CPython and pre-initializing the app.
     Componentizing,
 }
@@ -267,10 +270,14 @@ pub fn build_app(
 
     if app_dir.join(requirements::REQUIREMENTS_FILE).is_file() {
         progress(BuildStep::InstallingRequirements);
-        requirements::install(&app_dir, &deps_dir).map_err(|message| BuildError::Requirements {
-            app: source.name.clone(),
-            message,
-        })?;
+        let resolution =
+            requirements::install(&app_dir, &deps_dir).map_err(|message| BuildError::Requirements {
+                app: source.name.clone(),
+                message,
+            })?;
+        if resolution == requirements::Resolution::HostFallback {
+            progress(BuildStep::RequirementsFellBack);
+        }
     }
 
     let export_runtime = !runtime_dir.is_dir();

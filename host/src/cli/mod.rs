@@ -219,6 +219,10 @@ fn print_progress(progress: Progress) {
         Progress::Step { app, step } => match step {
             BuildStep::Cached => {}
             BuildStep::InstallingRequirements => eprintln!("[{app}] installing requirements.txt with pip…"),
+            BuildStep::RequirementsFellBack => eprintln!(
+                "[{app}] note: some requirements have no pure-Python wheel; installed them with this \
+                 machine's Python and removed their native modules (their pure-Python fallbacks will run)"
+            ),
             BuildStep::Componentizing => {
                 eprintln!("[{app}] building: pre-initializing CPython with the app…")
             }

@@ -1,0 +1,57 @@
+"""A plain Flask app: nothing in it knows about Terrarium."""
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+
+app = Flask(__name__)
+
+notes = []
+
+
+@app.get("/")
+def index():
+    return render_template("index.html", notes=notes, visits=request.cookies.get("visits", "0"))
+
+
+@app.post("/notes")
+def add_note():
+    text = request.form.get("text", "").strip()
+    if not text:
+        return "a note needs text", 400
+    notes.append(text)
+    return redirect(url_for("index"), code=303)
+
+
+@app.get("/api/notes")
+def list_notes():
+    return jsonify(notes=notes, count=len(notes))
+
+
+@app.post("/api/notes")
+def create_note():
+    payload = request.get_json(silent=True) or {}
+    if "text" not in payload:
+        return jsonify(error="send {\"text\": \"...\"}"), 400
+    notes.append(str(payload["text"]))
+    return jsonify(text=payload["text"], count=len(notes)), 201
+
+
+@app.post("/upload")
+def upload():
+    file = request.files.get("file")
+    if file is None:
+        return jsonify(error="no file"), 400
+    data = file.read()
+    return jsonify(name=file.filename, size=len(data), field=request.form.get("title"))
+
+
+@app.get("/visit")
+def visit():
+    count = int(request.cookies.get("visits", "0")) + 1
+    response = jsonify(visits=count)
+    response.set_cookie("visits", str(count), httponly=True, samesite="Lax")
+    return response
+
+
+@app.get("/boom")
+def boom():
+    raise RuntimeError("this stays in the log")

@@ -1,0 +1,212 @@
+"""The server side of PEP 3333, so any WSGI app (Flask, Bottle, ...) runs unmodified.
+
+`run_wsgi(application, raw)` turns one `RawRequest` into the WSGI environ,
+calls the application with a checking `start_response`, collects the body
+(from the returned iterable and from `write()`), always calls `close()` on
+the iterable, and returns `(status, headers, body)`.
+
+Environ strings follow the PEP: "native strings" holding bytes decoded as
+latin-1 (`SCRIPT_NAME`, `PATH_INFO` are percent-decoded first), so an app
+that re-encodes them with latin-1 gets the bytes the client sent.
+"""
+
+import io
+import sys
+from urllib.parse import unquote_to_bytes
+
+_HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+     "te", "trailers", "transfer-encoding", "upgrade")
+)
+
+
+class WSGIError(Exception):
+    """The application broke the WSGI protocol; the bridge answers 500."""
+
+
+class RawRequest:
+    """A request as the host hands it over (see the WIT contract)."""
+
+    __slots__ = ("request_id", "method", "scheme", "authority", "path", "query",
+                 "headers", "body", "remote_addr", "script_name", "path_info")
+
+    def __init__(self, method="GET", path="/", *, query="", headers=(), body=b"",
+                 scheme="http", authority="localhost", remote_addr="127.0.0.1:0",
+                 script_name="", path_info=None, request_id=""):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = [(name.lower(), value if isinstance(value, bytes) else value.encode("latin-1"))
+                        for name, value in headers]
+        self.body = body
+        self.scheme = scheme
+        self.authority = authority
+        self.remote_addr = remote_addr
+        self.script_name = script_name
+        self.path_info = path if path_info is None else path_info
+        self.request_id = request_id
+
+    @classmethod
+    def from_wit(cls, wit):
+        """Copies the contract's request record."""
+        raw = cls.__new__(cls)
+        for name in cls.__slots__:
+            setattr(raw, name, getattr(wit, name))
+        return raw
+
+
+def _native(encoded):
+    """A percent-encoded path as a WSGI native string (bytes decoded as latin-1)."""
+    return unquote_to_bytes(encoded).decode("latin-1")
+
+
+def _server_name_and_port(authority, scheme):
+    default_port = "443" if scheme == "https" else "80"
+    if not authority:
+        return "localhost", default_port
+    if authority.startswith("["):  # [::1]:8080
+        host, _, rest = authority.partition("]")
+        port = rest[1:] if rest.startswith(":") else default_port
+        return host + "]", port
+    host, sep, port = authority.rpartition(":")
+    if sep and port.isdigit():
+        return host, port
+    return authority, default_port
+
+
+def build_environ(raw, errors=None):
+    """The WSGI environ for one request."""
+    server_name, server_port = _server_name_and_port(raw.authority, raw.scheme)
+    remote_host, _, remote_port = raw.remote_addr.rpartition(":")
+    environ = {
+        "REQUEST_METHOD": raw.method,
+        "SCRIPT_NAME": _native(raw.script_name),
+        "PATH_INFO": _native(raw.path_info),
+        "QUERY_STRING": raw.query,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": remote_host.strip("[]") or raw.remote_addr,
+        "REMOTE_PORT": remote_port,
+        "REQUEST_URI": raw.path + ("?" + raw.query if raw.query else ""),
+        "RAW_URI": raw.path + ("?" + raw.query if raw.query else ""),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": raw.scheme,
+        "wsgi.input": io.BytesIO(raw.body),
+        "wsgi.errors": errors if errors is not None else sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+        "wsgi.file_wrapper": FileWrapper,
+        "terrarium.request_id": raw.request_id,
+    }
+    for name, value in raw.headers:
+        text = value.decode("latin-1")
+        if name == "content-type":
+            environ["CONTENT_TYPE"] = text
+        elif name == "content-length":
+            environ["CONTENT_LENGTH"] = text
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key in environ:
+                separator = "; " if key == "HTTP_COOKIE" else ","
+                environ[key] = environ[key] + separator + text
+            else:
+                environ[key] = text
+    if "CONTENT_LENGTH" not in environ and raw.body:
+        environ["CONTENT_LENGTH"] = str(len(raw.body))
+    return environ
+
+
+class FileWrapper:
+    """`wsgi.file_wrapper`: iterates a file-like object in blocks."""
+
+    def __init__(self, filelike, block_size=8192):
+        self.filelike = filelike
+        self.block_size = block_size
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        while True:
+            block = self.filelike.read(self.block_size)
+            if not block:
+                return
+            yield block
+
+
+def _check_status(status):
+    if not isinstance(status, str):
+        raise WSGIError(f"status must be a str, not {type(status).__name__}")
+    code, _, _reason = status.partition(" ")
+    if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 599:
+        raise WSGIError(f"status {status!r} must start with a three-digit code")
+    return int(code)
+
+
+def _check_headers(headers):
+    if not isinstance(headers, list):
+        raise WSGIError(f"headers must be a list, not {type(headers).__name__}")
+    checked = []
+    for item in headers:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise WSGIError(f"each header must be a (name, value) tuple, not {item!r}")
+        name, value = item
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise WSGIError(f"header {item!r} must be a pair of str")
+        if not name or any(c in name for c in " \t\r\n:") or name.lower() in _HOP_BY_HOP:
+            raise WSGIError(f"header name {name!r} is not allowed")
+        if any(c in value for c in "\r\n\0"):
+            raise WSGIError(f"header {name!r} has a control character in its value")
+        try:
+            checked.append((name, value.encode("latin-1")))
+        except UnicodeEncodeError:
+            raise WSGIError(f"header {name!r} is not latin-1") from None
+    return checked
+
+
+def run_wsgi(application, raw, errors=None):
+    """Runs one request through a WSGI application; returns (status, headers, body)."""
+    state = {"status": None, "headers": None, "sent": False}
+    body = []
+
+    def write(data):
+        if state["status"] is None:
+            raise WSGIError("write() called before start_response()")
+        if not isinstance(data, (bytes, bytearray)):
+            raise WSGIError(f"write() needs bytes, not {type(data).__name__}")
+        if data:
+            state["sent"] = True
+            body.append(bytes(data))
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if state["sent"]:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif state["status"] is not None:
+            raise WSGIError("start_response() called twice without exc_info")
+        state["status"] = _check_status(status)
+        state["headers"] = _check_headers(headers)
+        return write
+
+    result = application(build_environ(raw, errors), start_response)
+    try:
+        for chunk in result:
+            if not isinstance(chunk, (bytes, bytearray)):
+                raise WSGIError(f"the application yielded {type(chunk).__name__}, not bytes")
+            if chunk:
+                if state["status"] is None:
+                    raise WSGIError("the application sent a body before start_response()")
+                state["sent"] = True
+                body.append(bytes(chunk))
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if state["status"] is None:
+        raise WSGIError("the application returned without calling start_response()")
+    return state["status"], state["headers"], b"".join(body)

@@ -1,0 +1,156 @@
+//! Unmodified Flask and Bottle apps (the bundled examples, with their
+//! frameworks installed from requirements.txt) through real HTTP.
+
+mod support;
+
+use support::{Reply, Server, TestSite, repo, request};
+
+fn example_site(example: &str, entry: &str) -> TestSite {
+    let app = repo().join("examples").join(example).join("apps").join(example);
+    TestSite::new(&format!(
+        "[[mount]]\npath = \"/\"\napp = \"{}\"\nentry = \"{entry}\"\ninstances = 2\n\
+         [[mount]]\npath = \"/mounted\"\napp = \"{}\"\nentry = \"{entry}\"\ninstances = 1\n",
+        app.display(),
+        app.display()
+    ))
+}
+
+fn multipart(boundary: &str) -> Vec<u8> {
+    format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nMy upload\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes()
+    .into_iter()
+    .chain(vec![7u8; 3000])
+    .chain(format!("\r\n--{boundary}--\r\n").into_bytes())
+    .collect()
+}
+
+/// What both examples answer the same way.
+async fn check_common_behaviour(server: &Server) {
+    let empty = server.get("/api/notes").await;
+    assert_eq!(empty.status, 200, "{}", empty.text());
+    assert_eq!(empty.json()["count"], 0);
+
+    let created = request(
+        server.addr,
+        "POST",
+        "/api/notes",
+        &[("content-type", "application/json")],
+        br#"{"text":"hi"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!((created.status, created.json()["count"].as_u64()), (201, Some(1)));
+    let bad = request(
+        server.addr,
+        "POST",
+        "/api/notes",
+        &[("content-type", "application/json")],
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+
+    let form = request(
+        server.addr,
+        "POST",
+        "/notes",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"text=caf%C3%A9+au+lait".to_vec(),
+    )
+    .await;
+    assert_eq!(form.status, 303);
+    assert!(
+        form.headers["location"].to_str().unwrap().ends_with('/'),
+        "{:?}",
+        form.headers
+    );
+    let page = server.get("/").await;
+    assert!(page.text().contains("café au lait"), "{}", page.text());
+
+    let boundary = "----terrarium-test-boundary";
+    let upload: Reply = request(
+        server.addr,
+        "POST",
+        "/upload",
+        &[(
+            "content-type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )],
+        multipart(boundary),
+    )
+    .await;
+    assert_eq!(upload.status, 200, "{}", upload.text());
+    assert_eq!(
+        upload.json(),
+        serde_json::json!({"name": "data.bin", "size": 3000, "field": "My upload"})
+    );
+
+    let first = server.get("/visit").await;
+    let cookie = first.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("visits=1") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let second = request(
+        server.addr,
+        "GET",
+        "/visit",
+        &[("cookie", "visits=1; other=x")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(second.json()["visits"], 2);
+
+    assert_eq!(server.get("/nowhere").await.status, 404);
+    assert_eq!(
+        request(server.addr, "DELETE", "/api/notes", &[], Vec::new())
+            .await
+            .status,
+        405
+    );
+    for _ in 0..3 {
+        let boom = server.get("/boom").await;
+        assert_eq!(boom.status, 500);
+        assert!(!boom.text().contains("stays in the log"));
+    }
+    // The instances survived the exceptions: the notes are still there.
+    assert!(server.get("/api/notes").await.json()["count"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unmodified_flask_app_runs() {
+    let site = example_site("flask", "app:app");
+    let server = Server::start(site.path()).await;
+    check_common_behaviour(&server).await;
+    let page = server.get("/").await;
+    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        page.text().contains("<form method=\"post\" action=\"/notes\">"),
+        "url_for works: {}",
+        page.text()
+    );
+    // Below a mount point, Flask sees SCRIPT_NAME and builds URLs with it.
+    let mounted = server.get("/mounted/").await;
+    assert!(
+        mounted.text().contains("action=\"/mounted/notes\""),
+        "{}",
+        mounted.text()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unmodified_bottle_app_runs() {
+    let site = example_site("bottle", "app:application");
+    let server = Server::start(site.path()).await;
+    check_common_behaviour(&server).await;
+    let hello = server.get("/mounted/hello/w%C3%B6rld").await;
+    assert_eq!(
+        hello.json(),
+        serde_json::json!({"hello": "wörld", "script_name": "/mounted"})
+    );
+    server.stop().await;
+}
