@@ -1,11 +1,18 @@
 """Terrarium: the Python side of apps served from WebAssembly sandboxes.
 
 Module map:
-    app       -- `App`: route registration and dispatch of one request.
-    routing   -- path patterns (`/users/:id`, trailing `*`) and the route table.
-    request   -- `Request`: what the handler reads (method, path, params, query, headers, body).
-    response  -- `Response`: what the handler writes (status, headers, body helpers).
+    app       -- `App`: a Router that turns one request into one response; error hooks.
+    routing   -- path patterns (`/users/:id`, trailing `*`) and `Router`: routes,
+                 middleware and sub-routers walked in order (Express/Growler style).
+    routers   -- routers by convention: `routerify`/`routerclass` (Growler),
+                 `RESTRouter`, `MVCRouter`, `CustomRouter` (Guava).
+    request   -- `Request`: method, path, params, query, headers, cookies, body, json(), form().
+    response  -- `Response`: status, headers, send_*, redirect, cookies, render.
+    forms     -- urlencoded and multipart form parsing, uploaded files.
+    errors    -- `HTTPError`, raised to answer with a status.
+    templates -- renderers for `App.renderer` (Jinja2, or plain format strings).
     datastructures -- case-insensitive headers and multi-valued query mappings.
+    wsgi      -- the PEP 3333 server side: any WSGI app runs unmodified.
     log       -- logging into the host's log, tagged with app and request id.
     _guest    -- the bridge between the WIT contract and the app (not for apps to use).
 
@@ -20,7 +27,21 @@ A minimal app:
 """
 
 from .app import App
+from .errors import HTTPError
 from .request import Request
 from .response import Response
+from .routers import CustomRouter, MVCRouter, RESTRouter, routerclass, routerify
+from .routing import Router
 
-__all__ = ["App", "Request", "Response"]
+__all__ = [
+    "App",
+    "CustomRouter",
+    "HTTPError",
+    "MVCRouter",
+    "RESTRouter",
+    "Request",
+    "Response",
+    "Router",
+    "routerclass",
+    "routerify",
+]

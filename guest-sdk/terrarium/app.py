@@ -1,13 +1,12 @@
-"""The `App`: routes registered with decorators, dispatched one request at a time."""
+"""The `App`: a `Router` that turns one request into one response."""
 
+from .errors import HTTPError
 from .request import Request
-from .response import Response, reason_phrase
-from .routing import RouteTable
-
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+from .response import Response
+from .routing import Router
 
 
-class App:
+class App(Router):
     """A Terrarium web app.
 
         app = App()
@@ -19,66 +18,78 @@ class App:
     A handler takes `(req, res)` and fills in `res`. For convenience it may
     instead return a value: a `str` is sent as text, `bytes` as raw bytes, a
     `dict` or `list` as JSON, and a `Response` replaces `res`.
+
+    Errors: `raise HTTPError(status, body)` answers with that status. Any
+    other exception goes to the handlers added with `app.on_error` (in
+    order; the first that returns without raising answers), else it becomes
+    a 500 whose traceback goes to the log.
+
+    Templates: set `app.renderer = lambda name, context: str` (for example
+    `terrarium.templates.jinja2(env)`) and call `res.render(name, **context)`.
     """
 
     def __init__(self):
-        self.routes = RouteTable()
+        super().__init__()
+        self.renderer = None
+        self._error_handlers = []
 
-    def route(self, path, methods=("GET",), handler=None):
-        """Registers `handler` for `methods` on `path`; usable as a decorator."""
-        if handler is not None:
-            self.routes.add(methods, path, handler)
-            return handler
-
-        def decorator(func):
-            self.routes.add(methods, path, func)
-            return func
-
-        return decorator
-
-    def get(self, path, handler=None):
-        return self.route(path, ("GET",), handler)
-
-    def post(self, path, handler=None):
-        return self.route(path, ("POST",), handler)
-
-    def put(self, path, handler=None):
-        return self.route(path, ("PUT",), handler)
-
-    def patch(self, path, handler=None):
-        return self.route(path, ("PATCH",), handler)
-
-    def delete(self, path, handler=None):
-        return self.route(path, ("DELETE",), handler)
+    def on_error(self, handler):
+        """Adds `handler(req, res, exc)`; usable as a decorator."""
+        self._error_handlers.append(handler)
+        return handler
 
     def handle(self, req):
-        """Dispatches one request and returns its `Response`.
-
-        Exceptions raised by handlers propagate: the caller (the sandbox
-        bridge, or a test) decides how to answer them.
-        """
-        res = Response()
-        handler, params, allowed = self.routes.resolve(req.method, req.path)
-        if handler is None:
-            if allowed:
-                res.headers["Allow"] = ", ".join(allowed)
-                return _plain_error(res, 405)
-            return _plain_error(res, 404)
-        req.params = params
-        result = handler(req, res)
-        res = _apply_return_value(res, result)
+        """Dispatches one request and returns its `Response`."""
+        res = Response(renderer=self.renderer)
+        try:
+            allowed = set()
+            if not self.walk(req, res, allowed):
+                self._unanswered(req, res, allowed)
+            res = _apply_return_value(res, res.result)
+        except HTTPError as error:
+            res = Response(renderer=self.renderer)
+            error.apply(res)
+        except Exception as exc:
+            res = self._handle_error(req, exc)
         if req.method == "HEAD":
             res.headers["Content-Length"] = str(len(res.body))
             res.body = b""
         return res
+
+    def _unanswered(self, req, res, allowed):
+        if req.method == "OPTIONS" and allowed:
+            res.headers["Allow"] = _allow_header(allowed | {"OPTIONS"})
+            res.status = 204
+            return
+        if allowed:
+            raise HTTPError(405, headers={"Allow": _allow_header(allowed)})
+        raise HTTPError(404)
+
+    def _handle_error(self, req, exc):
+        for handler in self._error_handlers:
+            res = Response(renderer=self.renderer)
+            try:
+                result = handler(req, res, exc)
+            except HTTPError as error:
+                error.apply(res)
+                return res
+            except Exception:
+                continue
+            return _apply_return_value(res, result)
+        raise exc
 
     def test_request(self, method="GET", path="/", **kwargs):
         """Runs one request in-process (no sandbox, no sockets); for tests."""
         return self.handle(Request(method, path, **kwargs))
 
 
-def _plain_error(res, status):
-    return res.send_text(f"{status} {reason_phrase(status)}\n", status=status)
+def _allow_header(methods):
+    methods = set(methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    if "*" in methods:
+        return "*"
+    return ", ".join(sorted(methods))
 
 
 def _apply_return_value(res, result):
@@ -86,13 +97,16 @@ def _apply_return_value(res, result):
         return res
     if isinstance(result, Response):
         return result
+    if res.sent:
+        return res
     if isinstance(result, str):
-        return res.send_text(result) if not res.sent else res
+        return res.send_text(result)
     if isinstance(result, (bytes, bytearray)):
-        return res.send_bytes(bytes(result)) if not res.sent else res
+        return res.send_bytes(bytes(result))
     if isinstance(result, (dict, list)):
-        return res.send_json(result) if not res.sent else res
+        return res.send_json(result)
     raise TypeError(
         f"handler returned {type(result).__name__}; return None, str, bytes, dict, list or Response"
     )
+
 

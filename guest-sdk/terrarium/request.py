@@ -4,6 +4,7 @@ import json as _json
 from urllib.parse import unquote
 
 from .datastructures import Headers, QueryParams
+from .forms import parse_form
 
 
 class Request:
@@ -38,7 +39,10 @@ class Request:
         "scheme",
         "host",
         "request_id",
+        "session",
         "_query",
+        "_cookies",
+        "_form",
     )
 
     def __init__(
@@ -69,7 +73,10 @@ class Request:
         self.scheme = scheme
         self.host = host
         self.request_id = request_id
+        self.session = None
         self._query = None
+        self._cookies = None
+        self._form = None
 
     @property
     def query(self):
@@ -91,6 +98,33 @@ class Request:
     def json(self):
         """The body parsed as JSON; raises ValueError when it is not valid JSON."""
         return _json.loads(self.body)
+
+    @property
+    def cookies(self):
+        """The request's cookies as a dict (the first value of a repeated name wins)."""
+        if self._cookies is None:
+            cookies = {}
+            for header in self.headers.getall("cookie"):
+                for pair in header.split(";"):
+                    name, sep, value = pair.strip().partition("=")
+                    if sep and name and name not in cookies:
+                        value = value.strip()
+                        if len(value) >= 2 and value[0] == value[-1] == '"':
+                            value = value[1:-1]
+                        cookies[name] = value
+            self._cookies = cookies
+        return self._cookies
+
+    def form(self):
+        """The body as a form (`FormData`): urlencoded or multipart, with `.files`."""
+        if self._form is None:
+            self._form = parse_form(self.headers.get("content-type", ""), self.body)
+        return self._form
+
+    @property
+    def files(self):
+        """Files uploaded in a multipart form, by field name."""
+        return self.form().files
 
     def __repr__(self):
         return f"<Request {self.method} {self.full_path}>"

@@ -1,18 +1,22 @@
 """The response a handler writes."""
 
 import json as _json
+from datetime import datetime, timezone
+from email.utils import format_datetime
 
 from .datastructures import Headers
 
 _REASONS = {
-    200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
-    302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect",
-    308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized",
-    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-    409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
-    422: "Unprocessable Content", 429: "Too Many Requests",
-    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
+    301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+    307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 410: "Gone", 413: "Content Too Large", 415: "Unsupported Media Type",
+    422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error",
+    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
 }
+
+_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
 def reason_phrase(status):
@@ -28,13 +32,15 @@ class Response:
     the `send_*` helpers, which set the body and its Content-Type.
     """
 
-    __slots__ = ("status", "headers", "body", "sent")
+    __slots__ = ("status", "headers", "body", "sent", "result", "_renderer")
 
-    def __init__(self, status=200, headers=(), body=b""):
+    def __init__(self, status=200, headers=(), body=b"", renderer=None):
         self.status = status
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.body = body
         self.sent = False
+        self.result = None
+        self._renderer = renderer
 
     def send_bytes(self, data, content_type="application/octet-stream", status=None):
         """Sends raw bytes."""
@@ -54,6 +60,71 @@ class Response:
         """Sends `value` serialized as compact JSON."""
         body = _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return self._send(body, "application/json", status)
+
+    def redirect(self, location, status=302):
+        """Redirects to `location` (302 by default; 301, 303, 307, 308 also make sense)."""
+        if status not in (300, 301, 302, 303, 307, 308):
+            raise ValueError(f"{status} is not a redirect status")
+        self.headers["Location"] = location
+        return self.send_text(f"Redirecting to {location}\n", status=status)
+
+    def render(self, template, status=None, **context):
+        """Renders `template` with the app's renderer (see `App.renderer`) and sends it as HTML."""
+        if self._renderer is None:
+            raise RuntimeError("no template renderer: set app.renderer (e.g. terrarium.templates.jinja2(env))")
+        return self.send_html(self._renderer(template, context), status)
+
+    def set_cookie(
+        self,
+        name,
+        value="",
+        *,
+        max_age=None,
+        expires=None,
+        path="/",
+        domain=None,
+        secure=False,
+        httponly=False,
+        samesite="Lax",
+        partitioned=False,
+    ):
+        """Adds a Set-Cookie header. `expires` may be a datetime or a timestamp."""
+        if not name or any(c in name for c in ' \t\r\n;,="()<>@:\\/[]?{}'):
+            raise ValueError(f"invalid cookie name {name!r}")
+        value = str(value)
+        if any(c in value for c in '\r\n;,"\\') or any(ord(c) < 0x21 or ord(c) > 0x7E for c in value):
+            raise ValueError(f"cookie {name!r}: quote or encode the value (it has ';', ',', spaces or non-ASCII)")
+        parts = [f"{name}={value}"]
+        if max_age is not None:
+            parts.append(f"Max-Age={int(max_age)}")
+        if expires is not None:
+            if not isinstance(expires, datetime):
+                expires = datetime.fromtimestamp(float(expires), tz=timezone.utc)
+            parts.append("Expires=" + format_datetime(expires.astimezone(timezone.utc), usegmt=True))
+        if domain:
+            parts.append(f"Domain={domain}")
+        if path:
+            parts.append(f"Path={path}")
+        if secure:
+            parts.append("Secure")
+        if httponly:
+            parts.append("HttpOnly")
+        if samesite:
+            normal = _SAMESITE.get(str(samesite).lower())
+            if normal is None:
+                raise ValueError(f"samesite must be Strict, Lax or None, not {samesite!r}")
+            parts.append(f"SameSite={normal}")
+        if partitioned:
+            parts.append("Partitioned")
+        self.headers.add("Set-Cookie", "; ".join(parts))
+        return self
+
+    def delete_cookie(self, name, *, path="/", domain=None, secure=False, httponly=False, samesite="Lax"):
+        """Tells the client to drop a cookie (same path and domain as when it was set)."""
+        return self.set_cookie(
+            name, "", max_age=0, expires=0, path=path, domain=domain,
+            secure=secure, httponly=httponly, samesite=samesite,
+        )
 
     def _send(self, body, content_type, status):
         if status is not None:

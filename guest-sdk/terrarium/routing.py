@@ -1,11 +1,24 @@
-"""Path patterns and the route table.
+"""Path patterns, and the `Router`: routes, middleware and sub-routers in order.
 
 A pattern is a path whose segments may be `:name` (one segment, captured
 into `req.params[name]`) and whose last segment may be `*` (the rest of the
 path, captured as `req.params["*"]`). Everything else matches literally.
+
+A router is a stack walked in registration order, like Express and Growler:
+
+    app.use(log_requests)             # middleware: (req, res, next)
+    app.get("/", index)               # a route: (req, res)
+    app.use("/api", api_router)       # a sub-router sees paths below /api
+
+Middleware calls `next()` to pass the request on (and may act on the
+response after `next()` returns); not calling it ends the request. The
+first route that matches the path and method answers. When nothing answers,
+the app sends 404, or 405 with `Allow` when the path matched other methods.
 """
 
 from urllib.parse import unquote
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class Pattern:
@@ -17,7 +30,7 @@ class Pattern:
         if not source.startswith("/"):
             raise ValueError(f"route path must start with '/': {source!r}")
         self.source = source
-        segments = _split(source)
+        segments = split_path(source)
         self._wildcard = bool(segments) and segments[-1] == "*"
         if self._wildcard:
             segments = segments[:-1]
@@ -30,7 +43,7 @@ class Pattern:
 
     def match(self, path):
         """Returns the captured parameters, or None when `path` does not match."""
-        parts = _split(path)
+        parts = split_path(path)
         fixed = len(self._segments)
         if len(parts) < fixed or (len(parts) > fixed and not self._wildcard):
             return None
@@ -41,17 +54,27 @@ class Pattern:
             elif expected != actual:
                 return None
         if self._wildcard:
-            params["*"] = unquote("/".join(parts[fixed:]))
+            params["*"] = "/".join(parts[fixed:])
         return params
 
 
-def _split(path):
+def split_path(path):
+    """The non-empty segments of a path."""
     return [segment for segment in path.split("/") if segment]
 
 
-class Route:
-    """One (methods, pattern, handler) entry of a route table."""
+def strip_prefix(path, prefix_segments):
+    """The rest of `path` below a prefix ("" -> "/"), or None when it is not below it."""
+    parts = split_path(path)
+    if parts[: len(prefix_segments)] != prefix_segments:
+        return None
+    rest = "/" + "/".join(parts[len(prefix_segments):])
+    if path.endswith("/") and len(parts) > len(prefix_segments):
+        rest += "/"
+    return rest
 
+
+class _Route:
     __slots__ = ("methods", "pattern", "handler")
 
     def __init__(self, methods, path, handler):
@@ -59,34 +82,143 @@ class Route:
         self.pattern = Pattern(path)
         self.handler = handler
 
+    def allows(self, method):
+        return "*" in self.methods or method in self.methods or (method == "HEAD" and "GET" in self.methods)
 
-class RouteTable:
-    """Routes in registration order; the first match wins."""
 
-    def __init__(self):
-        self._routes = []
+class _Use:
+    __slots__ = ("prefix", "target")
 
-    def add(self, methods, path, handler):
-        self._routes.append(Route(methods, path, handler))
+    def __init__(self, prefix, target):
+        self.prefix = split_path(prefix)
+        self.target = target
 
-    def resolve(self, method, path):
-        """Finds the handler for a request.
 
-        Returns `(handler, params, allowed)`: the handler and its captured
-        params when a route matched, otherwise `(None, None, allowed)` where
-        `allowed` lists the methods that would have matched the path (empty
-        for a plain 404, non-empty for a 405).
+class Router:
+    """Routes, middleware and sub-routers, tried in the order they were added."""
+
+    #: Where this router belongs when added with `app.use(router)` and no prefix.
+    mount_point = "/"
+
+    def __init__(self, mount_point=None):
+        if mount_point is not None:
+            self.mount_point = mount_point
+        self._stack = []
+
+    # Registration -------------------------------------------------------
+
+    def route(self, path, methods=("GET",), handler=None):
+        """Registers `handler(req, res)` for `methods` on `path`; usable as a decorator."""
+        if isinstance(methods, str):
+            methods = (methods,)
+
+        def register(func):
+            self._stack.append(_Route(methods, path, func))
+            return func
+
+        return register(handler) if handler is not None else register
+
+    def get(self, path, handler=None):
+        return self.route(path, ("GET",), handler)
+
+    def head(self, path, handler=None):
+        return self.route(path, ("HEAD",), handler)
+
+    def post(self, path, handler=None):
+        return self.route(path, ("POST",), handler)
+
+    def put(self, path, handler=None):
+        return self.route(path, ("PUT",), handler)
+
+    def patch(self, path, handler=None):
+        return self.route(path, ("PATCH",), handler)
+
+    def delete(self, path, handler=None):
+        return self.route(path, ("DELETE",), handler)
+
+    def options(self, path, handler=None):
+        return self.route(path, ("OPTIONS",), handler)
+
+    def all(self, path, handler=None):
+        """Any method."""
+        return self.route(path, ("*",), handler)
+
+    def use(self, prefix_or_target, target=None):
+        """Adds middleware `(req, res, next)` or a sub-router, optionally below a prefix.
+
+            app.use(middleware)
+            app.use("/api", api_router)
+            app.use(rest_router)                 # at rest_router.mount_point
+            app.use(routerify(controller))       # routes from methods (see routers.py)
         """
-        allowed = set()
-        for route in self._routes:
-            params = route.pattern.match(path)
-            if params is None:
+        if target is None:
+            target = prefix_or_target
+            prefix = getattr(target, "mount_point", "/") if _is_router_like(target) else "/"
+        else:
+            prefix = prefix_or_target
+        if not isinstance(prefix, str) or not prefix.startswith("/"):
+            raise ValueError(f"a prefix must be a path starting with '/', not {prefix!r}")
+        if not isinstance(target, Router) and getattr(type(target), "__terrarium_routerclass__", False):
+            from .routers import routerify
+
+            target = routerify(target)
+        if not isinstance(target, Router) and not callable(target):
+            raise TypeError(f"use() needs middleware (req, res, next) or a Router, not {type(target).__name__}")
+        self._stack.append(_Use(prefix, target))
+        return target
+
+    # Dispatch -----------------------------------------------------------
+
+    def walk(self, req, res, allowed):
+        """Runs the stack; returns True once something answered.
+
+        `allowed` collects the methods of routes whose path matched, for 405.
+        """
+        return self._walk_from(0, req, res, allowed)
+
+    def _walk_from(self, index, req, res, allowed):
+        for position in range(index, len(self._stack)):
+            layer = self._stack[position]
+            if isinstance(layer, _Route):
+                params = layer.pattern.match(req.path)
+                if params is None:
+                    continue
+                if not layer.allows(req.method):
+                    allowed.update(layer.methods)
+                    continue
+                req.params = params
+                res.result = layer.handler(req, res)
+                return True
+            rest = strip_prefix(req.path, layer.prefix)
+            if rest is None:
                 continue
-            if "*" in route.methods or method in route.methods:
-                return route.handler, params, allowed
-            if method == "HEAD" and "GET" in route.methods:
-                return route.handler, params, allowed
-            allowed |= route.methods
-        if "GET" in allowed:
-            allowed.add("HEAD")
-        return None, None, sorted(allowed)
+            if isinstance(layer.target, Router):
+                if self._enter(layer, rest, req, res, allowed):
+                    return True
+                continue
+            return self._run_middleware(position, layer.target, req, res, allowed)
+        return False
+
+    def _enter(self, layer, rest, req, res, allowed):
+        saved = (req.path, req.script_name)
+        mounted = "/" + "/".join(layer.prefix) if layer.prefix else ""
+        req.path, req.script_name = rest, req.script_name + mounted
+        try:
+            return layer.target.walk(req, res, allowed)
+        finally:
+            req.path, req.script_name = saved
+
+    def _run_middleware(self, position, middleware, req, res, allowed):
+        outcome = {"called": False, "handled": False}
+
+        def next_():
+            outcome["called"] = True
+            outcome["handled"] = self._walk_from(position + 1, req, res, allowed)
+            return outcome["handled"]
+
+        middleware(req, res, next_)
+        return outcome["handled"] if outcome["called"] else True
+
+
+def _is_router_like(target):
+    return isinstance(target, Router) or getattr(type(target), "__terrarium_routerclass__", False)
