@@ -1,0 +1,106 @@
+"""The bridge, with stand-ins for the `wit_world` bindings componentize-py generates.
+
+The stand-ins mirror the contract's shapes (records as keyword dataclasses);
+the real bindings are exercised by the integration tests in ../../tests.
+"""
+
+import dataclasses
+import sys
+import types
+
+import pytest
+
+
+@dataclasses.dataclass
+class WitRequest:
+    request_id: str = "r1"
+    method: str = "GET"
+    scheme: str = "http"
+    authority: str = "example.com"
+    path: str = "/"
+    query: str = ""
+    headers: list = dataclasses.field(default_factory=list)
+    body: bytes = b""
+    remote_addr: str = "127.0.0.1:1"
+    script_name: str = ""
+    path_info: str = "/"
+
+
+@dataclasses.dataclass
+class WitResponse:
+    status: int
+    headers: list
+    body: bytes
+
+
+@pytest.fixture
+def guest(monkeypatch):
+    world = types.ModuleType("wit_world")
+    exports = types.ModuleType("wit_world.exports")
+    exports.Handler = type("Handler", (), {})
+    imports = types.ModuleType("wit_world.imports")
+    http = types.ModuleType("wit_world.imports.http")
+    http.Response = WitResponse
+    log = types.ModuleType("wit_world.imports.log")
+    log.write = lambda level, message: None
+    log.Level = types.SimpleNamespace(DEBUG=0, INFO=1, WARNING=2, ERROR=3)
+    imports.http, imports.log, world.exports, world.imports = http, log, exports, imports
+    for name, module in [("wit_world", world), ("wit_world.exports", exports), ("wit_world.imports", imports),
+                         ("wit_world.imports.http", http), ("wit_world.imports.log", log)]:
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delitem(sys.modules, "terrarium._guest", raising=False)
+    import terrarium._guest as guest_module
+
+    yield guest_module
+    sys.modules.pop("terrarium._guest", None)
+    from terrarium import log
+
+    log._attach(None, None)  # boot() attached the stand-in host
+
+
+def native_module(monkeypatch):
+    from terrarium import App
+
+    module = types.ModuleType("native_app")
+    module.app = App()
+    module.app.get("/hello/:name", lambda req, res: {"hello": req.params["name"], "script": req.script_name})
+    module.app.get("/boom", lambda req, res: 1 / 0)
+    module.not_an_app = 42
+    monkeypatch.setitem(sys.modules, "native_app", module)
+    return module
+
+
+def test_native_apps_are_served_and_failures_become_500s(guest, monkeypatch, capsys):
+    native_module(monkeypatch)
+    guest.boot("native_app:app")
+    handler = guest.Handler()
+    reply = handler.handle(WitRequest(path="/x/hello/ada", script_name="/x", path_info="/hello/ada"))
+    assert (reply.status, reply.body) == (200, b'{"hello":"ada","script":"/x"}')
+    assert ("Content-Type", b"application/json") in reply.headers
+    crash = handler.handle(WitRequest(path="/boom", path_info="/boom"))
+    assert (crash.status, crash.body) == (500, b"500 Internal Server Error\n")
+    assert "ZeroDivisionError" in capsys.readouterr().err, "the traceback goes to stderr (the host's log)"
+
+
+def test_wsgi_apps_are_detected_and_adapted(guest, monkeypatch):
+    module = types.ModuleType("wsgi_app")
+
+    def application(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode("latin-1")]
+
+    module.application = application
+    monkeypatch.setitem(sys.modules, "wsgi_app", module)
+    guest.boot("wsgi_app:application")
+    reply = guest.Handler().handle(WitRequest(path_info="/caf%C3%A9"))
+    assert (reply.status, reply.headers, reply.body) == (200, [("Content-Type", b"text/plain")], "/café".encode())
+
+
+def test_entries_that_name_nothing_useful_are_refused(guest, monkeypatch):
+    native_module(monkeypatch)
+    with pytest.raises(LookupError, match="has no attribute 'missing'"):
+        guest.load_entry("native_app:missing")
+    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI application"):
+        guest.load_entry("native_app:not_an_app")
+    with pytest.raises(ModuleNotFoundError):
+        guest.load_entry("no_such_module:app")
