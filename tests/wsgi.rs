@@ -8,7 +8,8 @@ use support::{Reply, Server, TestSite, repo, request};
 fn example_site(example: &str, entry: &str) -> TestSite {
     let app = repo().join("examples").join(example).join("apps").join(example);
     TestSite::new(&format!(
-        "[[mount]]\npath = \"/\"\napp = \"{}\"\nentry = \"{entry}\"\ninstances = 2\n\
+        // One instance per mount: the examples keep their notes in instance memory.
+        "[[mount]]\npath = \"/\"\napp = \"{}\"\nentry = \"{entry}\"\ninstances = 1\n\
          [[mount]]\npath = \"/mounted\"\napp = \"{}\"\nentry = \"{entry}\"\ninstances = 1\n",
         app.display(),
         app.display()

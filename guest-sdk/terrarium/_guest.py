@@ -21,6 +21,7 @@ from wit_world.imports import log as wit_log
 from . import log
 from .app import App
 from .request import Request
+from .session import DESTROY, REGENERATE, SAVE, Session
 from .wsgi import RawRequest, run_wsgi
 
 _serve = None
@@ -59,13 +60,39 @@ def load_entry(entry):
 def adapter_for(target):
     """How requests reach `target`: natively for a terrarium.App, else through WSGI."""
     if isinstance(target, App):
-        return lambda wit_request: to_wit_response(target.handle(to_request(wit_request)))
+
+        def serve_native(wit_request):
+            request = to_request(wit_request)
+            request.session = _session_of(wit_request)
+            response = target.handle(request)
+            return to_wit_response(response, request.session)
+
+        return serve_native
 
     def serve_wsgi(wit_request):
-        status, headers, body = run_wsgi(target, RawRequest.from_wit(wit_request))
-        return wit_http.Response(status=status, headers=headers, body=body)
+        session = _session_of(wit_request)
+        status, headers, body = run_wsgi(target, RawRequest.from_wit(wit_request), session=session)
+        return wit_http.Response(status=status, headers=headers, body=body, session=session_change(session))
 
     return serve_wsgi
+
+
+def _session_of(wit_request):
+    return None if wit_request.session is None else Session.from_json(wit_request.session)
+
+
+def session_change(session):
+    """The contract's session-change for what the app did with `session`."""
+    if session is None:
+        return wit_http.SessionChange_Unchanged()
+    kind, data = session.change()
+    if kind == SAVE:
+        return wit_http.SessionChange_Save(data)
+    if kind == REGENERATE:
+        return wit_http.SessionChange_Regenerate(data)
+    if kind == DESTROY:
+        return wit_http.SessionChange_Destroy()
+    return wit_http.SessionChange_Unchanged()
 
 
 def _export_runtime(destination):
@@ -100,13 +127,15 @@ def to_request(wit_request):
     )
 
 
-def to_wit_response(response):
+def to_wit_response(response, session=None):
     """Turns a `terrarium.Response` into the contract's response record."""
     headers = [(str(name), str(value).encode("latin-1")) for name, value in response.headers.items()]
     body = response.body
     if isinstance(body, str):
         body = body.encode("utf-8")
-    return wit_http.Response(status=int(response.status), headers=headers, body=bytes(body))
+    return wit_http.Response(
+        status=int(response.status), headers=headers, body=bytes(body), session=session_change(session)
+    )
 
 
 def internal_error():
@@ -114,6 +143,7 @@ def internal_error():
         status=500,
         headers=[("content-type", b"text/plain; charset=utf-8")],
         body=_ERROR_BODY,
+        session=wit_http.SessionChange_Unchanged(),
     )
 
 

@@ -29,6 +29,7 @@ class RawRequest:
 
     __slots__ = ("request_id", "method", "scheme", "authority", "path", "query",
                  "headers", "body", "remote_addr", "script_name", "path_info")
+    # The contract's `session` field is handled by the bridge, not copied here.
 
     def __init__(self, method="GET", path="/", *, query="", headers=(), body=b"",
                  scheme="http", authority="localhost", remote_addr="127.0.0.1:0",
@@ -74,7 +75,7 @@ def _server_name_and_port(authority, scheme):
     return authority, default_port
 
 
-def build_environ(raw, errors=None):
+def build_environ(raw, errors=None, session=None):
     """The WSGI environ for one request."""
     server_name, server_port = _server_name_and_port(raw.authority, raw.scheme)
     remote_host, _, remote_port = raw.remote_addr.rpartition(":")
@@ -101,6 +102,8 @@ def build_environ(raw, errors=None):
         "wsgi.file_wrapper": FileWrapper,
         "terrarium.request_id": raw.request_id,
     }
+    if session is not None:
+        environ["terrarium.session"] = session
     for name, value in raw.headers:
         text = value.decode("latin-1")
         if name == "content-type":
@@ -166,7 +169,7 @@ def _check_headers(headers):
     return checked
 
 
-def run_wsgi(application, raw, errors=None):
+def run_wsgi(application, raw, errors=None, session=None):
     """Runs one request through a WSGI application; returns (status, headers, body)."""
     state = {"status": None, "headers": None, "sent": False}
     body = []
@@ -193,7 +196,7 @@ def run_wsgi(application, raw, errors=None):
         state["headers"] = _check_headers(headers)
         return write
 
-    result = application(build_environ(raw, errors), start_response)
+    result = application(build_environ(raw, errors, session), start_response)
     try:
         for chunk in result:
             if not isinstance(chunk, (bytes, bytearray)):

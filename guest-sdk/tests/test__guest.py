@@ -24,6 +24,7 @@ class WitRequest:
     remote_addr: str = "127.0.0.1:1"
     script_name: str = ""
     path_info: str = "/"
+    session: object = None
 
 
 @dataclasses.dataclass
@@ -31,6 +32,27 @@ class WitResponse:
     status: int
     headers: list
     body: bytes
+    session: object
+
+
+@dataclasses.dataclass
+class Unchanged:
+    pass
+
+
+@dataclasses.dataclass
+class Save:
+    value: str
+
+
+@dataclasses.dataclass
+class Regenerate:
+    value: str
+
+
+@dataclasses.dataclass
+class Destroy:
+    pass
 
 
 @pytest.fixture
@@ -41,6 +63,8 @@ def guest(monkeypatch):
     imports = types.ModuleType("wit_world.imports")
     http = types.ModuleType("wit_world.imports.http")
     http.Response = WitResponse
+    http.SessionChange_Unchanged, http.SessionChange_Save = Unchanged, Save
+    http.SessionChange_Regenerate, http.SessionChange_Destroy = Regenerate, Destroy
     log = types.ModuleType("wit_world.imports.log")
     log.write = lambda level, message: None
     log.Level = types.SimpleNamespace(DEBUG=0, INFO=1, WARNING=2, ERROR=3)
@@ -104,3 +128,40 @@ def test_entries_that_name_nothing_useful_are_refused(guest, monkeypatch):
         guest.load_entry("native_app:not_an_app")
     with pytest.raises(ModuleNotFoundError):
         guest.load_entry("no_such_module:app")
+
+
+def test_sessions_reach_native_and_wsgi_apps_and_changes_go_back(guest, monkeypatch):
+    from terrarium import App
+
+    module = types.ModuleType("session_app")
+    module.app = App()
+
+    @module.app.post("/login")
+    def login(req, res):
+        req.session["user"] = req.text
+        req.session.regenerate()
+        return "ok"
+
+    module.app.get("/whoami", lambda req, res: {"user": req.session.get("user")})
+    module.app.post("/logout", lambda req, res: req.session.destroy())
+    module.app.post("/count", lambda req, res: req.session.update(n=req.session.get("n", 0) + 1))
+
+    def wsgi(environ, start_response):
+        environ["terrarium.session"]["seen"] = True
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"wsgi"]
+
+    module.wsgi = wsgi
+    monkeypatch.setitem(sys.modules, "session_app", module)
+    guest.boot("session_app:app")
+    handler = guest.Handler()
+    assert handler.handle(WitRequest(method="POST", path_info="/login", body=b"ada", session="{}")).session \
+        == Regenerate('{"user":"ada"}')
+    who = handler.handle(WitRequest(path_info="/whoami", session='{"user":"ada"}'))
+    assert (who.body, who.session) == (b'{"user":"ada"}', Unchanged())
+    assert handler.handle(WitRequest(method="POST", path_info="/logout", session='{"user":"ada"}')).session == Destroy()
+    assert handler.handle(WitRequest(method="POST", path_info="/count", session='{"n":2}')).session == Save('{"n":3}')
+    assert handler.handle(WitRequest(path_info="/whoami")).session == Unchanged(), "no sessions on this mount"
+
+    guest.boot("session_app:wsgi")
+    assert handler.handle(WitRequest(session="{}")).session == Save('{"seen":true}')

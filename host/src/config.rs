@@ -67,6 +67,8 @@ impl std::error::Error for ConfigError {}
 pub struct SiteConfig {
     /// `[server]`
     pub server: ServerConfig,
+    /// `[sessions]`
+    pub sessions: SessionsConfig,
     /// `[[mount]]`, in file order.
     pub mounts: Vec<MountConfig>,
     /// The site folder (where the file was read from); relative paths start here.
@@ -158,13 +160,103 @@ struct RawMount {
     #[serde(default = "default_enabled")]
     enabled: bool,
     maintenance: Option<PathBuf>,
+    sessions: Option<bool>,
 }
+
+/// Where sessions are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStoreKind {
+    /// In this process's memory (lost on restart; one host only).
+    #[default]
+    Memory,
+    /// One file per session under `path` (survives restarts).
+    File,
+    /// A Redis server at `url` (shared by several hosts).
+    Redis,
+}
+
+/// When the session cookie carries `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookies {
+    /// When the request came over TLS, or with `X-Forwarded-Proto: https`
+    /// from one of `trusted_proxies`.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never (plain-HTTP development only).
+    Never,
+}
+
+/// `[sessions]`: the host-owned session store shared by session-enabled mounts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// `store = "memory"` | `"file"` | `"redis"`
+    #[serde(default)]
+    pub store: SessionStoreKind,
+    /// `path = "var/sessions"` (file store; made absolute)
+    pub path: Option<PathBuf>,
+    /// `url = "redis://127.0.0.1:6379/0"` (redis store)
+    pub url: Option<String>,
+    /// `secrets = ["env:TERRARIUM_SESSION_SECRET"]`: the first signs, all verify.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// `idle_timeout = "30m"`
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// `absolute_timeout = "7d"`
+    #[serde(default = "default_absolute_timeout")]
+    pub absolute_timeout: HumanDuration,
+    /// `secure = "auto"` | `"always"` | `"never"`
+    #[serde(default)]
+    pub secure: SecureCookies,
+    /// `trusted_proxies = ["127.0.0.1"]`: peers whose X-Forwarded-Proto is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `max_sessions = 100000` (memory store: the oldest are dropped beyond it)
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            store: SessionStoreKind::Memory,
+            path: None,
+            url: None,
+            secrets: Vec::new(),
+            idle_timeout: default_idle_timeout(),
+            absolute_timeout: default_absolute_timeout(),
+            secure: SecureCookies::Auto,
+            trusted_proxies: Vec::new(),
+            max_sessions: default_max_sessions(),
+        }
+    }
+}
+
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30 * 60))
+}
+fn default_absolute_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(7 * 86_400))
+}
+fn default_max_sessions() -> usize {
+    100_000
+}
+
+/// The shortest session secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 16;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSite {
     #[serde(default)]
     server: ServerConfig,
+    #[serde(default)]
+    sessions: SessionsConfig,
     #[serde(default, rename = "mount")]
     mounts: Vec<RawMount>,
 }
@@ -182,6 +274,8 @@ pub struct MountConfig {
     pub maintenance: Option<PathBuf>,
     /// `max_body = "10MiB"`
     pub max_body: ByteSize,
+    /// `sessions = true`: the app gets `req.session` (its own namespace and cookie).
+    pub sessions: bool,
     /// What is mounted.
     pub kind: MountKind,
 }
@@ -315,12 +409,67 @@ impl SiteConfig {
             }
             mounts.push(mount);
         }
+        let sessions = resolve_sessions(raw.sessions, site_dir, mounts.iter().any(|m| m.sessions))?;
         Ok(Self {
             server,
+            sessions,
             mounts,
             site_dir: site_dir.to_owned(),
         })
     }
+}
+
+fn resolve_sessions(
+    mut sessions: SessionsConfig,
+    site_dir: &Path,
+    used: bool,
+) -> Result<SessionsConfig, String> {
+    sessions.path = sessions.path.map(|path| site_dir.join(path));
+    match sessions.store {
+        SessionStoreKind::File if sessions.path.is_none() => {
+            return Err("sessions.path: the file store needs a folder (path = \"var/sessions\")".into());
+        }
+        SessionStoreKind::Redis if sessions.url.is_none() => {
+            return Err(
+                "sessions.url: the redis store needs a URL (url = \"redis://127.0.0.1:6379/0\")".into(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(url) = &sessions.url
+        && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://"))
+    {
+        return Err(format!("sessions.url: {url:?} is not a redis:// URL"));
+    }
+    let mut secrets = Vec::new();
+    for (index, secret) in sessions.secrets.iter().enumerate() {
+        let value = resolve_secret(secret).map_err(|p| format!("sessions.secrets[{index}]: {p}"))?;
+        if value.len() < MIN_SECRET_LEN {
+            return Err(format!(
+                "sessions.secrets[{index}]: must be at least {MIN_SECRET_LEN} bytes long"
+            ));
+        }
+        secrets.push(value);
+    }
+    if used && secrets.is_empty() {
+        return Err(
+            "sessions.secrets: a mount has `sessions = true`, so at least one secret is needed \
+                    (secrets = [\"env:TERRARIUM_SESSION_SECRET\"])"
+                .into(),
+        );
+    }
+    if sessions.idle_timeout.0 < Duration::from_secs(1)
+        || sessions.absolute_timeout.0 < sessions.idle_timeout.0
+    {
+        return Err(
+            "sessions.absolute_timeout: must be at least idle_timeout (and idle_timeout at least 1s)".into(),
+        );
+    }
+    if sessions.max_sessions == 0 {
+        return Err("sessions.max_sessions: must be at least 1".into());
+    }
+    sessions.secrets = secrets;
+    Ok(sessions)
 }
 
 /// `"env:NAME"` reads the environment variable NAME; anything else is the value itself.
@@ -441,12 +590,16 @@ fn resolve_mount(
             Some(full)
         }
     };
+    if raw.sessions.is_some() && matches!(kind, MountKind::Static(_)) {
+        return Err(format!("{}: only app mounts have sessions", key("sessions")));
+    }
     Ok(MountConfig {
         path: raw.path.clone(),
         name,
         enabled: raw.enabled,
         maintenance,
         max_body,
+        sessions: raw.sessions.unwrap_or(false),
         kind,
     })
 }
@@ -602,6 +755,34 @@ mod tests {
                 &["enabled", "invalid type"],
             ),
             ("[server]\nadmin = \"everywhere\"\n", &["admin", "\"off\""]),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nsessions = true\n",
+                &["sessions.secrets", "at least one secret"],
+            ),
+            (
+                "[sessions]\nsecrets = [\"short\"]\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["sessions.secrets[0]", "16 bytes"],
+            ),
+            (
+                "[sessions]\nstore = \"file\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["sessions.path", "folder"],
+            ),
+            (
+                "[sessions]\nstore = \"redis\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["sessions.url"],
+            ),
+            (
+                "[sessions]\nstore = \"redis\"\nurl = \"http://x\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["not a redis:// URL"],
+            ),
+            (
+                "[sessions]\nstore = \"mongo\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["unknown variant `mongo`"],
+            ),
+            (
+                "[sessions]\nidle_timeout = \"1h\"\nabsolute_timeout = \"10m\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
+                &["absolute_timeout"],
+            ),
             (
                 "[server]\nadmin_token = \"env:TERRARIUM_TEST_SURELY_UNSET\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n",
                 &["server.admin_token", "TERRARIUM_TEST_SURELY_UNSET is not set"],

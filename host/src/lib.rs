@@ -8,6 +8,7 @@
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, guest failures.
+//! - [`sessions`]: host-owned sessions: signed cookies, memory and file stores.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
 //!   and changed while serving (mounts switched off and on, apps reloaded).
 //! - [`http`]: the only code that touches hyper: listener, request pipeline,
@@ -33,6 +34,7 @@ pub mod http;
 pub mod mounts;
 pub mod paths;
 pub mod sandbox;
+pub mod sessions;
 pub mod site;
 pub mod stats;
 pub mod units;

@@ -24,6 +24,7 @@ use crate::{
     http::static_files::StaticFolder,
     mounts::MountTable,
     sandbox::{AppPool, AppTemplate, EngineCapacity, PoolSettings, Sandbox, compiled},
+    sessions::Sessions,
     stats::MountStats,
 };
 
@@ -126,6 +127,8 @@ pub struct Mount {
     pub path: String,
     /// Largest request body accepted, in bytes.
     pub max_body: u64,
+    /// Whether the app gets a session (`sessions = true`).
+    pub sessions: bool,
     /// What it serves.
     pub target: MountTarget,
     /// What it has served.
@@ -168,6 +171,7 @@ pub struct Site {
     in_order: Vec<Arc<Mount>>,
     sandbox: Arc<Sandbox>,
     cache: BuildCache,
+    sessions: Option<Arc<Sessions>>,
 }
 
 /// Engine capacity for a site: every pool full, plus room for a reload
@@ -337,12 +341,22 @@ impl Site {
                 name: mount.name.clone(),
                 path: mount.path.clone(),
                 max_body: mount.max_body.0,
+                sessions: mount.sessions,
                 target,
                 stats: MountStats::default(),
                 enabled: AtomicBool::new(mount.enabled),
                 maintenance_page,
             }));
         }
+        let sessions = if config.mounts.iter().any(|m| m.sessions) {
+            let sessions = Sessions::from_config(&config.sessions).map_err(|message| StartError::Mount {
+                mount: "[sessions]".into(),
+                message,
+            })?;
+            Some(Arc::new(sessions))
+        } else {
+            None
+        };
         let mounts = MountTable::new(in_order.iter().map(|m| (m.path.clone(), m.clone())));
         Ok(Self {
             config,
@@ -350,7 +364,13 @@ impl Site {
             in_order,
             sandbox: Arc::new(sandbox),
             cache: cache.clone(),
+            sessions,
         })
+    }
+
+    /// The session machinery, when some mount has sessions.
+    pub fn sessions(&self) -> Option<&Arc<Sessions>> {
+        self.sessions.as_ref()
     }
 
     /// Every mount, in config file order.

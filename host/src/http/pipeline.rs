@@ -17,7 +17,8 @@ use hyper::body::Incoming;
 use super::responses::{self, Body};
 use crate::{
     paths::CanonicalPath,
-    sandbox::WitRequest,
+    sandbox::{WitRequest, bindings::terrarium::app::http::SessionChange},
+    sessions::{Change, Sessions},
     site::{AppMount, Mount, MountTarget, Site},
 };
 
@@ -101,6 +102,11 @@ async fn route(
             let target = AppTarget {
                 mount: &mount,
                 app,
+                sessions: if mount.sessions {
+                    site.sessions().map(|s| &**s)
+                } else {
+                    None
+                },
                 script_name: resolved.script_name.to_owned(),
                 path_info: resolved.path_info,
                 full_path: path.encoded(),
@@ -115,6 +121,7 @@ async fn route(
 struct AppTarget<'a> {
     mount: &'a Mount,
     app: &'a AppMount,
+    sessions: Option<&'a Sessions>,
     script_name: String,
     path_info: String,
     full_path: String,
@@ -150,6 +157,23 @@ async fn dispatch(
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
+    let session = match target.sessions {
+        Some(sessions) => match sessions.load(&target.mount.name, &parts.headers).await {
+            Ok(loaded) => Some((sessions, loaded)),
+            Err(error) => {
+                tracing::error!(mount = %target.mount.name, request = %request_id, "{error}");
+                return responses::session_store_unavailable();
+            }
+        },
+        None => None,
+    };
+    let secure_cookie = target.sessions.is_some_and(|s| {
+        s.secure_for(
+            parts.uri.scheme_str() == Some("https"),
+            remote.ip(),
+            &parts.headers,
+        )
+    });
     let guest_request = WitRequest {
         request_id: request_id.to_owned(),
         method: parts.method.as_str().to_owned(),
@@ -166,18 +190,40 @@ async fn dispatch(
         remote_addr: remote.to_string(),
         script_name: target.script_name,
         path_info: target.path_info,
+        session: session.as_ref().map(|(_, loaded)| loaded.data().to_owned()),
     };
     let version = target.app.current();
-    let outcome = version
-        .pool
-        .handle(guest_request)
-        .await
-        .and_then(responses::from_guest);
-    match outcome {
-        Ok(response) => response,
+    let outcome = version.pool.handle(guest_request).await.and_then(|mut answer| {
+        let change = std::mem::replace(&mut answer.session, SessionChange::Unchanged);
+        responses::from_guest(answer).map(|response| (response, change))
+    });
+    let (mut response, change) = match outcome {
+        Ok(answered) => answered,
         Err(error) => {
             tracing::error!(mount = %target.mount.name, request = %request_id, "{error}");
-            responses::guest_failure(&error)
+            return responses::guest_failure(&error);
+        }
+    };
+    if let Some((sessions, loaded)) = session {
+        let change = match change {
+            SessionChange::Unchanged => Change::Unchanged,
+            SessionChange::Save(data) => Change::Save(data),
+            SessionChange::Regenerate(data) => Change::Regenerate(data),
+            SessionChange::Destroy => Change::Destroy,
+        };
+        match sessions
+            .finish(loaded, change, &target.mount.path, secure_cookie)
+            .await
+        {
+            Ok(Some(cookie)) => {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(mount = %target.mount.name, request = %request_id, "session not saved: {error}");
+                return responses::session_store_unavailable();
+            }
         }
     }
+    response
 }

@@ -60,6 +60,18 @@ pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
     response
 }
 
+/// 503: the session store cannot be reached; other mounts are unaffected.
+pub fn session_store_unavailable() -> Response<Body> {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: sessions are unavailable right now; please retry",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
 /// The host's own 404: no mount serves this path.
 pub fn not_found() -> Response<Body> {
     plain(StatusCode::NOT_FOUND, "404 Not Found")
@@ -148,6 +160,7 @@ mod tests {
             status,
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_vec())).collect(),
             body: b"hi".to_vec(),
+            session: crate::sandbox::bindings::terrarium::app::http::SessionChange::Unchanged,
         }
     }
 

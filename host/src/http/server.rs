@@ -40,6 +40,7 @@ pub async fn serve_site(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
     let max_connections = site.config.server.max_connections;
     let grace = site.config.server.shutdown_grace.0;
     let public_site = site.clone();
@@ -65,6 +66,9 @@ pub async fn serve_site(
     public_task.await.map_err(io::Error::other)?;
     if let Some(task) = admin_task {
         task.await.map_err(io::Error::other)?;
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     Ok(())
 }
