@@ -173,11 +173,18 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
 
 /// Starts `terrarium serve SITE --listen 127.0.0.1:0`; returns it and its address.
 fn start_serving(site: &Path) -> (Child, String) {
-    let mut child = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = terrarium(&[
+        "serve",
+        site.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

@@ -144,6 +144,40 @@ async fn an_unmodified_flask_app_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_flask_app_uses_the_host_session_through_the_environ() {
+    let app = repo().join("examples/flask/apps/flask");
+    let site = TestSite::new(&format!(
+        "[sessions]\nsecrets = [\"flask-session-secret-000\"]\n\
+         [[mount]]\npath = \"/\"\napp = \"{}\"\ninstances = 2\nsessions = true\n",
+        app.display()
+    ));
+    let server = Server::start(site.path()).await;
+    let first = server.get("/session-visits").await;
+    assert_eq!(first.json()["visits"], 1);
+    let cookie = first.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("tsid_root="), "{cookie}");
+    for visits in 2..=5 {
+        // Any of the pooled instances: the count lives in the host, not in an instance.
+        let reply = request(
+            server.addr,
+            "GET",
+            "/session-visits",
+            &[("cookie", &cookie)],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(reply.json()["visits"], visits);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unmodified_bottle_app_runs() {
     let site = example_site("bottle", "app:application");
     let server = Server::start(site.path()).await;

@@ -181,3 +181,4 @@ pub async fn request(
         body,
     }
 }
+pub mod redis;

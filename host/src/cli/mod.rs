@@ -181,13 +181,18 @@ fn serve(
                 })?),
                 None => None,
             };
-        println!("terrarium: listening on http://{}", listener.local_addr()?);
+        let mut banner = format!("terrarium: listening on http://{}\n", listener.local_addr()?);
         if let Some(admin) = &admin {
-            println!("terrarium: control API on http://{}", admin.local_addr()?);
+            banner.push_str(&format!(
+                "terrarium: control API on http://{}\n",
+                admin.local_addr()?
+            ));
         }
-        std::io::stdout().flush()?;
+        // Whoever started us may have stopped reading stdout: never die of that.
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         crate::http::serve_site(listener, admin, Arc::new(site), shutdown_signal()).await?;
-        eprintln!("terrarium: stopped");
+        let _ = writeln!(std::io::stderr(), "terrarium: stopped");
         Ok(())
     })
 }

@@ -1,7 +1,7 @@
 //! Sessions owned by the host, so an app's session outlives its sandbox.
 //!
 //! - [`cookie`]: session ids and the signed cookie that carries them.
-//! - [`memory`], [`file`]: the stores; each implements [`SessionStore`].
+//! - [`memory`], [`file`], [`redis`]: the stores; each implements [`SessionStore`].
 //!
 //! [`Sessions`] ties them together for the request pipeline: it reads the
 //! mount's cookie, verifies it, loads the session (a missing, forged,
@@ -16,6 +16,7 @@
 pub mod cookie;
 pub mod file;
 pub mod memory;
+pub mod redis;
 
 use std::{
     net::IpAddr,
@@ -130,7 +131,7 @@ pub struct Sessions {
     trusted_proxies: Vec<IpAddr>,
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -149,11 +150,12 @@ impl Sessions {
                 )
             }
             SessionStoreKind::Redis => {
-                return Err(
-                    "sessions.store: the redis store is not available in this build yet; \
-                            use \"memory\" or \"file\""
-                        .into(),
-                );
+                let url = config.url.as_deref().expect("checked by config");
+                Arc::new(redis::RedisStore::new(
+                    url,
+                    config.idle_timeout.0,
+                    config.absolute_timeout.0,
+                )?)
             }
         };
         Ok(Self::with_store(store, config))

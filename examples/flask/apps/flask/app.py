@@ -52,6 +52,16 @@ def visit():
     return response
 
 
+@app.get("/session-visits")
+def session_visits():
+    # With `sessions = true` on the mount, the host's session is in the environ.
+    session = request.environ.get("terrarium.session")
+    if session is None:
+        return jsonify(sessions=False)
+    session["visits"] = session.get("visits", 0) + 1
+    return jsonify(visits=session["visits"])
+
+
 @app.get("/boom")
 def boom():
     raise RuntimeError("this stays in the log")
