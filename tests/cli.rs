@@ -4,7 +4,6 @@
 mod support;
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
@@ -171,30 +170,10 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
     assert!(status.success());
 }
 
-/// Starts `terrarium serve SITE --listen 127.0.0.1:0`; returns it and its address.
+/// Starts `terrarium serve SITE` on free ports; returns it and its address.
 fn start_serving(site: &Path) -> (Child, String) {
-    let mut child = terrarium(&[
-        "serve",
-        site.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--admin",
-        "127.0.0.1:0",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("terrarium: listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    (child, addr)
+    let (child, addr) = support::serve_process(site, &["--admin", "127.0.0.1:0"]);
+    (child, addr.to_string())
 }
 
 /// A minimal HTTP/1.1 GET over a blocking socket; returns the body.

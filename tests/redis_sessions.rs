@@ -3,12 +3,9 @@
 
 mod support;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+use std::process::Command;
 
-use support::{Reply, Server, TestSite, redis::RedisServer, request, shared_cache_dir};
+use support::{Reply, Server, TestSite, cookie_of, redis::RedisServer, request, serve_process};
 
 fn site_for(redis: &RedisServer) -> TestSite {
     TestSite::new(&format!(
@@ -17,14 +14,6 @@ fn site_for(redis: &RedisServer) -> TestSite {
          [[mount]]\npath = \"/plain\"\napp = \"@sessions\"\ninstances = 1\n",
         redis.url()
     ))
-}
-
-fn cookie_of(reply: &Reply) -> String {
-    let header = reply
-        .headers
-        .get("set-cookie")
-        .unwrap_or_else(|| panic!("no Set-Cookie: {reply:?}"));
-    header.to_str().unwrap().split(';').next().unwrap().to_owned()
 }
 
 async fn login(addr: std::net::SocketAddr, user: &str) -> Reply {
@@ -43,45 +32,20 @@ async fn get_with(addr: std::net::SocketAddr, path: &str, cookie: &str) -> Reply
     request(addr, "GET", path, &[("cookie", cookie)], Vec::new()).await
 }
 
-/// `terrarium serve SITE` as its own process; returns it and its address.
-fn serve_process(site: &std::path::Path) -> (Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_terrarium"))
-        .args([
-            "serve",
-            site.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin",
-            "off",
-        ])
-        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("terrarium: listening on http://")
-        .expect(&line)
-        .parse()
-        .unwrap();
-    (child, addr)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hosts_share_sessions_through_redis() {
     let redis = RedisServer::start();
     let site = site_for(&redis);
     // Two `terrarium serve` processes, the same site, the same Redis.
     let path = site.path().to_owned();
-    let ((mut host_a, a), (mut host_b, b)) =
-        tokio::task::spawn_blocking(move || (serve_process(&path), serve_process(&path)))
-            .await
-            .unwrap();
+    let ((mut host_a, a), (mut host_b, b)) = tokio::task::spawn_blocking(move || {
+        (
+            serve_process(&path, &["--admin", "off"]),
+            serve_process(&path, &["--admin", "off"]),
+        )
+    })
+    .await
+    .unwrap();
 
     let cookie = cookie_of(&login(a, "ada").await);
     assert_eq!(

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Reply, Server, TestSite, request};
+use support::{Reply, Server, TestSite, cookie_of, request};
 
 const S1: &str = "first-secret-0123456789";
 const S2: &str = "second-secret-0123456789";
@@ -23,15 +23,6 @@ fn config(store: &str, secrets: &[&str], idle: &str) -> String {
 }
 
 const MEMORY: &str = "store = \"memory\"";
-
-/// The `name=value` part of a Set-Cookie header.
-fn cookie_of(reply: &Reply) -> String {
-    let header = reply
-        .headers
-        .get("set-cookie")
-        .unwrap_or_else(|| panic!("no Set-Cookie: {reply:?}"));
-    header.to_str().unwrap().split(';').next().unwrap().to_owned()
-}
 
 async fn login(server: &Server, mount: &str, user: &str) -> Reply {
     let path = format!("{mount}/login");

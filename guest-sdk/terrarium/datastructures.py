@@ -66,13 +66,13 @@ class Headers:
         return f"Headers({self._items!r})"
 
 
-class QueryParams:
-    """A parsed query string: `q["a"]` is the last value of `a`, `q.getall("a")` all of them."""
+class MultiDict:
+    """Ordered (name, value) pairs: `d["a"]` is the last value of `a`, `d.getall("a")` all of them."""
 
     __slots__ = ("_items",)
 
-    def __init__(self, query_string=""):
-        self._items = parse_qsl(query_string, keep_blank_values=True)
+    def __init__(self, items=()):
+        self._items = list(items)
 
     def __getitem__(self, name):
         values = self.getall(name)
@@ -107,4 +107,13 @@ class QueryParams:
         return {key: value for key, value in self._items}
 
     def __repr__(self):
-        return f"QueryParams({self._items!r})"
+        return f"{type(self).__name__}({self._items!r})"
+
+
+class QueryParams(MultiDict):
+    """A parsed query string (multi-valued, in order)."""
+
+    __slots__ = ()
+
+    def __init__(self, query_string=""):
+        super().__init__(parse_qsl(query_string, keep_blank_values=True))

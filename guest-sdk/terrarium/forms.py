@@ -2,6 +2,8 @@
 
 from urllib.parse import parse_qsl
 
+from .datastructures import MultiDict
+
 
 class UploadedFile:
     """A file from a multipart form: `filename`, `content_type`, `data` (bytes)."""
@@ -22,41 +24,21 @@ class UploadedFile:
         return f"<UploadedFile {self.filename!r} {self.content_type} {len(self.data)} bytes>"
 
 
-class FormData:
-    """Form fields (multi-valued, like `QueryParams`) and uploaded files."""
+class FormData(MultiDict):
+    """Form fields (multi-valued, like `QueryParams`) and uploaded files (`.files`)."""
+
+    __slots__ = ("files", "_all_files")
 
     def __init__(self, fields=(), files=()):
-        self._fields = list(fields)
-        self.files = {}
-        for upload in files:
-            self.files.setdefault(upload.name, upload)
+        super().__init__(fields)
         self._all_files = list(files)
-
-    def __getitem__(self, name):
-        values = self.getall(name)
-        if not values:
-            raise KeyError(name)
-        return values[-1]
-
-    def get(self, name, default=None):
-        values = self.getall(name)
-        return values[-1] if values else default
-
-    def getall(self, name):
-        return [value for key, value in self._fields if key == name]
-
-    def __contains__(self, name):
-        return any(key == name for key, _ in self._fields)
-
-    def items(self):
-        return list(self._fields)
+        self.files = {}
+        for upload in self._all_files:
+            self.files.setdefault(upload.name, upload)
 
     def getfiles(self, name):
         """Every file uploaded under `name`."""
         return [upload for upload in self._all_files if upload.name == name]
-
-    def to_dict(self):
-        return {key: value for key, value in self._fields}
 
 
 def _parameters(header_value):

@@ -147,6 +147,40 @@ impl Reply {
     }
 }
 
+/// The `name=value` part of a response's Set-Cookie header.
+pub fn cookie_of(reply: &Reply) -> String {
+    let header = reply
+        .headers
+        .get("set-cookie")
+        .unwrap_or_else(|| panic!("no Set-Cookie: {reply:?}"));
+    header.to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+/// Starts `terrarium serve SITE --listen 127.0.0.1:0` (and the given extra
+/// arguments) as its own process; returns it and the address it printed.
+pub fn serve_process(site: &Path, extra: &[&str]) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_terrarium"))
+        .args(["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("terrarium: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
 /// Sends one request on a fresh connection.
 pub async fn request(
     addr: SocketAddr,
