@@ -97,6 +97,17 @@ mod tests {
             .map(|r| (*r.target, r.script_name.to_owned(), r.path_info))
     }
 
+    /// Each case: (request path, (target, script name, path info)).
+    fn check(cases: &[(&str, (&str, &str, &str))]) {
+        for &(path, (target, script, info)) in cases {
+            assert_eq!(
+                resolve(path),
+                Some((target, script.to_owned(), info.to_owned())),
+                "{path}"
+            );
+        }
+    }
+
     #[test]
     fn longest_prefix_on_segment_boundaries() {
         let cases = [
@@ -111,13 +122,7 @@ mod tests {
             ("/api/v2/items", ("v2", "/api/v2", "/items")),
             ("/blog/post", ("blog", "/blog", "/post")),
         ];
-        for (path, (target, script, info)) in cases {
-            assert_eq!(
-                resolve(path),
-                Some((target, script.to_owned(), info.to_owned())),
-                "{path}"
-            );
-        }
+        check(&cases);
     }
 
     /// No spelling of a path reaches a mount its canonical form does not name.
@@ -135,13 +140,7 @@ mod tests {
             ("/static/./a/./b", ("static", "/static", "/a/b")),
             ("/blog/..", ("root", "", "/")),
         ];
-        for (path, (target, script, info)) in cases {
-            assert_eq!(
-                resolve(path),
-                Some((target, script.to_owned(), info.to_owned())),
-                "{path}"
-            );
-        }
+        check(&cases);
     }
 
     #[test]
