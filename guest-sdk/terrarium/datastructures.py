@@ -13,7 +13,14 @@ class Headers:
     __slots__ = ("_items",)
 
     def __init__(self, items=()):
-        self._items = [(str(k), str(v)) for k, v in items]
+        self._items = [(str(k), str(v)) for k, v in items] if items else []
+
+    @classmethod
+    def _from_wire(cls, pairs):
+        """Headers from the host's (name, latin-1 bytes) pairs."""
+        headers = cls.__new__(cls)
+        headers._items = [(name, value.decode("latin-1")) for name, value in pairs]
+        return headers
 
     def __getitem__(self, name):
         lowered = name.lower()
@@ -23,21 +30,27 @@ class Headers:
         raise KeyError(name)
 
     def get(self, name, default=None):
-        try:
-            return self[name]
-        except KeyError:
-            return default
+        lowered = name.lower()
+        for key, value in self._items:
+            if key.lower() == lowered:
+                return value
+        return default
 
     def getall(self, name):
         lowered = name.lower()
         return [value for key, value in self._items if key.lower() == lowered]
 
     def __contains__(self, name):
-        return self.get(name) is not None
+        lowered = name.lower()
+        for key, _ in self._items:
+            if key.lower() == lowered:
+                return True
+        return False
 
     def __setitem__(self, name, value):
         """Replaces every value of `name` with one value."""
-        self.remove(name)
+        if self._items:
+            self.remove(name)
         self._items.append((str(name), str(value)))
 
     def add(self, name, value):

@@ -7,6 +7,15 @@ from .datastructures import Headers, QueryParams
 from .forms import parse_form
 
 
+class _Wire:
+    """Header pairs as the host sends them: (lower-case name, latin-1 bytes)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+
 class Request:
     """One HTTP request, as routed to this app.
 
@@ -32,7 +41,7 @@ class Request:
         "full_path",
         "raw_path",
         "query_string",
-        "headers",
+        "_headers",
         "body",
         "params",
         "remote_addr",
@@ -60,13 +69,15 @@ class Request:
         request_id="",
         full_path=None,
     ):
-        self.method = method.upper()
+        self.method = method if method.isupper() else method.upper()
         self.raw_path = path
-        self.path = unquote(path) or "/"
-        self.script_name = unquote(script_name)
+        self.path = (unquote(path) if "%" in path else path) or "/"
+        self.script_name = unquote(script_name) if "%" in script_name else script_name
         self.full_path = full_path if full_path is not None else script_name + path
         self.query_string = query_string
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        # Headers as given (pairs, `Headers`, or the host's raw pairs wrapped
+        # in `_Wire`); turned into `Headers` on first use.
+        self._headers = headers
         self.body = body
         self.params = {}
         self.remote_addr = remote_addr
@@ -77,6 +88,22 @@ class Request:
         self._query = None
         self._cookies = None
         self._form = None
+
+    @property
+    def headers(self):
+        """The request's headers (case-insensitive `Headers`)."""
+        headers = self._headers
+        if not isinstance(headers, Headers):
+            if type(headers) is _Wire:
+                headers = Headers._from_wire(headers.pairs)
+            else:
+                headers = Headers(headers)
+            self._headers = headers
+        return headers
+
+    @headers.setter
+    def headers(self, value):
+        self._headers = value
 
     @property
     def query(self):

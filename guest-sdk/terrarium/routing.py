@@ -24,7 +24,7 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 class Pattern:
     """A compiled path pattern such as `/users/:id/files/*`."""
 
-    __slots__ = ("source", "_segments", "_wildcard")
+    __slots__ = ("source", "_segments", "_wildcard", "_literal")
 
     def __init__(self, source):
         if not source.startswith("/"):
@@ -40,10 +40,16 @@ class Pattern:
             if segment.startswith(":") and len(segment) == 1:
                 raise ValueError(f"parameter without a name in {source!r}")
         self._segments = segments
+        self._literal = not self._wildcard and not any(s.startswith(":") for s in segments)
 
     def match(self, path):
         """Returns the captured parameters, or None when `path` does not match."""
-        parts = split_path(path)
+        return self.match_segments(split_path(path))
+
+    def match_segments(self, parts):
+        """`match` for a path already split into its non-empty segments."""
+        if self._literal:
+            return {} if parts == self._segments else None
         fixed = len(self._segments)
         if len(parts) < fixed or (len(parts) > fixed and not self._wildcard):
             return None
@@ -177,10 +183,11 @@ class Router:
         return self._walk_from(0, req, res, allowed)
 
     def _walk_from(self, index, req, res, allowed):
+        parts = split_path(req.path)
         for position in range(index, len(self._stack)):
             layer = self._stack[position]
-            if isinstance(layer, _Route):
-                params = layer.pattern.match(req.path)
+            if type(layer) is _Route:
+                params = layer.pattern.match_segments(parts)
                 if params is None:
                     continue
                 if not layer.allows(req.method):

@@ -211,15 +211,17 @@ fn compile(
     name: &str,
     built: &BuiltApp,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(wasmtime::component::Component, bool), StartError> {
+) -> Result<(Arc<wasmtime::component::Component>, bool), StartError> {
     let engine = sandbox.engine();
     if !compiled::compiled_path(engine, &built.component).is_file() {
         progress(Progress::Compiling { app: name });
     }
-    compiled::load_or_compile(engine, &built.component).map_err(|message| StartError::Mount {
-        mount: name.to_owned(),
-        message,
-    })
+    sandbox
+        .load_component(&built.component)
+        .map_err(|message| StartError::Mount {
+            mount: name.to_owned(),
+            message,
+        })
 }
 
 /// Builds, compiles, links and warms one version of an app. Blocking.
@@ -240,7 +242,7 @@ fn prepare_app(
     let template = AppTemplate::new(
         sandbox.engine(),
         name,
-        &component,
+        component,
         built.mounts.clone(),
         app.memory.0,
     )

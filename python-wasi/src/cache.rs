@@ -30,10 +30,12 @@ use crate::{
 };
 
 /// Bump when the cache layout or the build recipe changes.
-const FORMAT_VERSION: &str = "terrarium-build-1";
+const FORMAT_VERSION: &str = "terrarium-build-2";
 
 /// Where, inside the build sandbox, the first build copies the runtime folders.
 const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
+/// Where the app's requirements are seen by the guest (the fourth `python_path` entry).
+const DEPS_GUEST_DIR: &str = "/3";
 const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 
 /// One Python app to build.
@@ -281,8 +283,11 @@ pub fn build_app(
     }
 
     let export_runtime = !runtime_dir.is_dir();
-    let boot_source =
-        componentize::boot_module_source(&source.entry, export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR));
+    let boot_source = componentize::boot_module_source(
+        &source.entry,
+        export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
+        &[DEPS_GUEST_DIR],
+    );
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
     fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
 
@@ -328,7 +333,7 @@ fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path) -> Vec<Gue
         mount("/0", entry.join("boot")),
         mount("/1", sdk.to_owned()),
         mount("/2", app.to_owned()),
-        mount("/3", entry.join("deps")),
+        mount(DEPS_GUEST_DIR, entry.join("deps")),
     ]
 }
 
@@ -375,8 +380,12 @@ mod tests {
 
     #[test]
     fn boot_module_names_the_entry() {
-        let text = componentize::boot_module_source("site.main:application", None);
-        assert!(text.contains("_guest.boot(\"site.main:application\", export_runtime_to=None)"));
+        let text = componentize::boot_module_source("site.main:application", None, &["/3"]);
+        assert!(
+            text.contains(
+                "_guest.boot(\"site.main:application\", export_runtime_to=None, precompile=[\"/3\"])"
+            )
+        );
         assert!(text.contains("Handler = _guest.Handler"));
     }
 }

@@ -3,12 +3,14 @@
 //! - [`server`]: the listeners, connections (HTTP/1.1, keep-alive), graceful shutdown.
 //! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
 //!   dispatch, stats, access log.
+//! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
 //! - [`responses`]: every failure becomes a response here, and guest answers
 //!   are checked and turned into hyper responses.
 
 pub mod admin;
+pub mod marshal;
 pub mod pipeline;
 pub mod responses;
 pub mod server;

@@ -14,10 +14,13 @@ use http::{Request, Response, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::responses::{self, Body};
+use super::{
+    marshal,
+    responses::{self, Body},
+};
 use crate::{
     paths::CanonicalPath,
-    sandbox::{WitRequest, bindings::terrarium::app::http::SessionChange},
+    sandbox::bindings::terrarium::app::http::SessionChange,
     sessions::{Change, Sessions},
     site::{AppMount, Mount, MountTarget, Site},
 };
@@ -150,13 +153,13 @@ async fn dispatch(
         }
         Err(error) => return responses::bad_request(&format!("could not read the body: {error}")),
     };
-    let authority = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
+    let secure_cookie = target.sessions.is_some_and(|s| {
+        s.secure_for(
+            parts.uri.scheme_str() == Some("https"),
+            remote.ip(),
+            &parts.headers,
+        )
+    });
     let session = match target.sessions {
         Some(sessions) => match sessions.load(&target.mount.name, &parts.headers).await {
             Ok(loaded) => Some((sessions, loaded)),
@@ -167,31 +170,18 @@ async fn dispatch(
         },
         None => None,
     };
-    let secure_cookie = target.sessions.is_some_and(|s| {
-        s.secure_for(
-            parts.uri.scheme_str() == Some("https"),
-            remote.ip(),
-            &parts.headers,
-        )
-    });
-    let guest_request = WitRequest {
-        request_id: request_id.to_owned(),
-        method: parts.method.as_str().to_owned(),
-        scheme: parts.uri.scheme_str().unwrap_or("http").to_owned(),
-        authority,
-        path: target.full_path,
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-            .collect(),
-        body: body.to_vec(),
-        remote_addr: remote.to_string(),
-        script_name: target.script_name,
-        path_info: target.path_info,
-        session: session.as_ref().map(|(_, loaded)| loaded.data().to_owned()),
-    };
+    let guest_request = marshal::to_guest(
+        &parts,
+        body,
+        &marshal::RequestContext {
+            request_id,
+            remote,
+            script_name: &target.script_name,
+            path_info: &target.path_info,
+            full_path: &target.full_path,
+            session: session.as_ref().map(|(_, loaded)| loaded.data()),
+        },
+    );
     let version = target.app.current();
     let outcome = version.pool.handle(guest_request).await.and_then(|mut answer| {
         let change = std::mem::replace(&mut answer.session, SessionChange::Unchanged);

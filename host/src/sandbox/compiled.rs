@@ -1,11 +1,15 @@
 //! Compiles a component to native code once and caches it on disk, beside
 //! the component, keyed by the engine's compatibility hash. Loading the cache
 //! maps the file into memory (milliseconds); compiling takes seconds.
+//! [`SharedComponents`] makes every mount of the same build share one loaded
+//! copy: one mapping of its native code, whose pages then count once.
 
 use std::{
+    collections::HashMap,
     fs,
     hash::{DefaultHasher, Hash, Hasher},
     path::{Path, PathBuf},
+    sync::{Arc, Mutex, Weak},
 };
 
 use wasmtime::{Engine, component::Component};
@@ -40,6 +44,34 @@ pub fn load_or_compile(engine: &Engine, component: &Path) -> Result<(Component, 
         .map_err(|e| format!("cannot write {}: {e}", compiled.display()))?;
     let loaded = load(engine, &compiled).map_err(|e| format!("cannot load {}: {e:?}", compiled.display()))?;
     Ok((loaded, true))
+}
+
+/// Components loaded by one engine, by component file, while anything uses them.
+#[derive(Default)]
+pub struct SharedComponents {
+    loaded: Mutex<HashMap<PathBuf, Weak<Component>>>,
+}
+
+impl SharedComponents {
+    /// The loaded `component`: the copy already in use, or [`load_or_compile`]'s.
+    /// Returns it and whether it had to be compiled.
+    pub fn load(&self, engine: &Engine, component: &Path) -> Result<(Arc<Component>, bool), String> {
+        {
+            let mut loaded = self.loaded.lock().unwrap();
+            loaded.retain(|_, used| used.strong_count() > 0);
+            if let Some(shared) = loaded.get(component).and_then(Weak::upgrade) {
+                return Ok((shared, false));
+            }
+        }
+        // Not under the lock: compiling takes seconds and other apps may load meanwhile.
+        let (fresh, compiled) = load_or_compile(engine, component)?;
+        let fresh = Arc::new(fresh);
+        self.loaded
+            .lock()
+            .unwrap()
+            .insert(component.to_owned(), Arc::downgrade(&fresh));
+        Ok((fresh, compiled))
+    }
 }
 
 #[allow(unsafe_code)]

@@ -1,6 +1,7 @@
 //! The wasmtime `Engine` shared by every app, and the epoch ticker.
 
 use std::{
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -9,7 +10,11 @@ use std::{
     time::Duration,
 };
 
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, component::Component,
+};
+
+use super::compiled::SharedComponents;
 
 /// How often the epoch advances; deadlines are measured in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -23,9 +28,11 @@ pub struct EngineCapacity {
     pub max_memory: u64,
 }
 
-/// The engine plus the thread that advances its epoch. Dropping it stops the ticker.
+/// The engine plus the thread that advances its epoch, and the components
+/// it has loaded. Dropping it stops the ticker.
 pub struct Sandbox {
     engine: Engine,
+    components: SharedComponents,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -55,12 +62,22 @@ impl Sandbox {
                 }
             })
             .map_err(wasmtime::Error::from)?;
-        Ok(Self { engine, ticker_stop })
+        Ok(Self {
+            engine,
+            components: SharedComponents::default(),
+            ticker_stop,
+        })
     }
 
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Loads (or compiles) a component, sharing one copy between its users.
+    /// Returns it and whether it had to be compiled.
+    pub fn load_component(&self, component: &Path) -> Result<(Arc<Component>, bool), String> {
+        self.components.load(&self.engine, component)
     }
 }
 

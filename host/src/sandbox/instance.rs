@@ -31,6 +31,8 @@ const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppTemplate {
     name: Arc<str>,
     engine: Engine,
+    /// Keeps the shared component loaded while this template lives.
+    _component: Arc<Component>,
     pre: AppPre<GuestState>,
     mounts: Vec<GuestMount>,
     memory_cap: u64,
@@ -69,17 +71,18 @@ impl AppTemplate {
     pub fn new(
         engine: &Engine,
         name: &str,
-        component: &Component,
+        component: Arc<Component>,
         mounts: Vec<GuestMount>,
         memory_cap: u64,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::<GuestState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         App::add_to_linker::<GuestState, LogImport>(&mut linker, |state| &mut state.log)?;
-        let pre = AppPre::new(linker.instantiate_pre(component)?)?;
+        let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Self {
             name: Arc::from(name),
             engine: engine.clone(),
+            _component: component,
             pre,
             mounts,
             memory_cap,

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Terrarium against the peer Python servers, on this machine, in one run.
+#
+#   benches/compare.sh [DURATION] [CONNECTIONS]      (defaults: 10s, 64)
+#
+# - builds Terrarium (release) and the benchmark apps (benches/apps/);
+# - installs the peers (benches/peers/requirements.txt: granian, gunicorn,
+#   Flask) into a private virtualenv under target/bench-peers/venv, from PyPI;
+# - drives every server, one after the other, with the same wrk settings
+#   (2 threads, CONNECTIONS connections, DURATION, after a 3 s warm-up);
+#   every server gets as many workers (Terrarium: instances) as there are cores;
+# - prints one table (requests/s, p50, p99, RSS of the server's processes,
+#   each Terrarium row's ratio to its peer), then start-up and idle-memory
+#   figures; the same report is written to target/bench-peers/report.md.
+#
+# Needs wrk (apt-get install wrk; installed here when missing and run as root),
+# python3 with venv, and network access to PyPI on the first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+duration=${1:-10s}
+connections=${2:-64}
+cores=$(nproc)
+out=$repo/target/bench-peers
+mkdir -p "$out"
+report=$out/report.md
+
+say() { echo "compare: $*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing wrk"
+    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "needs wrk: apt-get install wrk" >&2
+    exit 1
+  fi
+fi
+
+say "building terrarium (release)"
+cargo build --release -q -p terrarium
+terrarium=$repo/target/release/terrarium
+
+venv=$out/venv
+if [ ! -f "$venv/installed" ] || ! cmp -s benches/peers/requirements.txt "$venv/installed"; then
+  say "installing the peers into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r benches/peers/requirements.txt
+  cp benches/peers/requirements.txt "$venv/installed"
+fi
+
+export TERRARIUM_CACHE_DIR=$out/cache TERRARIUM_LOG=warn
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + 600))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "the server exited before listening" >&2
+      exit 1
+    fi
+    [ $SECONDS -lt $deadline ] || { echo "the server did not listen on $port" >&2; exit 1; }
+    sleep 0.05
+  done
+}
+
+# Resident memory of a process and all its descendants, in MiB.
+rss_tree() {
+  local pids=$1 all=$1 next
+  while [ -n "$pids" ]; do
+    next=$(for pid in $pids; do pgrep -P "$pid" || true; done | xargs)
+    all="$all $next"
+    pids=$next
+  done
+  for pid in $all; do awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true; done |
+    awk '{kb += $1} END {printf "%.0f", kb / 1024}'
+}
+
+# wrk's latency ("812.00us", "5.06ms", "1.20s") in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "%s", v }'
+}
+
+terrarium_site() { # NAME APP_DIR ISOLATION -> a site folder
+  local site=$work/$1
+  mkdir -p "$site"
+  cat > "$site/terrarium.toml" <<TOML
+[server]
+admin = "off"
+
+[[mount]]
+path = "/"
+app = "$2"
+isolation = "$3"
+instances = $cores
+TOML
+  echo "$site"
+}
+
+declare -A rps p50 p99 rss
+rows=()
+
+# measure NAME PORT COMMAND... : start, warm up, load, record, stop.
+measure() {
+  local name=$1 port=$2
+  shift 2
+  say "$name"
+  "$@" > "$work/$name.log" 2>&1 &
+  server_pid=$!
+  wait_for_port "$port"
+  local url="http://127.0.0.1:$port/"
+  local status
+  status=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).status)" "$url")
+  [ "$status" = 200 ] || { echo "$name answered $status" >&2; exit 1; }
+  wrk -t2 -c"$connections" -d3s "$url" > /dev/null
+  wrk -t2 -c"$connections" -d"$duration" --latency "$url" > "$work/$name.wrk"
+  rss[$name]=$(rss_tree "$server_pid")
+  kill -TERM "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+  if grep -qE "Non-2xx|Socket errors" "$work/$name.wrk"; then
+    say "$name had errors:"
+    grep -E "Non-2xx|Socket errors" "$work/$name.wrk" >&2
+  fi
+  rps[$name]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/$name.wrk")
+  p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")")
+  p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")")
+  rows+=("$name")
+}
+
+hello_app=$repo/examples/hello/apps/hello
+flask_app=$repo/benches/apps/flask_hello
+raw_app=$repo/benches/apps/raw_hello
+
+say "building the Terrarium apps (cached after the first run)"
+"$terrarium" build "$(terrarium_site build-hello "$hello_app" pooled)" >&2
+"$terrarium" build "$(terrarium_site build-flask "$flask_app" pooled)" >&2
+
+for isolation in pooled request; do
+  port=$(free_port)
+  measure "terrarium hello $isolation" "$port" \
+    "$terrarium" serve "$(terrarium_site "hello-$isolation" "$hello_app" "$isolation")" --listen "127.0.0.1:$port"
+done
+port=$(free_port)
+measure "granian raw WSGI" "$port" \
+  "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+  --working-dir "$raw_app" app:app
+for isolation in pooled request; do
+  port=$(free_port)
+  measure "terrarium flask $isolation" "$port" \
+    "$terrarium" serve "$(terrarium_site "flask-$isolation" "$flask_app" "$isolation")" --listen "127.0.0.1:$port"
+done
+port=$(free_port)
+measure "granian flask" "$port" \
+  "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+  --working-dir "$flask_app" app:app
+port=$(free_port)
+measure "gunicorn flask" "$port" \
+  "$venv/bin/gunicorn" --workers "$cores" --bind "127.0.0.1:$port" --chdir "$flask_app" app:app
+
+# "0.85× granian flask": the first row's requests/s over the second's.
+vs() { awk -v a="${rps[$1]}" -v b="${rps[$2]}" -v peer="$2" 'BEGIN {printf "%.2f× %s", a / b, peer}'; }
+
+# Start-up and memory.
+say "start-up from a warm cache"
+port=$(free_port)
+warm_start=$(python3 benches/first_response.py "http://127.0.0.1:$port/" -- \
+  "$terrarium" serve "$work/hello-pooled" --listen "127.0.0.1:$port")
+say "first response after a cold build (empty cache)"
+port=$(free_port)
+cold_start=$(TERRARIUM_CACHE_DIR=$work/cold-cache python3 benches/first_response.py "http://127.0.0.1:$port/" -- \
+  "$terrarium" serve "$work/hello-pooled" --listen "127.0.0.1:$port")
+
+say "100 idle mounted apps"
+site=$work/idle-100
+mkdir -p "$site"
+{
+  echo '[server]'
+  echo 'admin = "off"'
+  for i in $(seq -w 0 99); do
+    printf '\n[[mount]]\npath = "/app%s"\napp = "%s"\n' "$i" "$hello_app"
+  done
+} > "$site/terrarium.toml"
+port=$(free_port)
+"$terrarium" serve "$site" --listen "127.0.0.1:$port" > "$work/idle.log" 2>&1 &
+server_pid=$!
+wait_for_port "$port"
+for i in $(seq -w 0 99); do
+  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]).read()" "http://127.0.0.1:$port/app$i/"
+done
+sleep 1
+idle_rss=$(rss_tree "$server_pid")
+kill -TERM "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+
+{
+  echo "Terrarium against its peers: $(date -u +%Y-%m-%d), $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $cores cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; $cores workers / instances each"
+  echo
+  echo "| server | requests/s | p50 ms | p99 ms | RSS MiB | ratio |"
+  echo "|---|---:|---:|---:|---:|---|"
+  for name in "${rows[@]}"; do
+    case $name in
+      "terrarium hello "*) note=$(vs "$name" "granian raw WSGI") ;;
+      "terrarium flask "*) note="$(vs "$name" "granian flask"), $(vs "$name" "gunicorn flask")" ;;
+      *) note="" ;;
+    esac
+    echo "| $name | ${rps[$name]} | ${p50[$name]} | ${p99[$name]} | ${rss[$name]} | $note |"
+  done
+  echo
+  echo "| start-up and memory | measured |"
+  echo "|---|---:|"
+  echo "| start from a warm build cache to the first response (hello) | $(awk -v s="$warm_start" 'BEGIN {printf "%.1f ms", s * 1000}') |"
+  echo "| first response after a cold build (hello, empty cache) | $(awk -v s="$cold_start" 'BEGIN {printf "%.1f s", s}') |"
+  echo "| 100 idle mounted apps (hello ×100, default 4 instances each), RSS | $idle_rss MiB |"
+} | tee "$report"

@@ -1,0 +1,158 @@
+//! Criterion micro-benchmarks of the host's hot parts, without the network:
+//! mount resolution, request/response marshaling, and one dispatch into a
+//! warm sandboxed instance (plus a fresh instance per call, as request
+//! isolation does).
+//!
+//!   cargo bench -p terrarium --bench hot_paths
+//!
+//! The first run builds the hello example's component into
+//! `target/bench-cache` (about 20 s); later runs load it from there.
+
+#![allow(missing_docs)] // criterion_main! generates an undocumented `main`
+
+use std::{hint::black_box, path::Path, sync::Arc, time::Duration};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use terrarium::{
+    http::{marshal, responses},
+    mounts::MountTable,
+    paths::CanonicalPath,
+    sandbox::{
+        AppTemplate, EngineCapacity, Sandbox, WitRequest, WitResponse,
+        bindings::terrarium::app::http::SessionChange,
+    },
+};
+use terrarium_python_wasi::{AppSource, BuildCache, build_app};
+
+fn mount_resolve(c: &mut Criterion) {
+    let table = MountTable::new(
+        [
+            "/",
+            "/api",
+            "/api/v2",
+            "/blog",
+            "/static",
+            "/admin/tools",
+            "/shop/cart",
+        ]
+        .into_iter()
+        .map(|path| (path.to_owned(), path)),
+    );
+    let mut group = c.benchmark_group("mount_resolve");
+    for raw in ["/", "/api/v2/users/42", "/static/css/site.css", "/nowhere/at/all"] {
+        group.bench_function(raw, |b| {
+            b.iter(|| {
+                let path = CanonicalPath::parse(black_box(raw)).unwrap();
+                black_box(table.resolve(&path).map(|r| (r.target, r.path_info)));
+            })
+        });
+    }
+    group.finish();
+}
+
+fn browser_request() -> http::Request<()> {
+    http::Request::builder()
+        .method("GET")
+        .uri("/hello/world?lang=en&page=2")
+        .header("host", "example.com:8080")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0",
+        )
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )
+        .header("accept-language", "en-US,en;q=0.5")
+        .header("accept-encoding", "gzip, deflate, br")
+        .header("connection", "keep-alive")
+        .header("cookie", "theme=dark; visits=12")
+        .body(())
+        .unwrap()
+}
+
+fn guest_request(parts: &http::request::Parts) -> WitRequest {
+    marshal::to_guest(
+        parts,
+        bytes::Bytes::new(),
+        &marshal::RequestContext {
+            request_id: "bench-000001",
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            script_name: "",
+            path_info: "/hello/world",
+            full_path: "/hello/world",
+            session: None,
+        },
+    )
+}
+
+fn marshaling(c: &mut Criterion) {
+    let (parts, ()) = browser_request().into_parts();
+    c.bench_function("marshal/request_to_guest", |b| {
+        b.iter(|| black_box(guest_request(black_box(&parts))))
+    });
+    let answer = WitResponse {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), b"text/html; charset=utf-8".to_vec()),
+            ("set-cookie".into(), b"visits=13; Path=/".to_vec()),
+            ("cache-control".into(), b"no-store".to_vec()),
+        ],
+        body: vec![b'x'; 2048],
+        session: SessionChange::Unchanged,
+    };
+    c.bench_function("marshal/response_from_guest", |b| {
+        b.iter(|| black_box(responses::from_guest(black_box(answer.clone())).unwrap()))
+    });
+}
+
+/// Builds (or loads from `target/bench-cache`) the hello example, linked and ready.
+fn hello_template(sandbox: &Sandbox) -> AppTemplate {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cache = BuildCache::new(repo.join("target/bench-cache"));
+    let source = AppSource {
+        name: "hello".into(),
+        dir: repo.join("examples/hello/apps/hello"),
+        entry: "app:app".into(),
+    };
+    let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
+    let (component, _) = sandbox.load_component(&built.component).unwrap();
+    AppTemplate::new(sandbox.engine(), "hello", component, built.mounts, 256 << 20).unwrap()
+}
+
+fn dispatch(c: &mut Criterion) {
+    let sandbox = Sandbox::new(EngineCapacity {
+        instances: 16,
+        max_memory: 256 << 20,
+    })
+    .unwrap();
+    let template = Arc::new(hello_template(&sandbox));
+    let (parts, ()) = browser_request().into_parts();
+    let request = guest_request(&parts);
+    let timeout = Duration::from_secs(30);
+
+    let mut warm = template.instantiate().unwrap();
+    let mut group = c.benchmark_group("dispatch");
+    group.bench_function("warm_instance", |b| {
+        b.iter(|| {
+            let answer = warm.call(&request, timeout).unwrap();
+            assert_eq!(answer.status, 200);
+        })
+    });
+    group.bench_function("instantiate_only", |b| {
+        b.iter(|| {
+            black_box(template.instantiate().unwrap());
+        })
+    });
+    group.bench_function("fresh_instance", |b| {
+        b.iter(|| {
+            let mut instance = template.instantiate().unwrap();
+            let answer = instance.call(&request, timeout).unwrap();
+            assert_eq!(answer.status, 200);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mount_resolve, marshaling, dispatch);
+criterion_main!(benches);
