@@ -8,7 +8,10 @@
 #   Flask) into a private virtualenv under target/bench-peers/venv, from PyPI;
 # - drives every server, one after the other, with the same wrk settings
 #   (2 threads, CONNECTIONS connections, DURATION, after a 3 s warm-up);
-#   every server gets as many workers (Terrarium: instances) as there are cores;
+#   each peer gets as many worker processes as there are cores; Terrarium, one
+#   process, gets a pool of 2 instances per core (an instance is not a worker:
+#   guest code runs on at most one thread per core either way, and the spare
+#   instances cover the hand-over between the network and the sandbox);
 # - prints one table (requests/s, p50, p99, RSS of the server's processes,
 #   each Terrarium row's ratio to its peer), then start-up and idle-memory
 #   figures; the same report is written to target/bench-peers/report.md.
@@ -105,7 +108,7 @@ admin = "off"
 path = "/"
 app = "$2"
 isolation = "$3"
-instances = $cores
+instances = $((cores * 2))
 TOML
   echo "$site"
 }
@@ -198,18 +201,22 @@ port=$(free_port)
 "$terrarium" serve "$site" --listen "127.0.0.1:$port" > "$work/idle.log" 2>&1 &
 server_pid=$!
 wait_for_port "$port"
+sleep 1
+idle_rss=$(rss_tree "$server_pid")
+idle_pss=$(awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/smaps_rollup")
 for i in $(seq -w 0 99); do
   python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]).read()" "http://127.0.0.1:$port/app$i/"
 done
 sleep 1
-idle_rss=$(rss_tree "$server_pid")
+used_rss=$(rss_tree "$server_pid")
+used_pss=$(awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/smaps_rollup")
 kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=
 
 {
   echo "Terrarium against its peers: $(date -u +%Y-%m-%d), $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $cores cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; $cores workers / instances each"
+  echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; peers: $cores workers; Terrarium: $((cores * 2)) instances"
   echo
   echo "| server | requests/s | p50 ms | p99 ms | RSS MiB | ratio |"
   echo "|---|---:|---:|---:|---:|---|"
@@ -226,5 +233,6 @@ server_pid=
   echo "|---|---:|"
   echo "| start from a warm build cache to the first response (hello) | $(awk -v s="$warm_start" 'BEGIN {printf "%.1f ms", s * 1000}') |"
   echo "| first response after a cold build (hello, empty cache) | $(awk -v s="$cold_start" 'BEGIN {printf "%.1f s", s}') |"
-  echo "| 100 idle mounted apps (hello ×100, default 4 instances each), RSS | $idle_rss MiB |"
+  echo "| 100 idle mounted apps (hello ×100, default 4 instances each), RSS (PSS) | $idle_rss MiB ($idle_pss MiB) |"
+  echo "| the same 100 apps after one request each, RSS (PSS) | $used_rss MiB ($used_pss MiB) |"
 } | tee "$report"
