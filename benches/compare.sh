@@ -88,6 +88,12 @@ rss_tree() {
     awk '{kb += $1} END {printf "%.0f", kb / 1024}'
 }
 
+# Proportional set size of one process, in MiB (shared pages shared out).
+pss() { awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$1/smaps_rollup"; }
+
+# The status of a GET to URL (its body is read and dropped).
+get_status() { python3 -c "import urllib.request,sys; r = urllib.request.urlopen(sys.argv[1]); r.read(); print(r.status)" "$1"; }
+
 # wrk's latency ("812.00us", "5.06ms", "1.20s") in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -126,7 +132,7 @@ measure() {
   wait_for_port "$port"
   local url="http://127.0.0.1:$port/"
   local status
-  status=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).status)" "$url")
+  status=$(get_status "$url")
   [ "$status" = 200 ] || { echo "$name answered $status" >&2; exit 1; }
   wrk -t2 -c"$connections" -d3s "$url" > /dev/null
   wrk -t2 -c"$connections" -d"$duration" --latency "$url" > "$work/$name.wrk"
@@ -152,24 +158,29 @@ say "building the Terrarium apps (cached after the first run)"
 "$terrarium" build "$(terrarium_site build-hello "$hello_app" pooled)" >&2
 "$terrarium" build "$(terrarium_site build-flask "$flask_app" pooled)" >&2
 
-for isolation in pooled request; do
+# terrarium_case NAME APP_DIR: the app in both isolation modes.
+terrarium_case() {
+  local isolation port
+  for isolation in pooled request; do
+    port=$(free_port)
+    measure "terrarium $1 $isolation" "$port" \
+      "$terrarium" serve "$(terrarium_site "$1-$isolation" "$2" "$isolation")" --listen "127.0.0.1:$port"
+  done
+}
+
+# granian_case NAME APP_DIR: granian's WSGI server with one worker per core.
+granian_case() {
+  local port
   port=$(free_port)
-  measure "terrarium hello $isolation" "$port" \
-    "$terrarium" serve "$(terrarium_site "hello-$isolation" "$hello_app" "$isolation")" --listen "127.0.0.1:$port"
-done
-port=$(free_port)
-measure "granian raw WSGI" "$port" \
-  "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
-  --working-dir "$raw_app" app:app
-for isolation in pooled request; do
-  port=$(free_port)
-  measure "terrarium flask $isolation" "$port" \
-    "$terrarium" serve "$(terrarium_site "flask-$isolation" "$flask_app" "$isolation")" --listen "127.0.0.1:$port"
-done
-port=$(free_port)
-measure "granian flask" "$port" \
-  "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
-  --working-dir "$flask_app" app:app
+  measure "$1" "$port" \
+    "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+    --working-dir "$2" app:app
+}
+
+terrarium_case hello "$hello_app"
+granian_case "granian raw WSGI" "$raw_app"
+terrarium_case flask "$flask_app"
+granian_case "granian flask" "$flask_app"
 port=$(free_port)
 measure "gunicorn flask" "$port" \
   "$venv/bin/gunicorn" --workers "$cores" --bind "127.0.0.1:$port" --chdir "$flask_app" app:app
@@ -203,13 +214,13 @@ server_pid=$!
 wait_for_port "$port"
 sleep 1
 idle_rss=$(rss_tree "$server_pid")
-idle_pss=$(awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/smaps_rollup")
+idle_pss=$(pss "$server_pid")
 for i in $(seq -w 0 99); do
-  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]).read()" "http://127.0.0.1:$port/app$i/"
+  get_status "http://127.0.0.1:$port/app$i/" > /dev/null
 done
 sleep 1
 used_rss=$(rss_tree "$server_pid")
-used_pss=$(awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/smaps_rollup")
+used_pss=$(pss "$server_pid")
 kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=

@@ -2,6 +2,8 @@
 
 from urllib.parse import parse_qsl
 
+_MISSING = object()
+
 
 class Headers:
     """Case-insensitive, multi-valued HTTP headers that keep their order.
@@ -23,11 +25,10 @@ class Headers:
         return headers
 
     def __getitem__(self, name):
-        lowered = name.lower()
-        for key, value in self._items:
-            if key.lower() == lowered:
-                return value
-        raise KeyError(name)
+        value = self.get(name, _MISSING)
+        if value is _MISSING:
+            raise KeyError(name)
+        return value
 
     def get(self, name, default=None):
         lowered = name.lower()
@@ -41,11 +42,7 @@ class Headers:
         return [value for key, value in self._items if key.lower() == lowered]
 
     def __contains__(self, name):
-        lowered = name.lower()
-        for key, _ in self._items:
-            if key.lower() == lowered:
-                return True
-        return False
+        return self.get(name, _MISSING) is not _MISSING
 
     def __setitem__(self, name, value):
         """Replaces every value of `name` with one value."""
