@@ -22,7 +22,7 @@
 //! use terrarium::{config::SiteConfig, site::{Site, default_cache_dir}};
 //! let config = SiteConfig::load(Path::new("examples/hello"))?;
 //! let cache = terrarium_python_wasi::BuildCache::new(default_cache_dir(Path::new("examples/hello")));
-//! let site = Site::prepare(config, &cache, &mut |_| {})?;
+//! let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut |_| {})).await??;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! terrarium::http::serve(listener, Arc::new(site), std::future::pending()).await?;
 //! # Ok(()) }

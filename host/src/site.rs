@@ -255,13 +255,26 @@ fn prepare_app(
             timeout: app.timeout.0,
         },
     );
-    pool.fill().map_err(|e| mount_error(e.to_string()))?;
+    wait_for(pool.fill()).map_err(|e| mount_error(e.to_string()))?;
     progress(Progress::Ready {
         app: name,
         from_cache: !built.built && !compiled_now,
         elapsed: started.elapsed(),
     });
     Ok(AppVersion { key: built.key, pool })
+}
+
+/// Runs `future` to its end from a blocking thread: on the runtime this
+/// thread belongs to (a `spawn_blocking` thread), or on a small one of its own.
+fn wait_for<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a single-threaded tokio runtime can be created")
+            .block_on(future),
+    }
 }
 
 /// Builds and compiles every app of `config` into `cache`, without serving.
@@ -304,7 +317,7 @@ pub enum ControlError {
 impl Site {
     /// Makes `config` ready to serve: builds, compiles, links and warms every
     /// app, opens every static folder. Blocks for as long as that takes; call
-    /// it from a blocking thread.
+    /// it from a blocking thread (`spawn_blocking`) or outside any runtime.
     pub fn prepare(
         config: SiteConfig,
         cache: &BuildCache,

@@ -11,13 +11,18 @@ use std::{
 };
 
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, component::Component,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+    component::Component,
 };
 
 use super::compiled::SharedComponents;
 
-/// How often the epoch advances; deadlines are measured in these ticks.
+/// How often the epoch advances: a running guest yields to other tasks, and
+/// is checked against its deadline, once per tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Set (to anything) to let `perf` name the guest's compiled functions.
+pub const PERF_MAP_VARIABLE: &str = "TERRARIUM_PERF_MAP";
 
 /// How many instances the engine must be able to hold at once, and how large.
 #[derive(Debug, Clone, Copy)]
@@ -87,11 +92,6 @@ impl Drop for Sandbox {
     }
 }
 
-/// Epoch ticks that make up `timeout` (rounded up, plus one for the partial tick).
-pub fn deadline_ticks(timeout: Duration) -> u64 {
-    timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1
-}
-
 fn engine_config(capacity: EngineCapacity) -> Config {
     let components = capacity.instances.max(1);
     let mut pooling = PoolingAllocationConfig::new();
@@ -107,8 +107,8 @@ fn engine_config(capacity: EngineCapacity) -> Config {
         .max_memory_size(capacity.max_memory as usize)
         .max_core_instance_size(4 << 20)
         .max_component_instance_size(1 << 20)
-        // Synchronous calls need no fiber stacks.
-        .total_stacks(0)
+        // Each instance runs at most one call (on its own fiber stack) at a time.
+        .total_stacks(components)
         // When a slot is freed, copy back only the pages the instance dirtied
         // (found with Linux's PAGEMAP_SCAN) and keep them resident: the next
         // instance in that slot then runs without a storm of copy-on-write
@@ -118,6 +118,10 @@ fn engine_config(capacity: EngineCapacity) -> Config {
         .table_keep_resident(1 << 20);
 
     let mut config = Config::new();
+    if std::env::var_os(PERF_MAP_VARIABLE).is_some() {
+        // Names guest functions for `perf report` (in /tmp/perf-PID.map).
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
@@ -125,16 +129,4 @@ fn engine_config(capacity: EngineCapacity) -> Config {
         .parallel_compilation(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     config
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadlines_round_up() {
-        assert_eq!(deadline_ticks(Duration::from_millis(10)), 2);
-        assert_eq!(deadline_ticks(Duration::from_millis(15)), 3);
-        assert_eq!(deadline_ticks(Duration::from_secs(30)), 3001);
-    }
 }

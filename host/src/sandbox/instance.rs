@@ -1,24 +1,28 @@
 //! One sandboxed instance: a `Store` with its limits and host state, made
 //! from an app's pre-linked template.
+//!
+//! Guests run as async calls on the server's own tokio workers (wasmtime runs
+//! them on a fiber). At every epoch tick a running guest yields to the
+//! scheduler, so one busy guest cannot starve the network or other guests;
+//! once the call's deadline has passed, the next tick interrupts it.
 
 use std::{
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use terrarium_python_wasi::GuestMount;
 use wasmtime::{
-    Engine, ResourceLimiter, Store, Trap,
+    Engine, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline,
     component::{Component, HasData, Linker, ResourceTable},
 };
 use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::{
     App, AppPre, WitRequest, WitResponse,
-    engine::deadline_ticks,
     error::GuestError,
     guest_log::{GuestLog, GuestOutput},
 };
@@ -47,6 +51,8 @@ pub struct GuestState {
     log: GuestLog,
     stdout: GuestOutput,
     stderr: GuestOutput,
+    /// When the running call (or the instantiation) must be interrupted.
+    deadline: Instant,
 }
 
 impl WasiView for GuestState {
@@ -76,7 +82,7 @@ impl AppTemplate {
         memory_cap: u64,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::<GuestState>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         App::add_to_linker::<GuestState, LogImport>(&mut linker, |state| &mut state.log)?;
         let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Self {
@@ -102,7 +108,7 @@ impl AppTemplate {
 
     /// Creates a fresh instance: copy-on-write memory from the pre-initialized
     /// image, read-only access to the folders the build used, nothing else.
-    pub fn instantiate(&self) -> Result<Instance, GuestError> {
+    pub async fn instantiate(&self) -> Result<Instance, GuestError> {
         let log = GuestLog::new(self.name.clone());
         let stdout = log.output("stdout");
         let stderr = log.output("stderr");
@@ -130,14 +136,16 @@ impl AppTemplate {
             log,
             stdout,
             stderr,
+            deadline: Instant::now() + INSTANTIATE_TIMEOUT,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(INSTANTIATE_TIMEOUT));
+        store.epoch_deadline_callback(at_each_tick);
+        store.set_epoch_deadline(1);
         let bindings = self
             .pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok(Instance {
@@ -166,21 +174,30 @@ impl Drop for LiveGuard {
 
 impl Instance {
     /// Runs one request, interrupted after `timeout`.
-    pub fn call(&mut self, request: &WitRequest, timeout: Duration) -> Result<WitResponse, GuestError> {
-        self.store
-            .data()
-            .log
-            .set_request(Arc::from(request.request_id.as_str()));
-        self.store.set_epoch_deadline(deadline_ticks(timeout));
+    pub async fn call(&mut self, request: &WitRequest, timeout: Duration) -> Result<WitResponse, GuestError> {
+        let state = self.store.data_mut();
+        state.log.set_request(Arc::from(request.request_id.as_str()));
+        state.deadline = Instant::now() + timeout;
+        self.store.set_epoch_deadline(1);
         let result = self
             .bindings
             .terrarium_app_handler()
-            .call_handle(&mut self.store, request);
+            .call_handle(&mut self.store, request)
+            .await;
         let state = self.store.data();
         state.stdout.flush_partial();
         state.stderr.flush_partial();
         result.map_err(|error| classify(error, state, timeout))
     }
+}
+
+/// Runs at each epoch tick while the guest runs: yield to the other tasks on
+/// this worker, or interrupt the guest once its deadline has passed.
+fn at_each_tick(store: StoreContextMut<'_, GuestState>) -> wasmtime::Result<UpdateDeadline> {
+    if Instant::now() >= store.data().deadline {
+        return Ok(UpdateDeadline::Interrupt);
+    }
+    Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
 }
 
 fn classify(error: wasmtime::Error, state: &GuestState, timeout: Duration) -> GuestError {

@@ -27,6 +27,7 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../python-wasi/wit",
         world: "app",
+        exports: { default: async },
     });
 }
 

@@ -5,16 +5,17 @@
 //! `request`: a fresh instance for every request, dropped after it answers;
 //! at most `instances` run at once.
 //!
-//! Guest code runs on tokio's blocking threads, so a busy guest never stalls
-//! the network. Dropping an instance and making a replacement happen after
-//! the response has been handed back, off the response path.
+//! Guest code runs as async calls on the server's tokio workers, with no
+//! hand-off to other threads; a busy guest yields at every epoch tick, so it
+//! never stalls the network. Dropping an instance and making a replacement
+//! happen after the response has been handed back, off the response path.
 
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 use super::{
     WitRequest, WitResponse,
@@ -75,20 +76,35 @@ impl AppPool {
 
     /// Creates every pooled instance now, so the first requests find them warm.
     /// (Request isolation keeps nothing warm.)
-    pub fn fill(&self) -> Result<(), GuestError> {
+    pub async fn fill(&self) -> Result<(), GuestError> {
         if self.settings.isolation == Isolation::Request {
             return Ok(());
         }
         let missing = (self.settings.instances as usize).saturating_sub(self.idle_instances());
-        let fresh = (0..missing)
-            .map(|_| self.template.instantiate())
-            .collect::<Result<Vec<_>, _>>()?;
-        self.idle.lock().unwrap().extend(fresh);
+        for _ in 0..missing {
+            let fresh = self.template.instantiate().await?;
+            self.idle.lock().unwrap().push(fresh);
+        }
         Ok(())
     }
 
     /// Runs `request` in one of this app's instances.
+    ///
+    /// The guest runs in a task of its own, so it always runs to the end
+    /// (and its instance goes back to the pool) even if the client that
+    /// asked goes away meanwhile.
     pub async fn handle(self: &Arc<Self>, request: GuestRequest) -> Result<GuestResponse, GuestError> {
+        let pool = self.clone();
+        tokio::spawn(async move { pool.run(request).await })
+            .await
+            .unwrap_or_else(|_| {
+                Err(GuestError::Crashed(
+                    "the task running the request panicked".into(),
+                ))
+            })
+    }
+
+    async fn run(self: Arc<Self>, request: GuestRequest) -> Result<GuestResponse, GuestError> {
         let timeout = self.settings.timeout;
         let permit = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
             .await
@@ -98,38 +114,32 @@ impl AppPool {
             Isolation::Pooled => self.idle.lock().unwrap().pop(),
             Isolation::Request => None,
         };
-        let (answer, answered) = oneshot::channel();
-        let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut instance = match warm.map_or_else(|| pool.template.instantiate(), Ok) {
-                Ok(instance) => instance,
-                Err(error) => {
-                    let _ = answer.send(Err(error));
-                    return;
-                }
-            };
-            let result = instance.call(&request, timeout);
-            let reusable = result.is_ok() && pool.settings.isolation == Isolation::Pooled;
-            let _ = answer.send(result);
-            if reusable {
-                pool.idle.lock().unwrap().push(instance);
-            } else {
+        let mut instance = match warm {
+            Some(warm) => warm,
+            None => self.template.instantiate().await?,
+        };
+        let result = instance.call(&request, timeout).await;
+        if result.is_ok() && self.settings.isolation == Isolation::Pooled {
+            self.idle.lock().unwrap().push(instance);
+            drop(permit);
+        } else {
+            // Freeing an instance resets its memory, and a replacement takes a
+            // millisecond to make: both wait until the answer is on its way.
+            // The permit is held until then, so the engine's slots never run out.
+            let pool = self.clone();
+            tokio::spawn(async move {
                 drop(instance);
                 if pool.settings.isolation == Isolation::Pooled {
-                    pool.replace_lost_instance();
+                    pool.replace_lost_instance().await;
                 }
-            }
-            drop(permit);
-        });
-        answered.await.unwrap_or_else(|_| {
-            Err(GuestError::Crashed(
-                "the worker running the request panicked".into(),
-            ))
-        })
+                drop(permit);
+            });
+        }
+        result
     }
 
-    fn replace_lost_instance(&self) {
-        match self.template.instantiate() {
+    async fn replace_lost_instance(&self) {
+        match self.template.instantiate().await {
             Ok(instance) => self.idle.lock().unwrap().push(instance),
             Err(error) => tracing::error!(
                 app = self.template.name(),
