@@ -84,6 +84,7 @@ fn guest_request(parts: &http::request::Parts) -> WitRequest {
             session: None,
         },
     )
+    .unwrap()
 }
 
 fn marshaling(c: &mut Criterion) {
@@ -93,11 +94,13 @@ fn marshaling(c: &mut Criterion) {
     });
     let answer = WitResponse {
         status: 200,
-        headers: vec![
-            ("content-type".into(), b"text/html; charset=utf-8".to_vec()),
-            ("set-cookie".into(), b"visits=13; Path=/".to_vec()),
-            ("cache-control".into(), b"no-store".to_vec()),
-        ],
+        headers: [
+            "content-type\0text/html; charset=utf-8\n",
+            "set-cookie\0visits=13; Path=/\n",
+            "cache-control\0no-store\n",
+        ]
+        .concat()
+        .into_bytes(),
         body: vec![b'x'; 2048],
         session: SessionChange::Unchanged,
     };
@@ -136,6 +139,7 @@ fn dispatch(c: &mut Criterion) {
         .into_parts();
     let bare_request = guest_request(&bare_parts);
     let timeout = Duration::from_secs(30);
+    let id: Arc<str> = Arc::from("bench-000001");
 
     // One worker thread, as the server's guests run: the calls below are
     // driven to completion on it, with no hand-off to other threads.
@@ -147,13 +151,13 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
     group.bench_function("warm_instance", |b| {
         b.iter(|| {
-            let answer = runtime.block_on(warm.call(&request, timeout)).unwrap();
+            let answer = runtime.block_on(warm.call(&id, &request, timeout)).unwrap();
             assert_eq!(answer.status, 200);
         })
     });
     group.bench_function("warm_instance_one_header", |b| {
         b.iter(|| {
-            let answer = runtime.block_on(warm.call(&bare_request, timeout)).unwrap();
+            let answer = runtime.block_on(warm.call(&id, &bare_request, timeout)).unwrap();
             assert_eq!(answer.status, 200);
         })
     });
@@ -166,7 +170,7 @@ fn dispatch(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 let mut instance = template.instantiate().await.unwrap();
-                let answer = instance.call(&request, timeout).await.unwrap();
+                let answer = instance.call(&id, &request, timeout).await.unwrap();
                 assert_eq!(answer.status, 200);
             })
         })

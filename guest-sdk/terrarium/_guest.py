@@ -20,6 +20,7 @@ from wit_world.imports import http as wit_http
 from wit_world.imports import log as wit_log
 
 from . import log
+from ._packing import pack_headers, unpack_head
 from .app import App
 from .request import Request, _Wire
 from .session import DESTROY, REGENERATE, SAVE, Session
@@ -28,6 +29,7 @@ from .wsgi import RawRequest, run_wsgi
 _serve = None
 
 _ERROR_BODY = b"500 Internal Server Error\n"
+_ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
 def boot(entry, export_runtime_to=None, precompile=()):
@@ -85,8 +87,11 @@ def adapter_for(target):
 
     def serve_wsgi(wit_request):
         session = _session_of(wit_request)
-        status, headers, body = run_wsgi(target, RawRequest.from_wit(wit_request), session=session)
-        return wit_http.Response(status=status, headers=headers, body=body, session=session_change(session))
+        raw = RawRequest.from_packed(wit_request.head, wit_request.body)
+        status, headers, body = run_wsgi(target, raw, session=session)
+        return wit_http.Response(
+            status=status, headers=pack_headers(headers), body=body, session=session_change(session)
+        )
 
     return serve_wsgi
 
@@ -139,24 +144,26 @@ def _compile_folder(folder, shown_as=None):
 
 def to_request(wit_request):
     """Turns the contract's request record into a `terrarium.Request`."""
+    fields, header_lines = unpack_head(wit_request.head)
+    request_id, method, scheme, authority, path, query, remote_addr, script_name, path_info = fields
     return Request(
-        wit_request.method,
-        wit_request.path_info or "/",
-        script_name=wit_request.script_name,
-        query_string=wit_request.query,
-        headers=_Wire(wit_request.headers),
+        method,
+        path_info or "/",
+        script_name=script_name,
+        query_string=query,
+        headers=_Wire(header_lines),
         body=wit_request.body,
-        remote_addr=wit_request.remote_addr,
-        scheme=wit_request.scheme,
-        host=wit_request.authority,
-        request_id=wit_request.request_id,
-        full_path=wit_request.path,
+        remote_addr=remote_addr,
+        scheme=scheme,
+        host=authority,
+        request_id=request_id,
+        full_path=path,
     )
 
 
 def to_wit_response(response, session=None):
     """Turns a `terrarium.Response` into the contract's response record."""
-    headers = [(name, value.encode("latin-1")) for name, value in response.headers._items]
+    headers = pack_headers(response.headers._items)
     body = response.body
     if type(body) is not bytes:
         body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
@@ -169,10 +176,19 @@ def to_wit_response(response, session=None):
 def internal_error():
     return wit_http.Response(
         status=500,
-        headers=[("content-type", b"text/plain; charset=utf-8")],
+        headers=_ERROR_HEADERS,
         body=_ERROR_BODY,
         session=wit_http.SessionChange_Unchanged(),
     )
+
+
+def _describe(wit_request):
+    """"METHOD /path" of a request, for the log; never raises."""
+    try:
+        fields, _ = unpack_head(wit_request.head)
+        return f"{fields[1]} {fields[4]}"
+    except Exception:
+        return "a request with an unreadable head"
 
 
 class Handler(exports.Handler):
@@ -184,10 +200,7 @@ class Handler(exports.Handler):
         except BaseException:
             # The traceback goes to the host's log (stderr is captured there,
             # tagged with the request id); the client only sees a plain 500.
-            print(
-                f"terrarium: unhandled exception in {request.method} {request.path}",
-                file=sys.stderr,
-            )
+            print(f"terrarium: unhandled exception in {_describe(request)}", file=sys.stderr)
             traceback.print_exc()
             sys.stderr.flush()
             return internal_error()

@@ -2,6 +2,8 @@
 
 from urllib.parse import parse_qsl
 
+from ._packing import header_pairs
+
 _MISSING = object()
 
 
@@ -18,10 +20,10 @@ class Headers:
         self._items = [(str(k), str(v)) for k, v in items] if items else []
 
     @classmethod
-    def _from_wire(cls, pairs):
-        """Headers from the host's (name, latin-1 bytes) pairs."""
+    def _from_wire(cls, lines):
+        """Headers from the host's packed header lines (see `_packing`)."""
         headers = cls.__new__(cls)
-        headers._items = [(name, value.decode("latin-1")) for name, value in pairs]
+        headers._items = header_pairs(lines)
         return headers
 
     def __getitem__(self, name):

@@ -8,12 +8,13 @@ from .forms import parse_form
 
 
 class _Wire:
-    """Header pairs as the host sends them: (lower-case name, latin-1 bytes)."""
+    """Header lines as the host packs them ("name\0value", see `_packing`),
+    split into `Headers` only if the app reads them."""
 
-    __slots__ = ("pairs",)
+    __slots__ = ("lines",)
 
-    def __init__(self, pairs):
-        self.pairs = pairs
+    def __init__(self, lines):
+        self.lines = lines
 
 
 class Request:
@@ -95,7 +96,7 @@ class Request:
         headers = self._headers
         if not isinstance(headers, Headers):
             if type(headers) is _Wire:
-                headers = Headers._from_wire(headers.pairs)
+                headers = Headers._from_wire(headers.lines)
             else:
                 headers = Headers(headers)
             self._headers = headers

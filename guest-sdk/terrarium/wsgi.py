@@ -3,16 +3,21 @@
 `run_wsgi(application, raw)` turns one `RawRequest` into the WSGI environ,
 calls the application with a checking `start_response`, collects the body
 (from the returned iterable and from `write()`), always calls `close()` on
-the iterable, and returns `(status, headers, body)`.
+the iterable, and returns `(status, headers, body)`: the headers are the
+app's checked `(name, value)` str pairs, ready for `_packing.pack_headers`.
 
 Environ strings follow the PEP: "native strings" holding bytes decoded as
 latin-1 (`SCRIPT_NAME`, `PATH_INFO` are percent-decoded first), so an app
-that re-encodes them with latin-1 gets the bytes the client sent.
+that re-encodes them with latin-1 gets the bytes the client sent. Request
+header values are such strings too (`RawRequest.from_packed` decodes the
+contract's packed head).
 """
 
 import io
 import sys
 from urllib.parse import unquote_to_bytes
+
+from ._packing import HEAD_FIELDS, header_pairs, unpack_head
 
 _HOP_BY_HOP = frozenset(
     ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -37,7 +42,7 @@ class RawRequest:
         self.method = method
         self.path = path
         self.query = query
-        self.headers = [(name.lower(), value if isinstance(value, bytes) else value.encode("latin-1"))
+        self.headers = [(name.lower(), value.decode("latin-1") if isinstance(value, bytes) else value)
                         for name, value in headers]
         self.body = body
         self.scheme = scheme
@@ -48,11 +53,14 @@ class RawRequest:
         self.request_id = request_id
 
     @classmethod
-    def from_wit(cls, wit):
-        """Copies the contract's request record."""
+    def from_packed(cls, head, body):
+        """The request from the contract's packed head and its body."""
         raw = cls.__new__(cls)
-        for name in cls.__slots__:
-            setattr(raw, name, getattr(wit, name))
+        fields, header_lines = unpack_head(head)
+        for name, value in zip(HEAD_FIELDS, fields):
+            setattr(raw, name, value)
+        raw.headers = header_pairs(header_lines)
+        raw.body = body
         return raw
 
 
@@ -104,8 +112,7 @@ def build_environ(raw, errors=None, session=None):
     }
     if session is not None:
         environ["terrarium.session"] = session
-    for name, value in raw.headers:
-        text = value.decode("latin-1")
+    for name, text in raw.headers:
         if name == "content-type":
             environ["CONTENT_TYPE"] = text
         elif name == "content-length":
@@ -158,14 +165,15 @@ def _check_headers(headers):
         name, value = item
         if not isinstance(name, str) or not isinstance(value, str):
             raise WSGIError(f"header {item!r} must be a pair of str")
-        if not name or any(c in name for c in " \t\r\n:") or name.lower() in _HOP_BY_HOP:
+        if not name or any(c in name for c in " \t\r\n\0:") or name.lower() in _HOP_BY_HOP:
             raise WSGIError(f"header name {name!r} is not allowed")
         if any(c in value for c in "\r\n\0"):
             raise WSGIError(f"header {name!r} has a control character in its value")
         try:
-            checked.append((name, value.encode("latin-1")))
+            value.encode("latin-1")
         except UnicodeEncodeError:
             raise WSGIError(f"header {name!r} is not latin-1") from None
+        checked.append((name, value))
     return checked
 
 

@@ -5,32 +5,48 @@ the real bindings are exercised by the integration tests in ../../tests.
 """
 
 import dataclasses
+import json
 import sys
 import types
 
 import pytest
 
 
+HEAD_DEFAULTS = {
+    "request_id": "r1", "method": "GET", "scheme": "http", "authority": "example.com", "path": "/",
+    "query": "", "remote_addr": "127.0.0.1:1", "script_name": "", "path_info": "/",
+}
+
+
 @dataclasses.dataclass
-class WitRequest:
-    request_id: str = "r1"
-    method: str = "GET"
-    scheme: str = "http"
-    authority: str = "example.com"
-    path: str = "/"
-    query: str = ""
-    headers: list = dataclasses.field(default_factory=list)
-    body: bytes = b""
-    remote_addr: str = "127.0.0.1:1"
-    script_name: str = ""
-    path_info: str = "/"
-    session: object = None
+class PackedRequest:
+    head: bytes
+    body: bytes
+    session: object
+
+
+def WitRequest(headers=(), body=b"", session=None, **fields):
+    """The contract's request record, packed here by hand (not by the SDK) so
+    the tests check the SDK's unpacking against the documented layout."""
+    unknown = set(fields) - set(HEAD_DEFAULTS)
+    assert not unknown, unknown
+    values = [fields.get(name, default) for name, default in HEAD_DEFAULTS.items()]
+    head = "".join(value + "\n" for value in values)
+    head += "".join(f"{name}\0{value}\n" for name, value in headers)
+    return PackedRequest(head.encode("latin-1"), body, session)
+
+
+def headers_of(reply):
+    """The (name, value) pairs of a reply's packed headers, values as bytes."""
+    lines = reply.headers.split(b"\n")
+    assert lines[-1] == b"", "every header ends with LF"
+    return [(name.decode("latin-1"), value) for name, value in (line.split(b"\0") for line in lines[:-1])]
 
 
 @dataclasses.dataclass
 class WitResponse:
     status: int
-    headers: list
+    headers: bytes
     body: bytes
     session: object
 
@@ -100,10 +116,54 @@ def test_native_apps_are_served_and_failures_become_500s(guest, monkeypatch, cap
     handler = guest.Handler()
     reply = handler.handle(WitRequest(path="/x/hello/ada", script_name="/x", path_info="/hello/ada"))
     assert (reply.status, reply.body) == (200, b'{"hello":"ada","script":"/x"}')
-    assert ("Content-Type", b"application/json") in reply.headers
-    crash = handler.handle(WitRequest(path="/boom", path_info="/boom"))
+    assert ("Content-Type", b"application/json") in headers_of(reply)
+    crash = handler.handle(WitRequest(path="/x/boom", path_info="/boom"))
     assert (crash.status, crash.body) == (500, b"500 Internal Server Error\n")
-    assert "ZeroDivisionError" in capsys.readouterr().err, "the traceback goes to stderr (the host's log)"
+    assert headers_of(crash) == [("content-type", b"text/plain; charset=utf-8")]
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err, "the traceback goes to stderr (the host's log)"
+    assert "unhandled exception in GET /x/boom" in err
+
+
+def test_request_heads_reach_the_app_with_every_field_and_header(guest, monkeypatch):
+    from terrarium import App
+
+    module = types.ModuleType("echo_app")
+    module.app = App()
+    module.app.get("/echo", lambda req, res: {
+        "id": req.request_id, "host": req.host, "scheme": req.scheme, "remote": req.remote_addr,
+        "query": req.query_string, "cookie": req.headers.get("cookie"), "bytes": req.headers.get("x-bytes"),
+        "empty": req.headers.get("x-empty"), "all": req.headers.getall("x-multi"),
+    })
+    monkeypatch.setitem(sys.modules, "echo_app", module)
+    guest.boot("echo_app:app")
+    reply = guest.Handler().handle(WitRequest(
+        request_id="abc", authority="h:1", scheme="https", remote_addr="10.0.0.1:9", query="a=1",
+        path="/echo", path_info="/echo",
+        headers=[("cookie", "a=1; b=2"), ("x-bytes", "caf\u00e9"), ("x-empty", ""), ("x-multi", "1"), ("x-multi", "2")]))
+    assert reply.status == 200
+    assert json.loads(reply.body) == {
+        "id": "abc", "host": "h:1", "scheme": "https", "remote": "10.0.0.1:9", "query": "a=1",
+        "cookie": "a=1; b=2", "bytes": "caf\u00e9", "empty": "", "all": ["1", "2"],
+    }
+
+
+def test_a_response_header_that_would_smuggle_another_becomes_a_500(guest, monkeypatch, capsys):
+    from terrarium import App
+
+    module = types.ModuleType("smuggle_app")
+    module.app = App()
+
+    def smuggle(req, res):
+        res.headers["X-Evil"] = "1\nSet-Cookie\0admin=1"
+        return "hi"
+
+    module.app.get("/", smuggle)
+    monkeypatch.setitem(sys.modules, "smuggle_app", module)
+    guest.boot("smuggle_app:app")
+    reply = guest.Handler().handle(WitRequest())
+    assert reply.status == 500 and b"admin" not in reply.headers
+    assert "X-Evil" in capsys.readouterr().err
 
 
 def test_wsgi_apps_are_detected_and_adapted(guest, monkeypatch):
@@ -117,7 +177,7 @@ def test_wsgi_apps_are_detected_and_adapted(guest, monkeypatch):
     monkeypatch.setitem(sys.modules, "wsgi_app", module)
     guest.boot("wsgi_app:application")
     reply = guest.Handler().handle(WitRequest(path_info="/caf%C3%A9"))
-    assert (reply.status, reply.headers, reply.body) == (200, [("Content-Type", b"text/plain")], "/café".encode())
+    assert (reply.status, headers_of(reply), reply.body) == (200, [("Content-Type", b"text/plain")], "/café".encode())
 
 
 def test_entries_that_name_nothing_useful_are_refused(guest, monkeypatch):

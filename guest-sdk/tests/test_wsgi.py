@@ -28,7 +28,7 @@ def test_environ_has_every_required_key_with_the_right_types():
                      body=b"hello", authority="example.com:8080", remote_addr="10.1.2.3:4444")
     status, headers, body = run(echo_environ, raw)
     text = body.decode()
-    assert status == 200 and headers == [("Content-Type", b"text/plain")]
+    assert status == 200 and headers == [("Content-Type", "text/plain")]
     assert "SCRIPT_NAME='/api'" in text
     assert "PATH_INFO='/cafÃ©'" in text, "bytes decoded as latin-1, per PEP 3333"
     for expected in ["QUERY_STRING='a=1'", "CONTENT_TYPE='text/plain'", "CONTENT_LENGTH='5'",
@@ -63,7 +63,7 @@ def test_write_callable_and_iterable_are_joined_and_close_is_called():
         write(b"a")
         return Body()
 
-    assert run(app, RawRequest()) == (201, [("Content-Type", b"text/plain"), ("X-A", b"1")], b"abc")
+    assert run(app, RawRequest()) == (201, [("Content-Type", "text/plain"), ("X-A", "1")], b"abc")
     assert closed == [True]
 
 
@@ -95,7 +95,7 @@ def test_exc_info_replaces_headers_before_the_body_starts():
             start_response("500 Internal Server Error", [("Content-Type", "text/plain"), ("X-Second", "1")], sys.exc_info())
         return [b"error page"]
 
-    assert run(app, RawRequest()) == (500, [("Content-Type", b"text/plain"), ("X-Second", b"1")], b"error page")
+    assert run(app, RawRequest()) == (500, [("Content-Type", "text/plain"), ("X-Second", "1")], b"error page")
 
 
 def test_exc_info_after_the_body_started_reraises():

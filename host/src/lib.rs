@@ -5,6 +5,7 @@
 //! - [`config`]: the strict `terrarium.toml` schema and its checks.
 //! - [`paths`]: request paths made canonical (decoding, dot segments, `//`).
 //! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO` split).
+//! - [`packing`]: the contract's packed byte strings (request head, response headers).
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, guest failures.
@@ -32,6 +33,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod mounts;
+pub mod packing;
 pub mod paths;
 pub mod sandbox;
 pub mod sessions;

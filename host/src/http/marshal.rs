@@ -2,12 +2,15 @@
 //! request record, as the guest receives it. (The way back, checking a
 //! guest's answer, is [`super::responses::from_guest`].)
 
-use std::net::SocketAddr;
+use std::{borrow::Cow, net::SocketAddr};
 
 use bytes::Bytes;
 use http::{header, request::Parts};
 
-use crate::sandbox::WitRequest;
+use crate::{
+    packing::{HeadFields, PackingError, pack_head},
+    sandbox::WitRequest,
+};
 
 /// What the host knows about a request beyond its head and body.
 #[derive(Debug, Clone, Copy)]
@@ -26,38 +29,88 @@ pub struct RequestContext<'a> {
     pub session: Option<&'a str>,
 }
 
-/// The contract's request record for `parts` and `body`.
-pub fn to_guest(parts: &Parts, body: Bytes, context: &RequestContext<'_>) -> WitRequest {
-    let authority = parts
+/// The contract's request record for `parts` and `body`: the head packed
+/// (see [`crate::packing`]), the body and the session as they are.
+///
+/// Fails only for a field that cannot be packed (one holding a line feed or
+/// NUL byte, which HTTP forbids); the caller answers 400.
+pub fn to_guest(
+    parts: &Parts,
+    body: Bytes,
+    context: &RequestContext<'_>,
+) -> Result<WitRequest, PackingError> {
+    let authority = match parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+        Some(host) => Cow::Borrowed(host),
+        None => parts
+            .uri
+            .authority()
+            .map_or(Cow::Borrowed(""), |a| Cow::Owned(a.to_string())),
+    };
+    let remote_addr = context.remote.to_string();
+    let query = ascii_query(parts.uri.query().unwrap_or(""));
+    let fields = HeadFields {
+        request_id: context.request_id,
+        method: parts.method.as_str(),
+        scheme: parts.uri.scheme_str().unwrap_or("http"),
+        authority: &authority,
+        path: context.full_path,
+        query: &query,
+        remote_addr: &remote_addr,
+        script_name: context.script_name,
+        path_info: context.path_info,
+    };
+    let headers = parts
         .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
-    WitRequest {
-        request_id: context.request_id.to_owned(),
-        method: parts.method.as_str().to_owned(),
-        scheme: parts.uri.scheme_str().unwrap_or("http").to_owned(),
-        authority,
-        path: context.full_path.to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-            .collect(),
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    Ok(WitRequest {
+        head: pack_head(&fields, headers)?,
         body: Vec::from(body),
-        remote_addr: context.remote.to_string(),
-        script_name: context.script_name.to_owned(),
-        path_info: context.path_info.to_owned(),
         session: context.session.map(str::to_owned),
+    })
+}
+
+/// The query with any non-ASCII byte percent-encoded (RFC 3986 allows none;
+/// a lenient client may still send some).
+fn ascii_query(query: &str) -> Cow<'_, str> {
+    if query.is_ascii() {
+        return Cow::Borrowed(query);
     }
+    let mut encoded = String::with_capacity(query.len() * 2);
+    for byte in query.bytes() {
+        if byte.is_ascii() {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Cow::Owned(encoded)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Splits a packed head back into its nine fields and its header pairs.
+    fn unpack(head: &[u8]) -> (Vec<String>, Vec<(String, Vec<u8>)>) {
+        let mut lines = head.split(|&b| b == b'\n');
+        let fields = lines
+            .by_ref()
+            .take(9)
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect();
+        let headers = lines
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let split = line.iter().position(|&b| b == 0).unwrap();
+                (
+                    String::from_utf8(line[..split].to_vec()).unwrap(),
+                    line[split + 1..].to_vec(),
+                )
+            })
+            .collect();
+        (fields, headers)
+    }
 
     #[test]
     fn every_field_reaches_the_record() {
@@ -80,26 +133,31 @@ mod tests {
                 full_path: "/api/items/%C3%A9",
                 session: Some("{}"),
             },
-        );
-        assert_eq!(record.request_id, "r-1");
-        assert_eq!(record.method, "PUT");
-        assert_eq!(record.scheme, "http");
-        assert_eq!(record.authority, "example.com:8080");
-        assert_eq!(record.path, "/api/items/%C3%A9");
-        assert_eq!(record.query, "x=1&y=%20");
+        )
+        .unwrap();
+        let (fields, headers) = unpack(&record.head);
         assert_eq!(
-            record.headers,
+            fields,
+            [
+                "r-1",
+                "PUT",
+                "http",
+                "example.com:8080",
+                "/api/items/%C3%A9",
+                "x=1&y=%20",
+                "10.0.0.7:5000",
+                "/api",
+                "/items/%C3%A9"
+            ]
+        );
+        assert_eq!(
+            headers,
             vec![
                 ("host".to_owned(), b"example.com:8080".to_vec()),
                 ("x-bytes".to_owned(), b"caf\xe9".to_vec()),
             ]
         );
         assert_eq!(record.body, b"payload");
-        assert_eq!(record.remote_addr, "10.0.0.7:5000");
-        assert_eq!(
-            (&*record.script_name, &*record.path_info),
-            ("/api", "/items/%C3%A9")
-        );
         assert_eq!(record.session.as_deref(), Some("{}"));
     }
 
@@ -118,6 +176,27 @@ mod tests {
             full_path: "/x",
             session: None,
         };
-        assert_eq!(to_guest(&parts, Bytes::new(), &context).authority, "origin.test");
+        let (fields, _) = unpack(&to_guest(&parts, Bytes::new(), &context).unwrap().head);
+        assert_eq!(fields[3], "origin.test");
+    }
+
+    #[test]
+    fn non_ascii_query_bytes_are_percent_encoded() {
+        assert_eq!(ascii_query("a=1&b=x%20y"), "a=1&b=x%20y");
+        assert_eq!(ascii_query("q=caf\u{e9}"), "q=caf%C3%A9");
+    }
+
+    #[test]
+    fn a_line_feed_in_a_field_is_refused() {
+        let (parts, ()) = http::Request::builder().uri("/x").body(()).unwrap().into_parts();
+        let context = RequestContext {
+            request_id: "r",
+            remote: "127.0.0.1:1".parse().unwrap(),
+            script_name: "",
+            path_info: "/a\nb",
+            full_path: "/a\nb",
+            session: None,
+        };
+        assert!(to_guest(&parts, Bytes::new(), &context).is_err());
     }
 }

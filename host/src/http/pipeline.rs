@@ -182,11 +182,19 @@ async fn dispatch(
             session: session.as_ref().map(|(_, loaded)| loaded.data()),
         },
     );
+    let guest_request = match guest_request {
+        Ok(record) => record,
+        Err(error) => return responses::bad_request(&error.to_string()),
+    };
     let version = target.app.current();
-    let outcome = version.pool.handle(guest_request).await.and_then(|mut answer| {
-        let change = std::mem::replace(&mut answer.session, SessionChange::Unchanged);
-        responses::from_guest(answer).map(|response| (response, change))
-    });
+    let outcome = version
+        .pool
+        .handle(request_id, guest_request)
+        .await
+        .and_then(|mut answer| {
+            let change = std::mem::replace(&mut answer.session, SessionChange::Unchanged);
+            responses::from_guest(answer).map(|response| (response, change))
+        });
     let (mut response, change) = match outcome {
         Ok(answered) => answered,
         Err(error) => {

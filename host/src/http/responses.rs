@@ -4,7 +4,10 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
 
-use crate::sandbox::{GuestError, WitResponse};
+use crate::{
+    packing::unpack_headers,
+    sandbox::{GuestError, WitResponse},
+};
 
 /// The body type of every response the host sends: whole or streamed.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -138,10 +141,12 @@ pub fn from_guest(answer: WitResponse) -> Result<Response<Body>, GuestError> {
     let mut response = Response::new(full(answer.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, value) in answer.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| GuestError::BadResponse(format!("invalid header name {name:?}")))?;
-        let value = HeaderValue::from_bytes(&value)
+    for entry in unpack_headers(&answer.headers) {
+        let (name, value) = entry.map_err(|e| GuestError::BadResponse(e.to_string()))?;
+        let name = HeaderName::from_bytes(name).map_err(|_| {
+            GuestError::BadResponse(format!("invalid header name {:?}", String::from_utf8_lossy(name)))
+        })?;
+        let value = HeaderValue::from_bytes(value)
             .map_err(|_| GuestError::BadResponse(format!("invalid value for header {name}")))?;
         if !is_host_owned(&name) {
             headers.append(name, value);
@@ -158,7 +163,10 @@ mod tests {
     fn answer(status: u16, headers: &[(&str, &[u8])]) -> WitResponse {
         WitResponse {
             status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_vec())).collect(),
+            headers: headers
+                .iter()
+                .flat_map(|(name, value)| [name.as_bytes(), b"\0", value, b"\n"].concat())
+                .collect(),
             body: b"hi".to_vec(),
             session: crate::sandbox::bindings::terrarium::app::http::SessionChange::Unchanged,
         }
@@ -210,6 +218,7 @@ mod tests {
             answer(600, &[]),
             answer(200, &[("bad name", b"1")]),
             answer(200, &[("x", b"a\nb")]),
+            answer(200, &[("x", b"a\rb")]),
         ] {
             assert!(matches!(from_guest(bad), Err(GuestError::BadResponse(_))));
         }

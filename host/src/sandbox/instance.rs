@@ -174,9 +174,15 @@ impl Drop for LiveGuard {
 
 impl Instance {
     /// Runs one request, interrupted after `timeout`.
-    pub async fn call(&mut self, request: &WitRequest, timeout: Duration) -> Result<WitResponse, GuestError> {
+    /// Its log lines are tagged with `request_id`.
+    pub async fn call(
+        &mut self,
+        request_id: &Arc<str>,
+        request: &WitRequest,
+        timeout: Duration,
+    ) -> Result<WitResponse, GuestError> {
         let state = self.store.data_mut();
-        state.log.set_request(Arc::from(request.request_id.as_str()));
+        state.log.set_request(request_id.clone());
         state.deadline = Instant::now() + timeout;
         self.store.set_epoch_deadline(1);
         let result = self

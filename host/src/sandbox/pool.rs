@@ -93,9 +93,15 @@ impl AppPool {
     /// The guest runs in a task of its own, so it always runs to the end
     /// (and its instance goes back to the pool) even if the client that
     /// asked goes away meanwhile.
-    pub async fn handle(self: &Arc<Self>, request: GuestRequest) -> Result<GuestResponse, GuestError> {
+    /// The guest's log lines are tagged with `request_id`.
+    pub async fn handle(
+        self: &Arc<Self>,
+        request_id: &str,
+        request: GuestRequest,
+    ) -> Result<GuestResponse, GuestError> {
         let pool = self.clone();
-        tokio::spawn(async move { pool.run(request).await })
+        let request_id = Arc::from(request_id);
+        tokio::spawn(async move { pool.run(request_id, request).await })
             .await
             .unwrap_or_else(|_| {
                 Err(GuestError::Crashed(
@@ -104,7 +110,11 @@ impl AppPool {
             })
     }
 
-    async fn run(self: Arc<Self>, request: GuestRequest) -> Result<GuestResponse, GuestError> {
+    async fn run(
+        self: Arc<Self>,
+        request_id: Arc<str>,
+        request: GuestRequest,
+    ) -> Result<GuestResponse, GuestError> {
         let timeout = self.settings.timeout;
         let permit = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
             .await
@@ -118,7 +128,7 @@ impl AppPool {
             Some(warm) => warm,
             None => self.template.instantiate().await?,
         };
-        let result = instance.call(&request, timeout).await;
+        let result = instance.call(&request_id, &request, timeout).await;
         if result.is_ok() && self.settings.isolation == Isolation::Pooled {
             self.idle.lock().unwrap().push(instance);
             drop(permit);

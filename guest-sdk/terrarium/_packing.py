@@ -1,0 +1,41 @@
+"""The contract's packed byte strings (see terrarium.wit, `interface http`).
+
+A request's head arrives as one byte string: nine ASCII text fields, each
+followed by LF, then the headers, each as `name NUL value LF`. A response's
+headers leave the same way. One value crossing the boundary instead of
+dozens saves the guest a round of interpreter-lock bookkeeping per value.
+Header values are latin-1 text on this side, as in WSGI.
+"""
+
+HEAD_FIELDS = (
+    "request_id", "method", "scheme", "authority", "path", "query",
+    "remote_addr", "script_name", "path_info",
+)
+
+
+def unpack_head(head):
+    """Splits a packed request head into its nine text fields (a list) and
+    its header lines ("name\\0value" strings, split later by `header_pairs`)."""
+    lines = head.decode("latin-1").split("\n")
+    if len(lines) < 10 or lines[-1]:
+        raise ValueError("the request head is not nine fields and LF-ended headers")
+    del lines[-1]
+    return lines[:9], lines[9:]
+
+
+def header_pairs(lines):
+    """(name, value) pairs from header lines as `unpack_head` returns them."""
+    return [tuple(line.split("\0", 1)) for line in lines]
+
+
+def pack_headers(pairs):
+    """Packs (name, value) str pairs as `name NUL value LF` each, in latin-1.
+
+    Raises ValueError when a name or value holds a line feed or NUL (which
+    would smuggle in a header of its own) or is not latin-1.
+    """
+    packed = "".join([f"{name}\0{value}\n" for name, value in pairs])
+    if packed.count("\n") != len(pairs) or packed.count("\0") != len(pairs):
+        bad = next(pair for pair in pairs if any(c in f"{pair[0]}{pair[1]}" for c in "\n\0"))
+        raise ValueError(f"header {bad[0]!r} contains a line feed or NUL")
+    return packed.encode("latin-1")
