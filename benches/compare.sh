@@ -115,6 +115,7 @@ path = "/"
 app = "$2"
 isolation = "$3"
 instances = $((cores * 2))
+warm_up = ["/"]
 TOML
   echo "$site"
 }

@@ -21,6 +21,7 @@ path = "/"
 app = "$PWD/examples/hello/apps/hello"
 isolation = "$isolation"
 instances = 4
+warm_up = ["/"]
 TOML
   ./target/release/terrarium serve "$site" --listen 127.0.0.1:0 > "$work/out" &
   pid=$!

@@ -117,6 +117,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         name: "hello".into(),
         dir: repo.join("examples/hello/apps/hello"),
         entry: "app:app".into(),
+        warm_up: ["/", "/hello/world"].map(String::from).to_vec(),
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
     let (component, _) = sandbox.load_component(&built.component).unwrap();

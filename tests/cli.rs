@@ -77,6 +77,22 @@ fn missing_or_malformed_config_is_refused_before_listening() {
 }
 
 #[test]
+fn a_failing_warm_up_request_fails_the_build_naming_the_path() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nwarm_up = [\"/ok\", \"/raise\"]\n");
+    let build = run_with_timeout(
+        &["build", site.path().to_str().unwrap()],
+        Duration::from_secs(300),
+    );
+    assert!(!build.status.success());
+    let message = stderr(&build);
+    assert!(message.contains("app `root` failed to build"), "{message}");
+    assert!(
+        message.contains("warm-up request GET /raise failed"),
+        "the failing warm-up path is named: {message}"
+    );
+}
+
+#[test]
 fn an_app_that_fails_to_import_is_named_with_its_traceback() {
     let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@broken\"\n");
     let site_arg = site.path().to_str().unwrap();

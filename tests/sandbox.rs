@@ -192,6 +192,21 @@ async fn pooled_instances_keep_state_request_instances_share_nothing() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_up_requests_run_before_the_snapshot_every_instance_starts_from() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"@faults\"\nisolation = \"request\"\ninstances = 2\n\
+         warm_up = [\"/counter\", \"/ok\"]\n",
+    );
+    let server = Server::start(site.path()).await;
+    // The build served /counter 8 times before the snapshot; each fresh
+    // instance starts from there, and nothing a request does survives it.
+    let counts: Vec<String> = futures_sequential(&server, 3).await;
+    assert_eq!(counts, ["9", "9", "9"]);
+    assert_eq!(server.get("/ok").await.status, 200);
+    server.stop().await;
+}
+
 async fn futures_sequential(server: &Server, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..n {

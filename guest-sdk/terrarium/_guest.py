@@ -20,7 +20,7 @@ from wit_world.imports import http as wit_http
 from wit_world.imports import log as wit_log
 
 from . import log
-from ._packing import pack_headers, unpack_head
+from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request, _Wire
 from .session import DESTROY, REGENERATE, SAVE, Session
@@ -28,16 +28,21 @@ from .wsgi import RawRequest, run_wsgi
 
 _serve = None
 
+# How many times `boot` serves each warm-up path: enough for the interpreter
+# to specialize the code the request runs (it adapts after a few calls).
+WARM_UP_ROUNDS = 8
+
 _ERROR_BODY = b"500 Internal Server Error\n"
 _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
-def boot(entry, export_runtime_to=None, precompile=()):
+def boot(entry, export_runtime_to=None, precompile=(), warm_up=()):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The folders in `precompile` are compiled to bytecode first: instances
     cannot write `.pyc` files, so a module imported lazily at run time would
-    otherwise be parsed and compiled again in every fresh instance.
+    otherwise be parsed and compiled again in every fresh instance. Each path
+    in `warm_up` is then served a few times (see `warm_up_app`).
     """
     global _serve
     if export_runtime_to:
@@ -45,6 +50,7 @@ def boot(entry, export_runtime_to=None, precompile=()):
     for folder in precompile:
         _compile_folder(folder)
     _serve = adapter_for(load_entry(entry))
+    warm_up_app(_serve, warm_up)
     log._attach(wit_log.write, wit_log.Level)
     # Everything made so far (the interpreter, the app, its imports) lives as
     # long as the instance: move it out of the collector's sight. Otherwise
@@ -52,6 +58,36 @@ def boot(entry, export_runtime_to=None, precompile=()):
     # snapshot heap, faulting in megabytes of copy-on-write pages.
     gc.collect()
     gc.freeze()
+
+
+def warm_up_app(serve, paths, rounds=WARM_UP_ROUNDS):
+    """Serves `GET path` (a path and optional query, as the app sees them)
+    `rounds` times for each of `paths`, before the snapshot is taken.
+
+    Every instance then starts from an interpreter that has already run
+    those requests: bytecode specialized, caches and lazy imports filled.
+    Each request has an empty session ("{}") whose changes are dropped.
+    Raises RuntimeError when one fails or answers 5xx, so the build fails.
+    """
+    for number, target in enumerate(paths, 1):
+        path, _, query = target.partition("?")
+        head = pack_head(
+            [f"warm-up-{number}", "GET", "http", "localhost", path, query,
+             "127.0.0.1:0", "", path],
+            [("host", "localhost")],
+        )
+        for _ in range(rounds):
+            try:
+                response = serve(wit_http.Request(head=head, body=b"", session="{}"))
+            except Exception as exc:
+                raise RuntimeError(
+                    f"warm-up request GET {target} failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            if response.status >= 500:
+                raise RuntimeError(
+                    f"warm-up request GET {target} answered {response.status}; "
+                    "fix the app or the mount's `warm_up` list"
+                )
 
 
 def load_entry(entry):

@@ -23,6 +23,17 @@ def unpack_head(head):
     return lines[:9], lines[9:]
 
 
+def pack_head(fields, headers):
+    """Packs the nine text `fields` (in `HEAD_FIELDS` order) and (name, value)
+    headers into a request head, the way the host does; for requests the
+    guest makes up itself (warm-up at build time) and for tests."""
+    if len(fields) != len(HEAD_FIELDS):
+        raise ValueError(f"a request head has {len(HEAD_FIELDS)} fields, not {len(fields)}")
+    if any("\n" in field or "\0" in field for field in fields):
+        raise ValueError("a request head field contains a line feed or NUL")
+    return "".join([field + "\n" for field in fields]).encode("ascii") + pack_headers(headers)
+
+
 def header_pairs(lines):
     """(name, value) pairs from header lines as `unpack_head` returns them."""
     return [tuple(line.split("\0", 1)) for line in lines]

@@ -78,7 +78,7 @@ def guest(monkeypatch):
     exports.Handler = type("Handler", (), {})
     imports = types.ModuleType("wit_world.imports")
     http = types.ModuleType("wit_world.imports.http")
-    http.Response = WitResponse
+    http.Response, http.Request = WitResponse, PackedRequest
     http.SessionChange_Unchanged, http.SessionChange_Save = Unchanged, Save
     http.SessionChange_Regenerate, http.SessionChange_Destroy = Regenerate, Destroy
     log = types.ModuleType("wit_world.imports.log")
@@ -105,6 +105,7 @@ def native_module(monkeypatch):
     module.app = App()
     module.app.get("/hello/:name", lambda req, res: {"hello": req.params["name"], "script": req.script_name})
     module.app.get("/boom", lambda req, res: 1 / 0)
+    module.app.get("/teapot", lambda req, res: res.send_text("no", status=501))
     module.not_an_app = 42
     monkeypatch.setitem(sys.modules, "native_app", module)
     return module
@@ -225,3 +226,54 @@ def test_sessions_reach_native_and_wsgi_apps_and_changes_go_back(guest, monkeypa
 
     guest.boot("session_app:wsgi")
     assert handler.handle(WitRequest(session="{}")).session == Save('{"seen":true}')
+
+
+def test_warm_up_serves_each_path_before_the_snapshot(guest, monkeypatch):
+    from terrarium import App
+
+    module = types.ModuleType("warm_app")
+    module.app = App()
+    seen = []
+
+    @module.app.get("/items/:id")
+    def item(req, res):
+        seen.append((req.params["id"], req.query.get("q"), req.session is not None, req.request_id))
+        if req.session is not None:
+            req.session["dropped"] = True
+        return "ok"
+
+    module.app.get("/", lambda req, res: seen.append(("root", req.host, req.script_name)))
+    monkeypatch.setitem(sys.modules, "warm_app", module)
+    guest.boot("warm_app:app", warm_up=["/items/7?q=x", "/"])
+    rounds = guest.WARM_UP_ROUNDS
+    assert seen == [("7", "x", True, "warm-up-1")] * rounds + [("root", "localhost", "")] * rounds
+    reply = guest.Handler().handle(WitRequest(path="/items/8", path_info="/items/8"))
+    assert (reply.status, reply.session) == (200, Unchanged()), "warm-up leaves no trace in later requests"
+
+
+@pytest.mark.parametrize("entry, path, failure", [
+    ("failing_app:app", "/boom", "failed: ZeroDivisionError: division by zero"),
+    ("failing_app:app", "/teapot", "answered 501"),
+    ("failing_app:wsgi", "/anything", "answered 503"),
+])
+def test_a_warm_up_request_answering_5xx_fails_the_build_naming_it(guest, monkeypatch, entry, path, failure):
+    from terrarium import App
+
+    module = types.ModuleType("failing_app")
+    module.app = App()
+    module.app.get("/boom", lambda req, res: 1 / 0)
+    module.app.get("/teapot", lambda req, res: res.send_text("no", status=501))
+
+    def wsgi(environ, start_response):
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"down"]
+
+    module.wsgi = wsgi
+    monkeypatch.setitem(sys.modules, "failing_app", module)
+    with pytest.raises(RuntimeError, match=f"warm-up request GET {path} {failure}"):
+        guest.boot(entry, warm_up=[path])
+
+
+def test_a_warm_up_path_that_is_not_found_is_no_error(guest, monkeypatch):
+    native_module(monkeypatch)
+    guest.boot("native_app:app", warm_up=["/missing"])

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from terrarium._packing import HEAD_FIELDS, header_pairs, pack_headers, unpack_head
+from terrarium._packing import HEAD_FIELDS, header_pairs, pack_head, pack_headers, unpack_head
 
 EXAMPLES = json.loads(
     (pathlib.Path(__file__).parents[2] / "python-wasi" / "wit" / "packing-examples.json").read_text()
@@ -22,6 +22,18 @@ def test_request_heads_unpack_to_their_fields_and_headers(example):
     fields, lines = unpack_head(as_bytes(example["packed"]))
     assert dict(zip(HEAD_FIELDS, fields)) == example["fields"]
     assert header_pairs(lines) == [tuple(pair) for pair in example["headers"]]
+
+
+@pytest.mark.parametrize("example", EXAMPLES["request_heads"], ids=lambda e: e["fields"]["request_id"])
+def test_request_heads_pack_as_the_host_packs_them(example):
+    fields = [example["fields"][name] for name in HEAD_FIELDS]
+    assert pack_head(fields, [tuple(pair) for pair in example["headers"]]) == as_bytes(example["packed"])
+
+
+@pytest.mark.parametrize("fields", [["r"] * 8, ["r"] * 8 + ["/\nx"], ["r"] * 8 + ["/\0"]])
+def test_heads_with_a_wrong_field_count_or_a_separator_are_not_packed(fields):
+    with pytest.raises(ValueError):
+        pack_head(fields, [])
 
 
 @pytest.mark.parametrize("example", EXAMPLES["response_headers"], ids=lambda e: e["packed"][:12] or "empty")

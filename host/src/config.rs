@@ -20,6 +20,7 @@
 //! instances = 4                 # pool size (request mode: concurrent instances)
 //! memory = "256MiB"             # memory cap per instance
 //! timeout = "30s"               # deadline per request (504 after it)
+//! warm_up = ["/", "/items?page=1"]  # GET these at build time, before the snapshot
 //! max_body = "10MiB"            # largest request body (413 beyond it)
 //! enabled = true                # false: start switched off (503)
 //! maintenance = "down.html"     # page served while switched off
@@ -155,6 +156,7 @@ struct RawMount {
     instances: Option<u32>,
     memory: Option<ByteSize>,
     timeout: Option<HumanDuration>,
+    warm_up: Option<Vec<String>>,
     max_body: Option<ByteSize>,
     index: Option<bool>,
     #[serde(default = "default_enabled")]
@@ -304,6 +306,10 @@ pub struct AppSettings {
     pub memory: ByteSize,
     /// `timeout = "30s"`
     pub timeout: HumanDuration,
+    /// `warm_up = ["/", "/items?page=1"]`: paths (with an optional query) the
+    /// build requests a few times before it snapshots the app, so that every
+    /// instance starts warm. Empty by default.
+    pub warm_up: Vec<String>,
 }
 
 /// The settings of a static mount.
@@ -357,6 +363,8 @@ pub const MIN_MEMORY: u64 = 32 << 20;
 pub const MAX_MEMORY: u64 = 4 << 30;
 /// The largest pool accepted per mount.
 pub const MAX_INSTANCES: u32 = 1024;
+/// The most paths a mount's `warm_up` may list.
+pub const MAX_WARM_UP_PATHS: usize = 32;
 
 /// The default name of a mount at `path`.
 fn default_name(path: &str) -> String {
@@ -537,6 +545,8 @@ fn resolve_mount(
             if timeout.0 < Duration::from_millis(10) || timeout.0 > Duration::from_secs(86_400) {
                 return Err(format!("{}: must be between 10ms and 1d", key("timeout")));
             }
+            let warm_up = raw.warm_up.clone().unwrap_or_default();
+            check_warm_up(&warm_up).map_err(|p| format!("{}: {p}", key("warm_up")))?;
             MountKind::App(AppSettings {
                 folder: folder("app", app)?,
                 entry,
@@ -544,6 +554,7 @@ fn resolve_mount(
                 instances,
                 memory,
                 timeout,
+                warm_up,
             })
         }
         (None, Some(static_dir)) => {
@@ -553,6 +564,7 @@ fn resolve_mount(
                 ("instances", raw.instances.is_some()),
                 ("memory", raw.memory.is_some()),
                 ("timeout", raw.timeout.is_some()),
+                ("warm_up", raw.warm_up.is_some()),
             ];
             if let Some((field, _)) = app_only.iter().find(|(_, set)| *set) {
                 return Err(format!("{}: only app mounts have this setting", key(field)));
@@ -645,6 +657,31 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Warm-up paths are requested inside the build sandbox: each must be an
+/// origin-form target ("/path?query") of printable ASCII.
+fn check_warm_up(paths: &[String]) -> Result<(), String> {
+    if paths.len() > MAX_WARM_UP_PATHS {
+        return Err(format!(
+            "lists {} paths; at most {MAX_WARM_UP_PATHS}",
+            paths.len()
+        ));
+    }
+    for path in paths {
+        if !path.starts_with('/') {
+            return Err(format!("{path:?} must start with '/'"));
+        }
+        if path.len() > 2048 || !path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "{path:?} must be printable ASCII without spaces (percent-encode the rest), at most 2048 bytes"
+            ));
+        }
+        if path.contains('#') {
+            return Err(format!("{path:?} must not have a fragment"));
+        }
+    }
+    Ok(())
+}
+
 fn check_entry(entry: &str) -> Result<(), String> {
     let (module, attribute) = entry
         .split_once(':')
@@ -697,6 +734,24 @@ mod tests {
         assert_eq!(app.instances, 4);
         assert_eq!(app.memory, ByteSize(256 << 20));
         assert_eq!(app.timeout.0, Duration::from_secs(30));
+        assert!(app.warm_up.is_empty());
+    }
+
+    #[test]
+    fn warm_up_paths_are_kept_in_order() {
+        let text = "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"/\", \"/items/7?page=2&q=%C3%A9\"]\n";
+        let config = parse(text).unwrap();
+        assert_eq!(
+            config.mounts[0].app().unwrap().warm_up,
+            ["/", "/items/7?page=2&q=%C3%A9"]
+        );
+        let many = vec!["\"/\""; MAX_WARM_UP_PATHS + 1].join(", ");
+        let text = format!("[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [{many}]\n");
+        let problem = parse(&text).unwrap_err();
+        assert!(
+            problem.contains("mount[0].warm_up") && problem.contains("lists 33 paths; at most 32"),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -841,6 +896,30 @@ mod tests {
                 &["mount[1].name", "already named \"x\""],
             ),
             ("[[mount]\npath = \"/\"\n", &["TOML parse error"]),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"items\"]\n",
+                &["mount[0].warm_up", "\"items\" must start with '/'"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"/a b\"]\n",
+                &["mount[0].warm_up", "printable ASCII without spaces"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"/café\"]\n",
+                &["mount[0].warm_up", "percent-encode"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"/#top\"]\n",
+                &["mount[0].warm_up", "fragment"],
+            ),
+            (
+                "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = \"/\"\n",
+                &["warm_up", "expected a sequence"],
+            ),
+            (
+                "[[mount]]\npath = \"/s\"\nstatic = \"apps\"\nwarm_up = [\"/\"]\n",
+                &["mount[0].warm_up", "only app mounts"],
+            ),
         ];
         for (text, needles) in cases {
             let problem = parse(text).expect_err(text);

@@ -191,6 +191,7 @@ fn app_source(name: &str, app: &AppSettings) -> AppSource {
         name: name.to_owned(),
         dir: app.folder.clone(),
         entry: app.entry.clone(),
+        warm_up: app.warm_up.clone(),
     }
 }
 

@@ -47,6 +47,9 @@ pub struct AppSource {
     pub dir: PathBuf,
     /// `module:attribute` naming the app object, e.g. `app:app`.
     pub entry: String,
+    /// Paths (with an optional query) requested with GET at build time,
+    /// before the snapshot; see `_guest.warm_up_app` in the SDK.
+    pub warm_up: Vec<String>,
 }
 
 /// A step of a build, reported as it starts.
@@ -211,7 +214,10 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
         WIT_SOURCE,
         &sdk::digest(),
         &source.entry,
-    ] {
+    ]
+    .into_iter()
+    .chain(source.warm_up.iter().map(String::as_str))
+    {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
@@ -287,6 +293,7 @@ pub fn build_app(
         &source.entry,
         export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
         &[DEPS_GUEST_DIR],
+        &source.warm_up,
     );
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
     fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
@@ -346,6 +353,7 @@ mod tests {
             name: "t".into(),
             dir: dir.to_owned(),
             entry: entry.into(),
+            warm_up: Vec::new(),
         }
     }
 
@@ -360,6 +368,27 @@ mod tests {
         assert_ne!(key_a, cache_key(&source(a.path(), "app:other")).unwrap());
         fs::write(b.path().join("app.py"), "app = 2\n").unwrap();
         assert_ne!(key_a, cache_key(&source(b.path(), "app:app")).unwrap());
+    }
+
+    #[test]
+    fn key_depends_on_the_warm_up_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("app.py"), "app = 1\n").unwrap();
+        let with = |paths: &[&str]| {
+            let mut source = source(dir.path(), "app:app");
+            source.warm_up = paths.iter().map(|p| p.to_string()).collect();
+            cache_key(&source).unwrap()
+        };
+        let keys = [
+            with(&[]),
+            with(&["/"]),
+            with(&["/a", "/b"]),
+            with(&["/a/b"]),
+            with(&["/b", "/a"]),
+        ];
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert_eq!(keys[2], with(&["/a", "/b"]));
     }
 
     #[test]
@@ -380,11 +409,14 @@ mod tests {
 
     #[test]
     fn boot_module_names_the_entry() {
-        let text = componentize::boot_module_source("site.main:application", None, &["/3"]);
+        let warm_up = ["/".to_owned(), "/a?b=\"c\"".to_owned()];
+        let text = componentize::boot_module_source("site.main:application", None, &["/3"], &warm_up);
         assert!(
             text.contains(
-                "_guest.boot(\"site.main:application\", export_runtime_to=None, precompile=[\"/3\"])"
-            )
+                "_guest.boot(\"site.main:application\", export_runtime_to=None, precompile=[\"/3\"], \
+                 warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
+            ),
+            "{text}"
         );
         assert!(text.contains("Handler = _guest.Handler"));
     }
