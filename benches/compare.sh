@@ -209,6 +209,7 @@ mkdir -p "$site"
     printf '\n[[mount]]\npath = "/app%s"\napp = "%s"\n' "$i" "$hello_app"
   done
 } > "$site/terrarium.toml"
+"$terrarium" build "$site" >&2 # idle memory of a server, not of a build
 port=$(free_port)
 "$terrarium" serve "$site" --listen "127.0.0.1:$port" > "$work/idle.log" 2>&1 &
 server_pid=$!

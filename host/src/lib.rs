@@ -10,6 +10,7 @@
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, guest failures.
 //! - [`sessions`]: host-owned sessions: signed cookies, memory and file stores.
+//! - [`heap`]: freed build memory handed back to the OS.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
 //!   and changed while serving (mounts switched off and on, apps reloaded).
 //! - [`http`]: the only code that touches hyper: listener, request pipeline,
@@ -31,6 +32,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod heap;
 pub mod http;
 pub mod mounts;
 pub mod packing;

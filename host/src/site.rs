@@ -21,6 +21,7 @@ use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltA
 
 use crate::{
     config::{AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
+    heap,
     http::static_files::StaticFolder,
     mounts::MountTable,
     sandbox::{AppPool, AppTemplate, EngineCapacity, PoolSettings, Sandbox, compiled},
@@ -236,6 +237,9 @@ fn prepare_app(
     let started = Instant::now();
     let built = build_one(name, app, cache, progress)?;
     let (component, compiled_now) = compile(sandbox, name, &built, progress)?;
+    if built.built || compiled_now {
+        heap::release_freed_memory();
+    }
     let mount_error = |message: String| StartError::Mount {
         mount: name.to_owned(),
         message,
@@ -291,6 +295,9 @@ pub fn build_site(
             let built = build_one(&mount.name, app, cache, progress)?;
             let (_, compiled_now) = compile(&sandbox, &mount.name, &built, progress)?;
             let from_cache = !built.built && !compiled_now;
+            if !from_cache {
+                heap::release_freed_memory();
+            }
             progress(Progress::Ready {
                 app: &mount.name,
                 from_cache,
