@@ -158,6 +158,7 @@ raw_app=$repo/benches/apps/raw_hello
 say "building the Terrarium apps (cached after the first run)"
 "$terrarium" build "$(terrarium_site build-hello "$hello_app" pooled)" >&2
 "$terrarium" build "$(terrarium_site build-flask "$flask_app" pooled)" >&2
+"$terrarium" build "$(terrarium_site build-raw "$raw_app" pooled)" >&2
 
 # terrarium_case NAME APP_DIR: the app in both isolation modes.
 terrarium_case() {
@@ -179,6 +180,10 @@ granian_case() {
 }
 
 terrarium_case hello "$hello_app"
+# The very app granian serves below, through Terrarium's WSGI bridge.
+port=$(free_port)
+measure "terrarium raw pooled" "$port" \
+  "$terrarium" serve "$(terrarium_site raw-pooled "$raw_app" pooled)" --listen "127.0.0.1:$port"
 granian_case "granian raw WSGI" "$raw_app"
 terrarium_case flask "$flask_app"
 granian_case "granian flask" "$flask_app"
@@ -235,7 +240,7 @@ server_pid=
   echo "|---|---:|---:|---:|---:|---|"
   for name in "${rows[@]}"; do
     case $name in
-      "terrarium hello "*) note=$(vs "$name" "granian raw WSGI") ;;
+      "terrarium hello "* | "terrarium raw "*) note=$(vs "$name" "granian raw WSGI") ;;
       "terrarium flask "*) note="$(vs "$name" "granian flask"), $(vs "$name" "gunicorn flask")" ;;
       *) note="" ;;
     esac

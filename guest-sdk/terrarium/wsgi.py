@@ -14,10 +14,29 @@ contract's packed head).
 """
 
 import io
+import re
 import sys
 from urllib.parse import unquote_to_bytes
 
-from ._packing import HEAD_FIELDS, header_pairs, unpack_head
+from ._packing import header_pairs, unpack_head
+
+# A header name may not hold these; a value may hold neither a line break nor
+# NUL, nor a character latin-1 cannot encode.
+_BAD_NAME = re.compile(r"[ \t\r\n\0:]")
+_BAD_VALUE = re.compile(r"[\r\n\0]|[^\x00-\xff]")
+_CONTROL = re.compile(r"[\r\n\0]")
+
+# Environ keys (`HTTP_ACCEPT_LANGUAGE`) of the headers most requests carry,
+# computed once; `build_environ` computes the others per request.
+_ENVIRON_KEYS = {
+    name: "HTTP_" + name.upper().replace("-", "_")
+    for name in ("host", "user-agent", "accept", "accept-language", "accept-encoding",
+                 "cookie", "connection", "referer", "origin", "cache-control", "pragma",
+                 "upgrade-insecure-requests", "authorization", "x-forwarded-for",
+                 "x-forwarded-proto", "x-request-id", "if-none-match", "if-modified-since",
+                 "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user",
+                 "dnt", "priority", "te")
+}
 
 _HOP_BY_HOP = frozenset(
     ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -56,9 +75,9 @@ class RawRequest:
     def from_packed(cls, head, body):
         """The request from the contract's packed head and its body."""
         raw = cls.__new__(cls)
-        fields, header_lines = unpack_head(head)
-        for name, value in zip(HEAD_FIELDS, fields):
-            setattr(raw, name, value)
+        fields, header_lines = unpack_head(head)  # in _packing.HEAD_FIELDS order
+        (raw.request_id, raw.method, raw.scheme, raw.authority, raw.path, raw.query,
+         raw.remote_addr, raw.script_name, raw.path_info) = fields
         raw.headers = header_pairs(header_lines)
         raw.body = body
         return raw
@@ -66,6 +85,8 @@ class RawRequest:
 
 def _native(encoded):
     """A percent-encoded path as a WSGI native string (bytes decoded as latin-1)."""
+    if "%" not in encoded and encoded.isascii():
+        return encoded
     return unquote_to_bytes(encoded).decode("latin-1")
 
 
@@ -87,6 +108,7 @@ def build_environ(raw, errors=None, session=None):
     """The WSGI environ for one request."""
     server_name, server_port = _server_name_and_port(raw.authority, raw.scheme)
     remote_host, _, remote_port = raw.remote_addr.rpartition(":")
+    uri = raw.path + "?" + raw.query if raw.query else raw.path
     environ = {
         "REQUEST_METHOD": raw.method,
         "SCRIPT_NAME": _native(raw.script_name),
@@ -97,8 +119,8 @@ def build_environ(raw, errors=None, session=None):
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": remote_host.strip("[]") or raw.remote_addr,
         "REMOTE_PORT": remote_port,
-        "REQUEST_URI": raw.path + ("?" + raw.query if raw.query else ""),
-        "RAW_URI": raw.path + ("?" + raw.query if raw.query else ""),
+        "REQUEST_URI": uri,
+        "RAW_URI": uri,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": raw.scheme,
         "wsgi.input": io.BytesIO(raw.body),
@@ -112,13 +134,14 @@ def build_environ(raw, errors=None, session=None):
     }
     if session is not None:
         environ["terrarium.session"] = session
+    known_keys = _ENVIRON_KEYS
     for name, text in raw.headers:
         if name == "content-type":
             environ["CONTENT_TYPE"] = text
         elif name == "content-length":
             environ["CONTENT_LENGTH"] = text
         else:
-            key = "HTTP_" + name.upper().replace("-", "_")
+            key = known_keys.get(name) or "HTTP_" + name.upper().replace("-", "_")
             if key in environ:
                 separator = "; " if key == "HTTP_COOKIE" else ","
                 environ[key] = environ[key] + separator + text
@@ -165,14 +188,12 @@ def _check_headers(headers):
         name, value = item
         if not isinstance(name, str) or not isinstance(value, str):
             raise WSGIError(f"header {item!r} must be a pair of str")
-        if not name or any(c in name for c in " \t\r\n\0:") or name.lower() in _HOP_BY_HOP:
+        if not name or _BAD_NAME.search(name) or name.lower() in _HOP_BY_HOP:
             raise WSGIError(f"header name {name!r} is not allowed")
-        if any(c in value for c in "\r\n\0"):
-            raise WSGIError(f"header {name!r} has a control character in its value")
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise WSGIError(f"header {name!r} is not latin-1") from None
+        if _BAD_VALUE.search(value):
+            if _CONTROL.search(value):
+                raise WSGIError(f"header {name!r} has a control character in its value")
+            raise WSGIError(f"header {name!r} is not latin-1")
         checked.append((name, value))
     return checked
 
