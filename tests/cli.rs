@@ -76,15 +76,20 @@ fn missing_or_malformed_config_is_refused_before_listening() {
     }
 }
 
-#[test]
-fn a_failing_warm_up_request_fails_the_build_naming_the_path() {
-    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nwarm_up = [\"/ok\", \"/raise\"]\n");
+/// Runs `terrarium build` on `site`, which must fail; returns its stderr.
+fn failed_build(site: &TestSite) -> String {
     let build = run_with_timeout(
         &["build", site.path().to_str().unwrap()],
         Duration::from_secs(300),
     );
-    assert!(!build.status.success());
-    let message = stderr(&build);
+    assert!(!build.status.success(), "the build must fail");
+    stderr(&build)
+}
+
+#[test]
+fn a_failing_warm_up_request_fails_the_build_naming_the_path() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nwarm_up = [\"/ok\", \"/raise\"]\n");
+    let message = failed_build(&site);
     assert!(message.contains("app `root` failed to build"), "{message}");
     assert!(
         message.contains("warm-up request GET /raise failed"),
@@ -96,9 +101,7 @@ fn a_failing_warm_up_request_fails_the_build_naming_the_path() {
 fn an_app_that_fails_to_import_is_named_with_its_traceback() {
     let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@broken\"\n");
     let site_arg = site.path().to_str().unwrap();
-    let build = run_with_timeout(&["build", site_arg], Duration::from_secs(300));
-    assert!(!build.status.success());
-    let message = stderr(&build);
+    let message = failed_build(&site);
     assert!(message.contains("app `root` failed to build"), "{message}");
     assert!(
         message.contains("ZeroDivisionError"),
@@ -122,12 +125,7 @@ fn an_app_that_fails_to_import_is_named_with_its_traceback() {
     assert!(!String::from_utf8_lossy(&serve.stdout).contains("listening"));
 
     let wrong_entry = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nentry = \"app:nothing\"\n");
-    let build = run_with_timeout(
-        &["build", wrong_entry.path().to_str().unwrap()],
-        Duration::from_secs(300),
-    );
-    assert!(!build.status.success());
-    let message = stderr(&build);
+    let message = failed_build(&wrong_entry);
     assert!(
         message.contains("module 'app' has no attribute 'nothing'"),
         "{message}"

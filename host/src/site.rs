@@ -196,34 +196,46 @@ fn app_source(name: &str, app: &AppSettings) -> AppSource {
     }
 }
 
-/// Builds (or finds in `cache`) one app's component, reporting progress.
-fn build_one(
-    name: &str,
-    app: &AppSettings,
-    cache: &BuildCache,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<BuiltApp, BuildError> {
-    build_app(&app_source(name, app), cache, &mut |step| {
-        progress(Progress::Step { app: name, step })
-    })
+/// One app's component, built and compiled (or found in the cache).
+struct CompiledApp {
+    built: BuiltApp,
+    component: Arc<wasmtime::component::Component>,
+    /// Neither the build nor the native compile had to run.
+    from_cache: bool,
 }
 
-fn compile(
+/// Builds (or finds in `cache`) one app's component and compiles it (or
+/// loads the compiled copy), reporting progress. When either step ran, the
+/// memory it freed is handed back to the OS.
+fn build_and_compile(
     sandbox: &Sandbox,
+    cache: &BuildCache,
     name: &str,
-    built: &BuiltApp,
+    app: &AppSettings,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(Arc<wasmtime::component::Component>, bool), StartError> {
-    let engine = sandbox.engine();
-    if !compiled::compiled_path(engine, &built.component).is_file() {
+) -> Result<CompiledApp, StartError> {
+    let built = build_app(&app_source(name, app), cache, &mut |step| {
+        progress(Progress::Step { app: name, step })
+    })?;
+    if !compiled::compiled_path(sandbox.engine(), &built.component).is_file() {
         progress(Progress::Compiling { app: name });
     }
-    sandbox
-        .load_component(&built.component)
-        .map_err(|message| StartError::Mount {
-            mount: name.to_owned(),
-            message,
-        })
+    let (component, compiled_now) =
+        sandbox
+            .load_component(&built.component)
+            .map_err(|message| StartError::Mount {
+                mount: name.to_owned(),
+                message,
+            })?;
+    let from_cache = !built.built && !compiled_now;
+    if !from_cache {
+        heap::release_freed_memory();
+    }
+    Ok(CompiledApp {
+        built,
+        component,
+        from_cache,
+    })
 }
 
 /// Builds, compiles, links and warms one version of an app. Blocking.
@@ -235,11 +247,11 @@ fn prepare_app(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AppVersion, StartError> {
     let started = Instant::now();
-    let built = build_one(name, app, cache, progress)?;
-    let (component, compiled_now) = compile(sandbox, name, &built, progress)?;
-    if built.built || compiled_now {
-        heap::release_freed_memory();
-    }
+    let CompiledApp {
+        built,
+        component,
+        from_cache,
+    } = build_and_compile(sandbox, cache, name, app, progress)?;
     let mount_error = |message: String| StartError::Mount {
         mount: name.to_owned(),
         message,
@@ -263,7 +275,7 @@ fn prepare_app(
     wait_for(pool.fill()).map_err(|e| mount_error(e.to_string()))?;
     progress(Progress::Ready {
         app: name,
-        from_cache: !built.built && !compiled_now,
+        from_cache,
         elapsed: started.elapsed(),
     });
     Ok(AppVersion { key: built.key, pool })
@@ -292,15 +304,10 @@ pub fn build_site(
     for mount in &config.mounts {
         if let Some(app) = mount.app() {
             let started = Instant::now();
-            let built = build_one(&mount.name, app, cache, progress)?;
-            let (_, compiled_now) = compile(&sandbox, &mount.name, &built, progress)?;
-            let from_cache = !built.built && !compiled_now;
-            if !from_cache {
-                heap::release_freed_memory();
-            }
+            let compiled = build_and_compile(&sandbox, cache, &mount.name, app, progress)?;
             progress(Progress::Ready {
                 app: &mount.name,
-                from_cache,
+                from_cache: compiled.from_cache,
                 elapsed: started.elapsed(),
             });
         }
