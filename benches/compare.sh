@@ -9,9 +9,10 @@
 # - drives every server, one after the other, with the same wrk settings
 #   (2 threads, CONNECTIONS connections, DURATION, after a 3 s warm-up);
 #   each peer gets as many worker processes as there are cores; Terrarium, one
-#   process, gets a pool of 2 instances per core (an instance is not a worker:
-#   guest code runs on at most one thread per core either way, and the spare
-#   instances cover the hand-over between the network and the sandbox);
+#   process, runs a worker thread per core (server.workers = "auto") and pools
+#   of 2 instances per core, split between the workers (an instance is not a
+#   worker: a worker runs one guest at a time, and its spare instance covers
+#   the hand-over between the network and the sandbox);
 # - prints one table (requests/s, p50, p99, RSS of the server's processes,
 #   each Terrarium row's ratio to its peer), then start-up and idle-memory
 #   figures; the same report is written to target/bench-peers/report.md.

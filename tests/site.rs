@@ -436,3 +436,59 @@ async fn one_mounts_flood_never_takes_anothers_capacity() {
     );
     server.stop().await;
 }
+
+/// `server.workers`: every worker thread serves, each from its own share of
+/// a pool's instances, and no pool ever holds more instances than it may.
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_threads_each_serve_from_their_own_instances() {
+    let site = TestSite::new(
+        "[server]\nworkers = 3\n\
+         [[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 2\n\
+         [[mount]]\npath = \"/fresh\"\napp = \"@faults\"\nname = \"fresh\"\nisolation = \"request\"\ninstances = 1\n",
+    );
+    let server = Server::start(site.path()).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let most_live = {
+        let (admin, done) = (server.admin, done.clone());
+        tokio::spawn(async move {
+            let mut most = (0, 0);
+            while !done.load(Ordering::Relaxed) {
+                let mounts = request(admin, "GET", "/mounts", &[], Vec::new()).await.json();
+                let live = |i: usize| mounts["mounts"][i]["live_instances"].as_u64().unwrap();
+                most = (most.0.max(live(0)), most.1.max(live(1)));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            most
+        })
+    };
+    // Each request on a connection of its own: the kernel spreads them over
+    // the three workers' sockets.
+    let addr = server.addr;
+    let counters: Vec<_> = (0..40)
+        .map(|_| tokio::spawn(async move { request(addr, "GET", "/counter", &[], Vec::new()).await }))
+        .collect();
+    let fresh: Vec<_> = (0..6)
+        .map(|_| tokio::spawn(async move { request(addr, "GET", "/fresh/sleep/30", &[], Vec::new()).await }))
+        .collect();
+    let mut seen = Vec::new();
+    for reply in counters {
+        let reply = reply.await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        seen.push(reply.text().parse::<u64>().unwrap());
+    }
+    for reply in fresh {
+        let reply = reply.await.unwrap();
+        assert_eq!((reply.status, reply.text()), (200, "slept".to_owned()));
+    }
+    done.store(true, Ordering::Relaxed);
+    let (most_pooled, most_fresh) = most_live.await.unwrap();
+    assert!(
+        most_pooled <= 2 && most_fresh <= 1,
+        "{most_pooled} pooled, {most_fresh} fresh"
+    );
+    // Each instance counts from 1: worker 1 uses its own, workers 0 and 2
+    // share the other, and both served.
+    let firsts = seen.iter().filter(|&&n| n == 1).count();
+    assert_eq!(firsts, 2, "counts: {seen:?}");
+    server.stop().await;
+}

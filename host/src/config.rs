@@ -10,6 +10,7 @@
 //! admin_token = "env:TOKEN"     # when set, the control API requires `Bearer <token>`
 //! shutdown_grace = "10s"        # how long requests in flight may finish on shutdown
 //! max_connections = 10000       # open connections accepted at once
+//! workers = "auto"              # event loops serving the site: one per core, or a number
 //!
 //! [[mount]]
 //! path = "/"                    # mount point
@@ -94,6 +95,73 @@ pub struct ServerConfig {
     /// `max_connections = 10000`
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// `workers = "auto"` (one per core) or a number: threads that each run
+    /// an event loop with its own share of every app's instances.
+    #[serde(default)]
+    pub workers: Workers,
+}
+
+/// How many worker threads serve the public listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workers {
+    /// One per core the process may use.
+    #[default]
+    Auto,
+    /// Exactly this many (at least 1).
+    Count(usize),
+}
+
+/// The most worker threads accepted.
+pub const MAX_WORKERS: usize = 1024;
+
+impl Workers {
+    /// The number of worker threads this stands for on this machine.
+    pub fn resolve(self) -> usize {
+        match self {
+            Self::Auto => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Self::Count(count) => count,
+        }
+    }
+}
+
+impl std::str::FromStr for Workers {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "auto" {
+            return Ok(Self::Auto);
+        }
+        match text.parse::<usize>() {
+            Ok(count) if (1..=MAX_WORKERS).contains(&count) => Ok(Self::Count(count)),
+            _ => Err(format!(
+                "{text:?} is not \"auto\" or a number of workers from 1 to {MAX_WORKERS}"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Workers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WorkersVisitor;
+
+        impl serde::de::Visitor<'_> for WorkersVisitor {
+            type Value = Workers;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "\"auto\" or a number of workers from 1 to {MAX_WORKERS}")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, count: i64) -> Result<Workers, E> {
+                count.to_string().parse().map_err(E::custom)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Workers, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_any(WorkersVisitor)
+    }
 }
 
 impl Default for ServerConfig {
@@ -104,6 +172,7 @@ impl Default for ServerConfig {
             admin_token: None,
             shutdown_grace: default_grace(),
             max_connections: default_max_connections(),
+            workers: Workers::Auto,
         }
     }
 }
@@ -735,6 +804,40 @@ mod tests {
         assert_eq!(app.memory, ByteSize(256 << 20));
         assert_eq!(app.timeout.0, Duration::from_secs(30));
         assert!(app.warm_up.is_empty());
+        assert_eq!(config.server.workers, Workers::Auto);
+        assert!(config.server.workers.resolve() >= 1);
+    }
+
+    #[test]
+    fn workers_are_auto_or_a_count() {
+        let with = |value: &str| parse(&format!("[server]\nworkers = {value}\n{MINIMAL}"));
+        let cases: &[(&str, Result<Workers, &str>)] = &[
+            ("\"auto\"", Ok(Workers::Auto)),
+            ("1", Ok(Workers::Count(1))),
+            ("3", Ok(Workers::Count(3))),
+            ("\"2\"", Ok(Workers::Count(2))),
+            (
+                "0",
+                Err("\"0\" is not \"auto\" or a number of workers from 1 to 1024"),
+            ),
+            ("-1", Err("\"-1\" is not \"auto\"")),
+            ("1025", Err("\"1025\" is not \"auto\"")),
+            ("\"many\"", Err("\"many\" is not \"auto\"")),
+            ("true", Err("expected \"auto\" or a number of workers")),
+        ];
+        for (value, expected) in cases {
+            match (with(value), expected) {
+                (Ok(config), Ok(workers)) => assert_eq!(config.server.workers, *workers, "{value}"),
+                (Err(problem), Err(part)) => {
+                    assert!(
+                        problem.contains("workers") && problem.contains(part),
+                        "{value}: {problem}"
+                    )
+                }
+                (got, _) => panic!("workers = {value}: {got:?}"),
+            }
+        }
+        assert_eq!(Workers::Count(3).resolve(), 3);
     }
 
     #[test]

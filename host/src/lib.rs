@@ -9,6 +9,7 @@
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, guest failures.
+//! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`sessions`]: host-owned sessions: signed cookies, memory and file stores.
 //! - [`heap`]: freed build memory handed back to the OS.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
@@ -42,3 +43,4 @@ pub mod sessions;
 pub mod site;
 pub mod stats;
 pub mod units;
+pub mod workers;

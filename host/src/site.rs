@@ -173,6 +173,7 @@ pub struct Site {
     sandbox: Arc<Sandbox>,
     cache: BuildCache,
     sessions: Option<Arc<Sessions>>,
+    workers: usize,
 }
 
 /// Engine capacity for a site: every pool full, plus room for a reload
@@ -244,6 +245,7 @@ fn prepare_app(
     cache: &BuildCache,
     name: &str,
     app: &AppSettings,
+    workers: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AppVersion, StartError> {
     let started = Instant::now();
@@ -270,6 +272,7 @@ fn prepare_app(
             isolation: app.isolation,
             instances: app.instances,
             timeout: app.timeout.0,
+            workers,
         },
     );
     wait_for(pool.fill()).map_err(|e| mount_error(e.to_string()))?;
@@ -339,6 +342,7 @@ impl Site {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Self, StartError> {
         let sandbox = Sandbox::new(capacity(&config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
+        let workers = config.server.workers.resolve();
         let mut in_order = Vec::new();
         for mount in &config.mounts {
             let mount_error = |message: String| StartError::Mount {
@@ -347,7 +351,7 @@ impl Site {
             };
             let target = match &mount.kind {
                 MountKind::App(app) => {
-                    let version = prepare_app(&sandbox, cache, &mount.name, app, progress)?;
+                    let version = prepare_app(&sandbox, cache, &mount.name, app, workers, progress)?;
                     MountTarget::App(AppMount {
                         settings: app.clone(),
                         current: RwLock::new(Arc::new(version)),
@@ -395,7 +399,13 @@ impl Site {
             sandbox: Arc::new(sandbox),
             cache: cache.clone(),
             sessions,
+            workers,
         })
+    }
+
+    /// How many worker threads serve the site (`server.workers`, resolved).
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// The session machinery, when some mount has sessions.
@@ -431,15 +441,17 @@ impl Site {
         let cache = self.cache.clone();
         let settings = app.settings.clone();
         let name = mount.name.clone();
-        let prepared =
-            tokio::task::spawn_blocking(move || prepare_app(&sandbox, &cache, &name, &settings, &mut |_| {}))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(StartError::Mount {
-                        mount: mount.name.clone(),
-                        message: "the build panicked".into(),
-                    })
-                });
+        let workers = self.workers;
+        let prepared = tokio::task::spawn_blocking(move || {
+            prepare_app(&sandbox, &cache, &name, &settings, workers, &mut |_| {})
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(StartError::Mount {
+                mount: mount.name.clone(),
+                message: "the build panicked".into(),
+            })
+        });
         match prepared {
             Ok(version) => {
                 let version = Arc::new(version);

@@ -93,9 +93,11 @@ impl Server {
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("site failed to start: {e}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // One socket per worker thread, as `terrarium serve` listens.
+        let listener =
+            terrarium::http::PublicListeners::bind("127.0.0.1:0".parse().unwrap(), site.workers()).unwrap();
         let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let addr = listener.local_addr();
         let admin = admin_listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(terrarium::http::serve_site(

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! terrarium build SITE [--cache-dir DIR]
-//! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--cache-dir DIR]
+//! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto] [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
 //! ```
 
@@ -21,7 +21,7 @@ use terrarium_python_wasi::{BuildCache, BuildStep};
 mod control;
 
 use crate::{
-    config::SiteConfig,
+    config::{SiteConfig, Workers},
     site::{self, Progress, Site},
 };
 
@@ -53,6 +53,9 @@ enum Command {
         /// Address of the control API, overriding `server.admin` ("off" to disable).
         #[arg(long)]
         admin: Option<String>,
+        /// Worker threads serving the site, overriding `server.workers` ("auto": one per core).
+        #[arg(long)]
+        workers: Option<Workers>,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -136,8 +139,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             site,
             listen,
             admin,
+            workers,
             cache_dir,
-        } => serve(&site, listen, admin, cache_dir),
+        } => serve(&site, listen, admin, workers, cache_dir),
         Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
     }
 }
@@ -150,11 +154,15 @@ fn serve(
     site_dir: &Path,
     listen: Option<SocketAddr>,
     admin: Option<String>,
+    workers: Option<Workers>,
     cache_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let mut config = SiteConfig::load(site_dir)?;
     if let Some(listen) = listen {
         config.server.listen = listen;
+    }
+    if let Some(workers) = workers {
+        config.server.workers = workers;
     }
     match admin.as_deref() {
         None => {}
@@ -171,8 +179,7 @@ fn serve(
         let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut print_progress))
             .await
             .context("preparing the site panicked")??;
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
+        let listener = crate::http::PublicListeners::bind(address, site.workers())
             .with_context(|| format!("cannot listen on {address}"))?;
         let admin =
             match admin_address {
@@ -181,7 +188,11 @@ fn serve(
                 })?),
                 None => None,
             };
-        let mut banner = format!("terrarium: listening on http://{}\n", listener.local_addr()?);
+        tracing::info!(
+            workers = listener.workers(),
+            "serving with one event loop per worker thread"
+        );
+        let mut banner = format!("terrarium: listening on http://{}\n", listener.local_addr());
         if let Some(admin) = &admin {
             banner.push_str(&format!(
                 "terrarium: control API on http://{}\n",

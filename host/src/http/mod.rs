@@ -1,6 +1,7 @@
 //! The HTTP side: the only code that touches hyper.
 //!
-//! - [`server`]: the listeners, connections (HTTP/1.1, keep-alive), graceful shutdown.
+//! - [`listeners`]: the public listening sockets, one per worker thread.
+//! - [`server`]: the worker threads, connections (HTTP/1.1, keep-alive), graceful shutdown.
 //! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
 //!   dispatch, stats, access log.
 //! - [`marshal`]: an HTTP request into the contract's request record.
@@ -10,10 +11,12 @@
 //!   are checked and turned into hyper responses.
 
 pub mod admin;
+pub mod listeners;
 pub mod marshal;
 pub mod pipeline;
 pub mod responses;
 pub mod server;
 pub mod static_files;
 
+pub use listeners::PublicListeners;
 pub use server::{serve, serve_site};

@@ -2,8 +2,14 @@
 //! keep-alive, and on shutdown stop accepting and let requests in flight
 //! finish within the grace period. The public site and the control API run
 //! the same loop with different handlers.
+//!
+//! The public site is served by worker threads, each with an event loop of
+//! its own and its own listening socket (see [`crate::workers`]): a
+//! connection, its requests and the guest calls they make stay on one
+//! thread. The control API, the session sweeper and reloads run on the
+//! caller's runtime.
 
-use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, thread, time::Duration};
 
 use http::{Request, Response};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
@@ -13,49 +19,60 @@ use hyper_util::{
 };
 use tokio::{
     net::TcpListener,
-    sync::{Semaphore, watch},
+    sync::{Semaphore, oneshot, watch},
 };
 
-use super::{admin, pipeline, responses::Body};
-use crate::site::Site;
+use super::{PublicListeners, admin, pipeline, responses::Body};
+use crate::{site::Site, workers};
 
 /// How long a client may take to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves `site` on `listener` (no control API) until `shutdown` resolves.
+/// Serves `site` on `listener` (no control API, one worker) until
+/// `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     site: Arc<Site>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    serve_site(listener, None, site, shutdown).await
+    let public = PublicListeners::single(listener.into_std()?)?;
+    serve_site(public, None, site, shutdown).await
 }
 
-/// Serves `site` on `public`, and its control API on `admin` when given,
-/// until `shutdown` resolves; then drains both.
+/// Serves `site` on `public` (a worker thread per socket), and its control
+/// API on `admin` when given, until `shutdown` resolves; then drains both.
 pub async fn serve_site(
-    public: TcpListener,
+    public: PublicListeners,
     admin: Option<TcpListener>,
     site: Arc<Site>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
-    let max_connections = site.config.server.max_connections;
+    let connections = Arc::new(Semaphore::new(site.config.server.max_connections));
     let grace = site.config.server.shutdown_grace.0;
-    let public_site = site.clone();
-    let public_task = tokio::spawn(serve_connections(
-        public,
-        max_connections,
-        grace,
-        wait_for_stop(stopped.clone()),
-        move |request, remote| pipeline::handle(public_site.clone(), remote, request),
-    ));
+    let mut workers = Vec::new();
+    for (index, socket) in public.into_sockets().into_iter().enumerate() {
+        let worker = Worker {
+            index,
+            site: site.clone(),
+            connections: connections.clone(),
+            grace,
+            stopped: stopped.clone(),
+        };
+        match worker.spawn(socket) {
+            Ok(finished) => workers.push(finished),
+            Err(error) => {
+                let _ = stop.send(true);
+                return Err(error);
+            }
+        }
+    }
     let admin_task = admin.map(|listener| {
         let site = site.clone();
         tokio::spawn(serve_connections(
             listener,
-            64,
+            Arc::new(Semaphore::new(64)),
             grace,
             wait_for_stop(stopped),
             move |request, _| admin::handle(site.clone(), request),
@@ -63,7 +80,11 @@ pub async fn serve_site(
     });
     shutdown.await;
     let _ = stop.send(true);
-    public_task.await.map_err(io::Error::other)?;
+    for finished in workers {
+        // An error means the worker's thread ended early (it panicked, and
+        // said so in the log): there is nothing left of it to drain.
+        let _ = finished.await;
+    }
     if let Some(task) = admin_task {
         task.await.map_err(io::Error::other)?;
     }
@@ -73,6 +94,54 @@ pub async fn serve_site(
     Ok(())
 }
 
+/// One worker thread of the public site.
+struct Worker {
+    index: usize,
+    site: Arc<Site>,
+    /// Shared by all workers: `server.max_connections` in all.
+    connections: Arc<Semaphore>,
+    grace: Duration,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Worker {
+    /// Starts the thread serving `socket`; the receiver resolves once it has
+    /// drained its connections after the stop.
+    fn spawn(self, socket: std::net::TcpListener) -> io::Result<oneshot::Receiver<()>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (done, finished) = oneshot::channel();
+        thread::Builder::new()
+            .name(format!("terrarium-worker-{}", self.index))
+            .spawn(move || {
+                workers::enter(self.index);
+                runtime.block_on(self.run(socket));
+                let _ = done.send(());
+            })?;
+        Ok(finished)
+    }
+
+    async fn run(self, socket: std::net::TcpListener) {
+        let listener = match TcpListener::from_std(socket) {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(worker = self.index, "cannot serve the listening socket: {error}");
+                return;
+            }
+        };
+        let site = self.site;
+        serve_connections(
+            listener,
+            self.connections,
+            self.grace,
+            wait_for_stop(self.stopped),
+            move |request, remote| pipeline::handle(site.clone(), remote, request),
+        )
+        .await;
+    }
+}
+
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
@@ -80,7 +149,7 @@ async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
 /// The accept loop shared by both listeners.
 async fn serve_connections<H, F>(
     listener: TcpListener,
-    max_connections: usize,
+    connections: Arc<Semaphore>,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
     handler: H,
@@ -89,7 +158,6 @@ async fn serve_connections<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(max_connections));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {

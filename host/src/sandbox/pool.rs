@@ -5,6 +5,10 @@
 //! `request`: a fresh instance for every request, dropped after it answers;
 //! at most `instances` run at once.
 //!
+//! The instances are split into one shard per worker thread (see
+//! [`crate::workers`]); a request waits for an instance of its own worker's
+//! shard.
+//!
 //! Guest code runs as async calls on the server's tokio workers, with no
 //! hand-off to other threads; a busy guest yields at every epoch tick, so it
 //! never stalls the network. Dropping an instance and making a replacement
@@ -15,14 +19,14 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     WitRequest, WitResponse,
     error::GuestError,
     instance::{AppTemplate, Instance},
 };
-use crate::config::Isolation;
+use crate::{config::Isolation, workers};
 
 /// A request as the guest receives it.
 pub type GuestRequest = WitRequest;
@@ -38,24 +42,48 @@ pub struct PoolSettings {
     pub instances: u32,
     /// Deadline for one request inside the guest, and for waiting for an instance.
     pub timeout: Duration,
+    /// Worker threads serving requests: the instances are split between them.
+    pub workers: usize,
 }
 
 /// The instances of one app.
 pub struct AppPool {
     template: Arc<AppTemplate>,
     settings: PoolSettings,
+    shards: Vec<Shard>,
+}
+
+/// The share of an app's instances a worker uses first.
+struct Shard {
+    /// Its pooled instances not running a request right now.
     idle: Mutex<Vec<Instance>>,
+    /// One permit per instance of the shard that may run at once.
     slots: Arc<Semaphore>,
+    /// How many instances the shard holds.
+    size: usize,
+}
+
+/// The right to run one request in a shard; returned when dropped.
+struct Slot {
+    shard: usize,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl AppPool {
     /// An empty pool; call [`AppPool::fill`] to warm it before traffic arrives.
     pub fn new(template: Arc<AppTemplate>, settings: PoolSettings) -> Arc<Self> {
+        let shards = workers::shard_sizes(settings.instances, settings.workers)
+            .into_iter()
+            .map(|size| Shard {
+                idle: Mutex::new(Vec::new()),
+                slots: Arc::new(Semaphore::new(size as usize)),
+                size: size as usize,
+            })
+            .collect();
         Arc::new(Self {
             template,
             settings,
-            idle: Mutex::new(Vec::new()),
-            slots: Arc::new(Semaphore::new(settings.instances as usize)),
+            shards,
         })
     }
 
@@ -71,7 +99,10 @@ impl AppPool {
 
     /// Instances idle in the pool right now.
     pub fn idle_instances(&self) -> usize {
-        self.idle.lock().unwrap().len()
+        self.shards
+            .iter()
+            .map(|shard| shard.idle.lock().unwrap().len())
+            .sum()
     }
 
     /// Creates every pooled instance now, so the first requests find them warm.
@@ -80,10 +111,12 @@ impl AppPool {
         if self.settings.isolation == Isolation::Request {
             return Ok(());
         }
-        let missing = (self.settings.instances as usize).saturating_sub(self.idle_instances());
-        for _ in 0..missing {
-            let fresh = self.template.instantiate().await?;
-            self.idle.lock().unwrap().push(fresh);
+        for shard in &self.shards {
+            let missing = shard.size.saturating_sub(shard.idle.lock().unwrap().len());
+            for _ in 0..missing {
+                let fresh = self.template.instantiate().await?;
+                shard.idle.lock().unwrap().push(fresh);
+            }
         }
         Ok(())
     }
@@ -116,12 +149,10 @@ impl AppPool {
         request: GuestRequest,
     ) -> Result<GuestResponse, GuestError> {
         let timeout = self.settings.timeout;
-        let permit = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| GuestError::Busy(timeout))?
-            .expect("the pool's semaphore is never closed");
+        let slot = self.take_slot(timeout).await?;
+        let shard = &self.shards[slot.shard];
         let warm = match self.settings.isolation {
-            Isolation::Pooled => self.idle.lock().unwrap().pop(),
+            Isolation::Pooled => shard.idle.lock().unwrap().pop(),
             Isolation::Request => None,
         };
         let mut instance = match warm {
@@ -130,27 +161,44 @@ impl AppPool {
         };
         let result = instance.call(&request_id, &request, timeout).await;
         if result.is_ok() && self.settings.isolation == Isolation::Pooled {
-            self.idle.lock().unwrap().push(instance);
-            drop(permit);
+            shard.idle.lock().unwrap().push(instance);
+            drop(slot);
         } else {
             // Freeing an instance resets its memory, and a replacement takes a
             // millisecond to make: both wait until the answer is on its way.
-            // The permit is held until then, so the engine's slots never run out.
+            // The slot is held until then, so the engine's slots never run out.
             let pool = self.clone();
             tokio::spawn(async move {
                 drop(instance);
                 if pool.settings.isolation == Isolation::Pooled {
-                    pool.replace_lost_instance().await;
+                    pool.replace_lost_instance(slot.shard).await;
                 }
-                drop(permit);
+                drop(slot);
             });
         }
         result
     }
 
-    async fn replace_lost_instance(&self) {
+    /// A free slot of this worker's shard, within `timeout`.
+    ///
+    /// Never one of another worker's: a worker runs one guest at a time, so
+    /// a slot it borrowed would sit idle until its own guest is done, while
+    /// the owner of that slot waits for it.
+    async fn take_slot(&self, timeout: Duration) -> Result<Slot, GuestError> {
+        let shard = workers::current() % self.shards.len();
+        let permit = tokio::time::timeout(timeout, self.shards[shard].slots.clone().acquire_owned())
+            .await
+            .map_err(|_| GuestError::Busy(timeout))?
+            .expect("the pool's semaphores are never closed");
+        Ok(Slot {
+            shard,
+            _permit: permit,
+        })
+    }
+
+    async fn replace_lost_instance(&self, shard: usize) {
         match self.template.instantiate().await {
-            Ok(instance) => self.idle.lock().unwrap().push(instance),
+            Ok(instance) => self.shards[shard].idle.lock().unwrap().push(instance),
             Err(error) => tracing::error!(
                 app = self.template.name(),
                 "could not replace an instance: {error}"
