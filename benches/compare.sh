@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Terrarium against the peer Python servers, on this machine, in one run.
 #
-#   benches/compare.sh [DURATION] [CONNECTIONS]      (defaults: 10s, 64)
+#   benches/compare.sh [DURATION] [CONNECTIONS] [ROUNDS]    (defaults: 10s, 64, 3)
 #
 # - builds Terrarium (release) and the benchmark apps (benches/apps/);
 # - installs the peers (benches/peers/requirements.txt: granian, gunicorn,
@@ -13,8 +13,12 @@
 #   of 2 instances per core, split between the workers (an instance is not a
 #   worker: a worker runs one guest at a time, and its spare instance covers
 #   the hand-over between the network and the sandbox);
-# - prints one table (requests/s, p50, p99, RSS of the server's processes,
-#   each Terrarium row's ratio to its peer), then start-up and idle-memory
+# - repeats that ROUNDS times, every server once per round, so a Terrarium row
+#   and its peer are always measured minutes apart at most (a VM's speed
+#   drifts by tens of percent over a quarter of an hour);
+# - prints one table (medians over the rounds: requests/s, p50, p99, RSS of
+#   the server's processes; each Terrarium row's ratio to its peer as the
+#   median of the rounds' ratios, with their range), then start-up and idle-memory
 #   figures; the same report is written to target/bench-peers/report.md.
 #
 # Needs wrk (apt-get install wrk; installed here when missing and run as root),
@@ -24,6 +28,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 duration=${1:-10s}
 connections=${2:-64}
+rounds=${3:-3}
 cores=$(nproc)
 out=$repo/target/bench-peers
 mkdir -p "$out"
@@ -138,7 +143,7 @@ measure() {
   [ "$status" = 200 ] || { echo "$name answered $status" >&2; exit 1; }
   wrk -t2 -c"$connections" -d3s "$url" > /dev/null
   wrk -t2 -c"$connections" -d"$duration" --latency "$url" > "$work/$name.wrk"
-  rss[$name]=$(rss_tree "$server_pid")
+  rss[$name]+=" $(rss_tree "$server_pid")"
   kill -TERM "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=
@@ -146,10 +151,10 @@ measure() {
     say "$name had errors:"
     grep -E "Non-2xx|Socket errors" "$work/$name.wrk" >&2
   fi
-  rps[$name]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/$name.wrk")
-  p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")")
-  p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")")
-  rows+=("$name")
+  rps[$name]+=" $(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/$name.wrk")"
+  p50[$name]+=" $(to_ms "$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")")"
+  p99[$name]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")")"
+  [ "$round" != 1 ] || rows+=("$name")
 }
 
 hello_app=$repo/examples/hello/apps/hello
@@ -180,20 +185,36 @@ granian_case() {
     --working-dir "$2" app:app
 }
 
-terrarium_case hello "$hello_app"
-# The very app granian serves below, through Terrarium's WSGI bridge.
-port=$(free_port)
-measure "terrarium raw pooled" "$port" \
-  "$terrarium" serve "$(terrarium_site raw-pooled "$raw_app" pooled)" --listen "127.0.0.1:$port"
-granian_case "granian raw WSGI" "$raw_app"
-terrarium_case flask "$flask_app"
-granian_case "granian flask" "$flask_app"
-port=$(free_port)
-measure "gunicorn flask" "$port" \
-  "$venv/bin/gunicorn" --workers "$cores" --bind "127.0.0.1:$port" --chdir "$flask_app" app:app
+for round in $(seq "$rounds"); do
+  say "round $round of $rounds"
+  terrarium_case hello "$hello_app"
+  # The very app granian serves below, through Terrarium's WSGI bridge.
+  port=$(free_port)
+  measure "terrarium raw pooled" "$port" \
+    "$terrarium" serve "$(terrarium_site raw-pooled "$raw_app" pooled)" --listen "127.0.0.1:$port"
+  granian_case "granian raw WSGI" "$raw_app"
+  terrarium_case flask "$flask_app"
+  granian_case "granian flask" "$flask_app"
+  port=$(free_port)
+  measure "gunicorn flask" "$port" \
+    "$venv/bin/gunicorn" --workers "$cores" --bind "127.0.0.1:$port" --chdir "$flask_app" app:app
+done
 
-# "0.85× granian flask": the first row's requests/s over the second's.
-vs() { awk -v a="${rps[$1]}" -v b="${rps[$2]}" -v peer="$2" 'BEGIN {printf "%.2f× %s", a / b, peer}'; }
+# The median of the numbers in $1 (one per round).
+median() {
+  echo "$1" | tr ' ' '\n' | grep -v '^$' | sort -g |
+    awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# "0.85× granian flask (0.80–0.91)": the median over the rounds of the first
+# row's requests/s over the second's, measured in the same round, and their range.
+vs() {
+  paste <(echo "${rps[$1]}" | tr ' ' '\n' | grep -v '^$') <(echo "${rps[$2]}" | tr ' ' '\n' | grep -v '^$') |
+    awk '{print $1 / $2}' | sort -g |
+    awk -v peer="$2" '{v[NR] = $1} END {
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      if (NR > 1) printf "%.2f× %s (%.2f–%.2f)", m, peer, v[1], v[NR]; else printf "%.2f× %s", m, peer }'
+}
 
 # Start-up and memory.
 say "start-up from a warm cache"
@@ -235,7 +256,7 @@ server_pid=
 
 {
   echo "Terrarium against its peers: $(date -u +%Y-%m-%d), $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $cores cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; peers: $cores workers; Terrarium: $((cores * 2)) instances"
+  echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; peers: $cores workers; Terrarium: $((cores * 2)) instances; medians of $rounds rounds"
   echo
   echo "| server | requests/s | p50 ms | p99 ms | RSS MiB | ratio |"
   echo "|---|---:|---:|---:|---:|---|"
@@ -245,7 +266,7 @@ server_pid=
       "terrarium flask "*) note="$(vs "$name" "granian flask"), $(vs "$name" "gunicorn flask")" ;;
       *) note="" ;;
     esac
-    echo "| $name | ${rps[$name]} | ${p50[$name]} | ${p99[$name]} | ${rss[$name]} | $note |"
+    echo "| $name | $(median "${rps[$name]}") | $(median "${p50[$name]}") | $(median "${p99[$name]}") | $(median "${rss[$name]}") | $note |"
   done
   echo
   echo "| start-up and memory | measured |"
