@@ -251,3 +251,78 @@ fn second_build_comes_from_the_cache_and_sigterm_drains_requests() {
         "no longer listening"
     );
 }
+
+#[test]
+fn the_access_log_goes_to_the_named_file_a_line_per_request() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 2\n");
+    let log = site.path().join("access.log");
+
+    // A file that cannot be opened stops the server before it listens.
+    let missing = site.path().join("no/such/folder/access.log");
+    let output = run_with_timeout(
+        &[
+            "serve",
+            site.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--access-log",
+            missing.to_str().unwrap(),
+        ],
+        Duration::from_secs(600),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("server.access_log: cannot open") && message.contains("no/such/folder"),
+        "{message}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).is_empty(),
+        "it must not listen"
+    );
+
+    let (mut child, addr) = support::serve_process(
+        site.path(),
+        &["--admin", "off", "--access-log", log.to_str().unwrap()],
+    );
+    let addr = addr.to_string();
+    assert_eq!(http_get(&addr, "/ok"), "ok");
+    assert_eq!(http_get(&addr, "/ok?second=1"), "ok");
+    // An idle worker writes its lines at once: no need to stop the server.
+    let started = Instant::now();
+    let lines = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 2 || started.elapsed() > Duration::from_secs(10) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert!(
+            fields[0].ends_with('Z') && fields[0].len() == "2026-11-22T21:52:03.394Z".len(),
+            "{line}"
+        );
+        assert_eq!(
+            fields[1..6],
+            ["access", "mount=root", "method=GET", "path=/ok", "status=200"],
+            "{line}"
+        );
+        assert!(
+            fields[6] == "bytes=2" && fields[7].starts_with("duration_ms="),
+            "{line}"
+        );
+        assert!(
+            fields[8].starts_with("request=") && fields[9].starts_with("remote=127.0.0.1:"),
+            "{line}"
+        );
+    }
+    assert_ne!(
+        lines[0].split(' ').nth(8),
+        lines[1].split(' ').nth(8),
+        "each request has its own id"
+    );
+    stop(&mut child);
+}

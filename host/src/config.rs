@@ -11,6 +11,7 @@
 //! shutdown_grace = "10s"        # how long requests in flight may finish on shutdown
 //! max_connections = 10000       # open connections accepted at once
 //! workers = "auto"              # event loops serving the site: one per core, or a number
+//! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
 //!
 //! [[mount]]
 //! path = "/"                    # mount point
@@ -99,6 +100,53 @@ pub struct ServerConfig {
     /// an event loop with its own share of every app's instances.
     #[serde(default)]
     pub workers: Workers,
+    /// `access_log = "stderr"` (or a file, relative to the site folder, or
+    /// `"off"`): where the line per request goes.
+    #[serde(default)]
+    pub access_log: AccessLogTarget,
+}
+
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AccessLogTarget {
+    /// The server's standard error, beside its other log lines.
+    #[default]
+    Stderr,
+    /// Appended to this file (created if missing).
+    File(PathBuf),
+    /// Not written.
+    Off,
+}
+
+impl AccessLogTarget {
+    /// The same target with a relative file path taken from `base`.
+    pub fn relative_to(self, base: &Path) -> Self {
+        match self {
+            Self::File(path) => Self::File(base.join(path)),
+            other => other,
+        }
+    }
+}
+
+impl std::str::FromStr for AccessLogTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "stderr" => Ok(Self::Stderr),
+            "off" => Ok(Self::Off),
+            "" => Err("expected \"stderr\", \"off\" or a file path, not an empty string".to_owned()),
+            path => Ok(Self::File(PathBuf::from(path))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccessLogTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// How many worker threads serve the public listener.
@@ -173,6 +221,7 @@ impl Default for ServerConfig {
             shutdown_grace: default_grace(),
             max_connections: default_max_connections(),
             workers: Workers::Auto,
+            access_log: AccessLogTarget::Stderr,
         }
     }
 }
@@ -458,6 +507,7 @@ impl SiteConfig {
     pub fn parse(text: &str, site_dir: &Path) -> Result<Self, String> {
         let raw: RawSite = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         let mut server = raw.server;
+        server.access_log = server.access_log.relative_to(site_dir);
         if server.max_connections == 0 {
             return Err("server.max_connections: must be at least 1".to_owned());
         }
@@ -806,6 +856,41 @@ mod tests {
         assert!(app.warm_up.is_empty());
         assert_eq!(config.server.workers, Workers::Auto);
         assert!(config.server.workers.resolve() >= 1);
+        assert_eq!(config.server.access_log, AccessLogTarget::Stderr);
+    }
+
+    #[test]
+    fn the_access_log_goes_to_stderr_a_file_or_nowhere() {
+        let dir = site_with_app();
+        let with = |value: &str| {
+            SiteConfig::parse(&format!("[server]\naccess_log = {value}\n{MINIMAL}"), dir.path())
+        };
+        let cases: &[(&str, Result<AccessLogTarget, &str>)] = &[
+            ("\"stderr\"", Ok(AccessLogTarget::Stderr)),
+            ("\"off\"", Ok(AccessLogTarget::Off)),
+            (
+                "\"logs/access.log\"",
+                Ok(AccessLogTarget::File(dir.path().join("logs/access.log"))),
+            ),
+            (
+                "\"/var/log/site.log\"",
+                Ok(AccessLogTarget::File("/var/log/site.log".into())),
+            ),
+            ("\"\"", Err("not an empty string")),
+            ("false", Err("expected a string")),
+        ];
+        for (value, expected) in cases {
+            match (with(value), expected) {
+                (Ok(config), Ok(target)) => assert_eq!(&config.server.access_log, target, "{value}"),
+                (Err(problem), Err(part)) => {
+                    assert!(
+                        problem.contains("access_log") && problem.contains(part),
+                        "{value}: {problem}"
+                    )
+                }
+                (got, _) => panic!("access_log = {value}: {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   instances, pools, guest failures.
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`sessions`]: host-owned sessions: signed cookies, memory and file stores.
+//! - [`access_log`]: the line per request, batched per worker thread.
 //! - [`heap`]: freed build memory handed back to the OS.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
 //!   and changed while serving (mounts switched off and on, apps reloaded).
@@ -31,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access_log;
 pub mod cli;
 pub mod config;
 pub mod heap;

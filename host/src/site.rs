@@ -20,7 +20,8 @@ use bytes::Bytes;
 use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app};
 
 use crate::{
-    config::{AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
+    access_log::AccessLog,
+    config::{AccessLogTarget, AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
     heap,
     http::static_files::StaticFolder,
     mounts::MountTable,
@@ -81,6 +82,14 @@ pub enum StartError {
     /// The wasm engine could not be created.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
+    /// The access log's file could not be opened.
+    #[error("server.access_log: cannot open {}: {error}", path.display())]
+    AccessLog {
+        /// The file named by `server.access_log`.
+        path: PathBuf,
+        /// Why it could not be opened.
+        error: std::io::Error,
+    },
 }
 
 /// One version of an app: its component's build key and its instances.
@@ -174,6 +183,7 @@ pub struct Site {
     cache: BuildCache,
     sessions: Option<Arc<Sessions>>,
     workers: usize,
+    access_log: AccessLog,
 }
 
 /// Engine capacity for a site: every pool full, plus room for a reload
@@ -341,6 +351,14 @@ impl Site {
         cache: &BuildCache,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Self, StartError> {
+        let access_log =
+            AccessLog::open(&config.server.access_log).map_err(|error| StartError::AccessLog {
+                path: match &config.server.access_log {
+                    AccessLogTarget::File(path) => path.clone(),
+                    _ => PathBuf::new(),
+                },
+                error,
+            })?;
         let sandbox = Sandbox::new(capacity(&config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
         let workers = config.server.workers.resolve();
         let mut in_order = Vec::new();
@@ -400,7 +418,13 @@ impl Site {
             cache: cache.clone(),
             sessions,
             workers,
+            access_log,
         })
+    }
+
+    /// Where the line per request goes (`server.access_log`).
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
     }
 
     /// How many worker threads serve the site (`server.workers`, resolved).

@@ -21,7 +21,7 @@ use terrarium_python_wasi::{BuildCache, BuildStep};
 mod control;
 
 use crate::{
-    config::{SiteConfig, Workers},
+    config::{AccessLogTarget, SiteConfig, Workers},
     site::{self, Progress, Site},
 };
 
@@ -56,6 +56,10 @@ enum Command {
         /// Worker threads serving the site, overriding `server.workers` ("auto": one per core).
         #[arg(long)]
         workers: Option<Workers>,
+        /// Where the line per request goes, overriding `server.access_log`:
+        /// "stderr", "off" or a file (appended to).
+        #[arg(long, value_name = "stderr|off|FILE")]
+        access_log: Option<AccessLogTarget>,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -140,8 +144,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             admin,
             workers,
+            access_log,
             cache_dir,
-        } => serve(&site, listen, admin, workers, cache_dir),
+        } => serve(
+            &site,
+            ServeOverrides {
+                listen,
+                admin,
+                workers,
+                access_log,
+            },
+            cache_dir,
+        ),
         Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
     }
 }
@@ -150,19 +164,31 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
     BuildCache::new(cache_dir.unwrap_or_else(|| site::default_cache_dir(site)))
 }
 
-fn serve(
-    site_dir: &Path,
+/// `terrarium serve` flags that override the site's `[server]` settings.
+struct ServeOverrides {
     listen: Option<SocketAddr>,
     admin: Option<String>,
     workers: Option<Workers>,
-    cache_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
+    access_log: Option<AccessLogTarget>,
+}
+
+fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let ServeOverrides {
+        listen,
+        admin,
+        workers,
+        access_log,
+    } = overrides;
     let mut config = SiteConfig::load(site_dir)?;
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
     if let Some(workers) = workers {
         config.server.workers = workers;
+    }
+    if let Some(access_log) = access_log {
+        // A relative path on the command line starts where the command runs.
+        config.server.access_log = access_log;
     }
     match admin.as_deref() {
         None => {}

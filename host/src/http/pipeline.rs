@@ -19,6 +19,7 @@ use super::{
     responses::{self, Body},
 };
 use crate::{
+    access_log::AccessEntry,
     paths::CanonicalPath,
     sandbox::bindings::terrarium::app::http::SessionChange,
     sessions::{Change, Sessions},
@@ -55,16 +56,16 @@ pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incomi
     if let Some(mount) = &mount {
         mount.stats.record(status, elapsed);
     }
-    tracing::info!(
-        target: "access",
-        mount = mount.as_ref().map_or("-", |m| m.name.as_str()),
-        method = %method,
-        path = %raw_path,
+    site.access_log().record(&AccessEntry {
+        mount: mount.as_ref().map_or("-", |m| m.name.as_str()),
+        method: method.as_str(),
+        path: &raw_path,
         status,
         bytes,
-        duration_ms = format_args!("{:.2}", elapsed.as_secs_f64() * 1000.0),
-        request = %request_id,
-    );
+        duration: elapsed,
+        request_id: &request_id,
+        remote,
+    });
     response
 }
 

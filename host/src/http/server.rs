@@ -23,7 +23,7 @@ use tokio::{
 };
 
 use super::{PublicListeners, admin, pipeline, responses::Body};
-use crate::{site::Site, workers};
+use crate::{access_log, site::Site, workers};
 
 /// How long a client may take to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -110,13 +110,18 @@ impl Worker {
     fn spawn(self, socket: std::net::TcpListener) -> io::Result<oneshot::Receiver<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            // Access-log lines wait in this thread's batch until it is about
+            // to wait for work (or the batch fills up).
+            .on_thread_park(access_log::flush_this_thread)
             .build()?;
         let (done, finished) = oneshot::channel();
         thread::Builder::new()
             .name(format!("terrarium-worker-{}", self.index))
             .spawn(move || {
                 workers::enter(self.index);
+                self.site.access_log().batch_on_this_thread();
                 runtime.block_on(self.run(socket));
+                access_log::flush_this_thread();
                 let _ = done.send(());
             })?;
         Ok(finished)

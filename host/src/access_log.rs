@@ -1,0 +1,477 @@
+//! The access log: one line per public request, written in batches.
+//!
+//! ```text
+//! 2026-11-22T21:52:03.394Z access mount=root method=GET path=/ status=200 bytes=44 duration_ms=2.04 request=767-06f651 remote=127.0.0.1:50412
+//! ```
+//!
+//! `server.access_log` says where the lines go: `"stderr"` (the default),
+//! a file (appended to), or `"off"`. A worker thread collects its lines in a
+//! buffer and writes them in one go when the buffer is full or the thread
+//! is about to wait for work, so a busy server makes one write per batch
+//! instead of one per request, and an idle one shows every line at once.
+//! A batch never exceeds `PIPE_BUF` (4 KiB), so batches from different
+//! workers never interleave inside a pipe. Any other thread writes its line
+//! straight away.
+
+use std::{
+    cell::RefCell,
+    fmt::Write as _,
+    fs::OpenOptions,
+    io::{self, Write},
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use crate::config::AccessLogTarget;
+
+/// The most bytes a worker holds before writing them out: `PIPE_BUF` on
+/// Linux, the size up to which a write to a pipe is never split.
+pub const BATCH_BYTES: usize = 4096;
+
+/// One finished request, as the access log records it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessEntry<'a> {
+    /// The mount's name, or "-" when no mount answered (bad path, 404).
+    pub mount: &'a str,
+    /// The request method.
+    pub method: &'a str,
+    /// The request path as received (percent-encoded).
+    pub path: &'a str,
+    /// The response status.
+    pub status: u16,
+    /// The response body's length in bytes (0 when unknown, e.g. streamed).
+    pub bytes: u64,
+    /// From the request's arrival to its response being ready.
+    pub duration: Duration,
+    /// The host's id for the request (also in the guest's log lines).
+    pub request_id: &'a str,
+    /// The client's address.
+    pub remote: SocketAddr,
+}
+
+/// Where a site's access log goes; cheap to clone (the sink is shared).
+#[derive(Clone, Default)]
+pub struct AccessLog {
+    sink: Option<Arc<Sink>>,
+}
+
+struct Sink {
+    out: Mutex<Box<dyn Write + Send>>,
+    /// Set after the first failed write, so the failure is reported once.
+    failed: AtomicBool,
+}
+
+impl Sink {
+    fn write(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(error) = out.write_all(bytes).and_then(|()| out.flush())
+            && !self.failed.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!("cannot write the access log ({error}); its lines are being dropped");
+        }
+    }
+}
+
+/// A worker thread's lines not yet written, and the sink they belong to.
+struct Batch {
+    sink: Arc<Sink>,
+    lines: Vec<u8>,
+}
+
+impl Drop for Batch {
+    /// A thread that ends without flushing still loses no lines.
+    fn drop(&mut self) {
+        self.sink.write(&self.lines);
+    }
+}
+
+thread_local! {
+    static BATCH: RefCell<Option<Batch>> = const { RefCell::new(None) };
+    static CLOCK: RefCell<SecondStamp> = const { RefCell::new(SecondStamp::new()) };
+}
+
+impl AccessLog {
+    /// Opens the log `target` names (a file is created if missing and
+    /// appended to).
+    pub fn open(target: &AccessLogTarget) -> io::Result<Self> {
+        let out: Box<dyn Write + Send> = match target {
+            AccessLogTarget::Off => return Ok(Self::off()),
+            AccessLogTarget::Stderr => Box::new(io::stderr()),
+            AccessLogTarget::File(path) => Box::new(OpenOptions::new().create(true).append(true).open(path)?),
+        };
+        Ok(Self::to_writer(out))
+    }
+
+    /// A log that records nothing.
+    pub fn off() -> Self {
+        Self { sink: None }
+    }
+
+    /// A log that writes to `out` (for tests and embedding).
+    pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
+        Self {
+            sink: Some(Arc::new(Sink {
+                out: Mutex::new(out),
+                failed: AtomicBool::new(false),
+            })),
+        }
+    }
+
+    /// Whether lines are recorded at all.
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// From now on, lines this thread records are batched (see the module
+    /// docs); the thread must call [`flush_this_thread`] before it waits
+    /// for work and before it ends.
+    pub fn batch_on_this_thread(&self) {
+        if let Some(sink) = &self.sink {
+            flush_this_thread();
+            BATCH.with_borrow_mut(|batch| {
+                *batch = Some(Batch {
+                    sink: sink.clone(),
+                    lines: Vec::with_capacity(BATCH_BYTES),
+                });
+            });
+        }
+    }
+
+    /// Records one request.
+    pub fn record(&self, entry: &AccessEntry<'_>) {
+        let Some(sink) = &self.sink else { return };
+        let line = CLOCK.with_borrow_mut(|clock| format_line(clock, SystemTime::now(), entry));
+        let unbatched = BATCH.with_borrow_mut(|batch| match batch {
+            Some(batch) if Arc::ptr_eq(&batch.sink, sink) => {
+                if batch.lines.len() + line.len() > BATCH_BYTES {
+                    batch.sink.write(&batch.lines);
+                    batch.lines.clear();
+                }
+                batch.lines.extend_from_slice(line.as_bytes());
+                None
+            }
+            _ => Some(line),
+        });
+        if let Some(line) = unbatched {
+            sink.write(line.as_bytes());
+        }
+    }
+}
+
+/// Writes out the lines this thread has batched (nothing when it has none).
+pub fn flush_this_thread() {
+    BATCH.with_borrow_mut(|batch| {
+        if let Some(batch) = batch
+            && !batch.lines.is_empty()
+        {
+            batch.sink.write(&batch.lines);
+            batch.lines.clear();
+        }
+    });
+}
+
+/// One access-log line (with its LF) for `entry`, finished at `now`.
+fn format_line(clock: &mut SecondStamp, now: SystemTime, entry: &AccessEntry<'_>) -> String {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut line = String::with_capacity(160 + entry.path.len());
+    line.push_str(clock.second(since_epoch.as_secs()));
+    let micros = entry.duration.as_micros();
+    // `write!` into a String cannot fail.
+    let _ = write!(line, ".{:03}Z access mount=", since_epoch.subsec_millis());
+    push_escaped(&mut line, entry.mount);
+    line.push_str(" method=");
+    push_escaped(&mut line, entry.method);
+    line.push_str(" path=");
+    push_escaped(&mut line, entry.path);
+    let _ = writeln!(
+        line,
+        " status={} bytes={} duration_ms={}.{:02} request={} remote={}",
+        entry.status,
+        entry.bytes,
+        micros / 1000,
+        (micros % 1000) / 10,
+        entry.request_id,
+        entry.remote,
+    );
+    line
+}
+
+/// Appends `text` with every byte that could break the line's shape
+/// (space, quote, backslash, control and non-ASCII) written as `\xHH`.
+fn push_escaped(line: &mut String, text: &str) {
+    if text.is_empty() {
+        line.push('-');
+        return;
+    }
+    for byte in text.bytes() {
+        if byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' {
+            line.push(byte as char);
+        } else {
+            let _ = write!(line, "\\x{byte:02x}");
+        }
+    }
+}
+
+/// "YYYY-MM-DDTHH:MM:SS" (UTC) for the current second, made once per second.
+struct SecondStamp {
+    second: u64,
+    text: String,
+}
+
+impl SecondStamp {
+    const fn new() -> Self {
+        Self {
+            second: u64::MAX,
+            text: String::new(),
+        }
+    }
+
+    fn second(&mut self, unix_seconds: u64) -> &str {
+        if unix_seconds != self.second {
+            self.second = unix_seconds;
+            self.text = utc_timestamp(unix_seconds);
+        }
+        &self.text
+    }
+}
+
+/// "YYYY-MM-DDTHH:MM:SS" for seconds since the Unix epoch, in UTC.
+fn utc_timestamp(unix_seconds: u64) -> String {
+    let (days, in_day) = (unix_seconds / 86_400, unix_seconds % 86_400);
+    let (year, month, day) = civil_date(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since
+/// 1970-01-01, counted in 400-year eras of 146,097 days that start on
+/// 1 March (so the leap day falls at the end of a year).
+fn civil_date(days_since_epoch: u64) -> (u64, u64, u64) {
+    let days = days_since_epoch + 719_468; // days from 0000-03-01 to 1970-01-01
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        let cases = [
+            (0, "1970-01-01T00:00:00"),
+            (951_782_400, "2000-02-29T00:00:00"), // a leap day in a 400-year leap year
+            (951_868_799, "2000-02-29T23:59:59"),
+            (4_107_542_400, "2100-03-01T00:00:00"), // 2100 is not a leap year
+            (1_795_384_323, "2026-11-22T21:52:03"),
+            (1_735_689_599, "2024-12-31T23:59:59"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(utc_timestamp(seconds), expected, "{seconds}");
+        }
+    }
+
+    #[test]
+    fn every_day_of_four_centuries_follows_the_one_before() {
+        let leap =
+            |year: u64| year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        let month_length = |year: u64, month: u64| match month {
+            2 if leap(year) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let mut previous = civil_date(0);
+        assert_eq!(previous, (1970, 1, 1));
+        for days in 1..146_097 {
+            let (year, month, day) = previous;
+            let expected = if day < month_length(year, month) {
+                (year, month, day + 1)
+            } else if month < 12 {
+                (year, month + 1, 1)
+            } else {
+                (year + 1, 1, 1)
+            };
+            assert_eq!(civil_date(days), expected, "the day after {previous:?}");
+            previous = expected;
+        }
+        assert_eq!(previous, (2369, 12, 31));
+    }
+
+    fn entry(path: &str) -> AccessEntry<'_> {
+        AccessEntry {
+            mount: "api",
+            method: "GET",
+            path,
+            status: 404,
+            bytes: 1234,
+            duration: Duration::from_micros(12_345),
+            request_id: "1a-2b",
+            remote: "127.0.0.1:5000".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_line_has_every_field_in_order() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_795_384_323_394);
+        let line = format_line(&mut SecondStamp::new(), now, &entry("/api/items?x=1"));
+        assert_eq!(
+            line,
+            "2026-11-22T21:52:03.394Z access mount=api method=GET path=/api/items?x=1 status=404 \
+             bytes=1234 duration_ms=12.34 request=1a-2b remote=127.0.0.1:5000\n"
+        );
+    }
+
+    #[test]
+    fn bytes_that_would_break_a_line_are_escaped() {
+        let cases = [
+            ("/a b", "/a\\x20b"),
+            ("/\"quoted\"", "/\\x22quoted\\x22"),
+            ("/back\\slash", "/back\\x5cslash"),
+            ("/new\nline", "/new\\x0aline"),
+            ("/caf\u{e9}", "/caf\\xc3\\xa9"),
+            ("", "-"),
+        ];
+        for (path, expected) in cases {
+            let mut line = String::new();
+            push_escaped(&mut line, path);
+            assert_eq!(line, expected, "{path:?}");
+        }
+    }
+
+    /// Collects what the log writes, one `Vec` per write call.
+    #[derive(Clone, Default)]
+    struct Writes(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_thread_without_a_batch_writes_each_line_at_once() {
+        let writes = Writes::default();
+        let log = AccessLog::to_writer(Box::new(writes.clone()));
+        std::thread::spawn(move || {
+            log.record(&entry("/one"));
+            log.record(&entry("/two"));
+        })
+        .join()
+        .unwrap();
+        let writes = writes.0.lock().unwrap();
+        assert_eq!(writes.len(), 2);
+        assert!(String::from_utf8_lossy(&writes[1]).contains(" path=/two "));
+    }
+
+    #[test]
+    fn a_batching_thread_writes_whole_lines_in_batches_of_at_most_pipe_buf() {
+        let writes = Writes::default();
+        let log = AccessLog::to_writer(Box::new(writes.clone()));
+        let total = 100;
+        std::thread::spawn(move || {
+            log.batch_on_this_thread();
+            for number in 0..total {
+                log.record(&entry(&format!("/item/{number}")));
+            }
+            flush_this_thread();
+            flush_this_thread(); // nothing left: no empty write
+        })
+        .join()
+        .unwrap();
+        let writes = writes.0.lock().unwrap();
+        assert!(
+            writes.len() > 1 && writes.len() < total,
+            "{} writes",
+            writes.len()
+        );
+        let mut paths = Vec::new();
+        for batch in writes.iter() {
+            assert!(batch.len() <= BATCH_BYTES && batch.ends_with(b"\n"));
+            for line in String::from_utf8_lossy(batch).lines() {
+                paths.push(
+                    line.split(" path=")
+                        .nth(1)
+                        .unwrap()
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+        }
+        let expected: Vec<_> = (0..total).map(|number| format!("/item/{number}")).collect();
+        assert_eq!(paths, expected);
+    }
+
+    #[test]
+    fn lines_wait_in_the_batch_until_the_thread_flushes() {
+        let writes = Writes::default();
+        let log = AccessLog::to_writer(Box::new(writes.clone()));
+        let seen = writes.clone();
+        std::thread::spawn(move || {
+            log.batch_on_this_thread();
+            log.record(&entry("/waiting"));
+            assert!(seen.0.lock().unwrap().is_empty());
+            flush_this_thread();
+            assert_eq!(seen.0.lock().unwrap().len(), 1);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn an_off_log_writes_nothing() {
+        let log = AccessLog::open(&AccessLogTarget::Off).unwrap();
+        assert!(!log.is_on());
+        log.batch_on_this_thread();
+        log.record(&entry("/"));
+        flush_this_thread();
+    }
+
+    #[test]
+    fn a_file_log_appends_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        std::fs::write(&path, "earlier line\n").unwrap();
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        log.record(&entry("/appended"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("earlier line\n"));
+        assert!(text.lines().nth(1).unwrap().contains(" path=/appended "));
+    }
+
+    #[test]
+    fn a_file_in_a_missing_folder_cannot_be_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = AccessLogTarget::File(dir.path().join("no/such/folder/access.log"));
+        assert!(AccessLog::open(&target).is_err());
+    }
+}
