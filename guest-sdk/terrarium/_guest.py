@@ -22,7 +22,7 @@ from wit_world.imports import log as wit_log
 from . import log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
-from .request import Request, _Wire
+from .request import Request
 from .session import DESTROY, REGENERATE, SAVE, Session
 from .wsgi import RawRequest, run_wsgi
 
@@ -115,7 +115,9 @@ def adapter_for(target):
 
         def serve_native(wit_request):
             request = to_request(wit_request)
-            request.session = _session_of(wit_request)
+            session = wit_request.session
+            if session is not None:
+                request.session = Session.from_json(session)
             response = target.handle(request)
             return to_wit_response(response, request.session)
 
@@ -181,20 +183,7 @@ def _compile_folder(folder, shown_as=None):
 def to_request(wit_request):
     """Turns the contract's request record into a `terrarium.Request`."""
     fields, header_lines = unpack_head(wit_request.head)
-    request_id, method, scheme, authority, path, query, remote_addr, script_name, path_info = fields
-    return Request(
-        method,
-        path_info or "/",
-        script_name=script_name,
-        query_string=query,
-        headers=_Wire(header_lines),
-        body=wit_request.body,
-        remote_addr=remote_addr,
-        scheme=scheme,
-        host=authority,
-        request_id=request_id,
-        full_path=path,
-    )
+    return Request._from_host(fields, header_lines, wit_request.body)
 
 
 def to_wit_response(response, session=None):
@@ -206,7 +195,8 @@ def to_wit_response(response, session=None):
     status = response.status
     if type(status) is not int:
         status = int(status)
-    return wit_http.Response(status=status, headers=headers, body=body, session=session_change(session))
+    change = _UNCHANGED if session is None else session_change(session)
+    return wit_http.Response(status=status, headers=headers, body=body, session=change)
 
 
 def internal_error():

@@ -40,12 +40,14 @@ class App(Router):
 
     def handle(self, req):
         """Dispatches one request and returns its `Response`."""
-        res = Response(renderer=self.renderer)
+        res = Response._blank(self.renderer)
         try:
             allowed = set()
-            if not self.walk(req, res, allowed):
+            if not self._walk_from(0, req, res, allowed):
                 self._unanswered(req, res, allowed)
-            res = _apply_return_value(res, res.result)
+            result = res.result
+            if result is not None and result is not res:
+                res = _apply_return_value(res, result)
         except HTTPError as error:
             res = Response(renderer=self.renderer)
             error.apply(res)

@@ -7,16 +7,6 @@ from .datastructures import Headers, QueryParams
 from .forms import parse_form
 
 
-class _Wire:
-    """Header lines as the host packs them ("name\0value", see `_packing`),
-    split into `Headers` only if the app reads them."""
-
-    __slots__ = ("lines",)
-
-    def __init__(self, lines):
-        self.lines = lines
-
-
 class Request:
     """One HTTP request, as routed to this app.
 
@@ -43,6 +33,7 @@ class Request:
         "raw_path",
         "query_string",
         "_headers",
+        "_header_lines",
         "body",
         "params",
         "remote_addr",
@@ -76,9 +67,9 @@ class Request:
         self.script_name = unquote(script_name) if "%" in script_name else script_name
         self.full_path = full_path if full_path is not None else script_name + path
         self.query_string = query_string
-        # Headers as given (pairs, `Headers`, or the host's raw pairs wrapped
-        # in `_Wire`); turned into `Headers` on first use.
+        # Headers as given (pairs or `Headers`); turned into `Headers` on first use.
         self._headers = headers
+        self._header_lines = None
         self.body = body
         self.params = {}
         self.remote_addr = remote_addr
@@ -90,13 +81,44 @@ class Request:
         self._cookies = None
         self._form = None
 
+    @classmethod
+    def _from_host(cls, fields, header_lines, body):
+        """A request from the host's packed head (see `_packing.unpack_head`):
+        the nine `fields`, the header lines (split into `Headers` only if the
+        app reads them) and the body. The host has already checked the method
+        and split SCRIPT_NAME and PATH_INFO; this is `__init__` without its
+        keyword handling, for the one call every request makes."""
+        request_id, method, scheme, host, full_path, query, remote_addr, script_name, path = fields
+        path = path or "/"
+        self = cls.__new__(cls)
+        self.method = method if method.isupper() else method.upper()
+        self.raw_path = path
+        self.path = (unquote(path) if "%" in path else path) or "/"
+        self.script_name = unquote(script_name) if "%" in script_name else script_name
+        self.full_path = full_path
+        self.query_string = query
+        self._headers = None
+        self._header_lines = header_lines
+        self.body = body
+        self.params = {}
+        self.remote_addr = remote_addr
+        self.scheme = scheme
+        self.host = host
+        self.request_id = request_id
+        self.session = None
+        self._query = None
+        self._cookies = None
+        self._form = None
+        return self
+
     @property
     def headers(self):
         """The request's headers (case-insensitive `Headers`)."""
         headers = self._headers
         if not isinstance(headers, Headers):
-            if type(headers) is _Wire:
-                headers = Headers._from_wire(headers.lines)
+            if self._header_lines is not None:
+                headers = Headers._from_wire(self._header_lines)
+                self._header_lines = None
             else:
                 headers = Headers(headers)
             self._headers = headers
@@ -105,6 +127,7 @@ class Request:
     @headers.setter
     def headers(self, value):
         self._headers = value
+        self._header_lines = None
 
     @property
     def query(self):

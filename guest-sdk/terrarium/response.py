@@ -42,6 +42,21 @@ class Response:
         self.result = None
         self._renderer = renderer
 
+    @classmethod
+    def _blank(cls, renderer=None):
+        """`Response(renderer=renderer)` without the argument checks: the
+        empty 200 every request starts from."""
+        self = cls.__new__(cls)
+        headers = Headers.__new__(Headers)
+        headers._items = []
+        self.status = 200
+        self.headers = headers
+        self.body = b""
+        self.sent = False
+        self.result = None
+        self._renderer = renderer
+        return self
+
     def send_bytes(self, data, content_type="application/octet-stream", status=None):
         """Sends raw bytes."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -129,8 +144,12 @@ class Response:
     def _send(self, body, content_type, status):
         if status is not None:
             self.status = status
-        if content_type and "content-type" not in self.headers:
-            self.headers["Content-Type"] = content_type
+        if content_type:
+            headers = self.headers
+            if not headers._items:
+                headers._items.append(("Content-Type", content_type))
+            elif "content-type" not in headers:
+                headers["Content-Type"] = content_type
         self.body = body
         self.sent = True
         return self

@@ -66,7 +66,7 @@ class Pattern:
 
 def split_path(path):
     """The non-empty segments of a path."""
-    return [segment for segment in path.split("/") if segment]
+    return list(filter(None, path.split("/")))
 
 
 def strip_prefix(path, prefix_segments):
@@ -81,15 +81,25 @@ def strip_prefix(path, prefix_segments):
 
 
 class _Route:
-    __slots__ = ("methods", "pattern", "handler")
+    __slots__ = ("methods", "pattern", "handler", "literal", "accepts")
 
     def __init__(self, methods, path, handler):
         self.methods = frozenset(m.upper() for m in methods)
         self.pattern = Pattern(path)
         self.handler = handler
+        # Precomputed for dispatch: the segments of a path without
+        # parameters (compared as a whole), and the methods answered (None:
+        # any), HEAD included wherever GET is.
+        self.literal = self.pattern._segments if self.pattern._literal else None
+        if "*" in self.methods:
+            self.accepts = None
+        elif "GET" in self.methods:
+            self.accepts = self.methods | {"HEAD"}
+        else:
+            self.accepts = self.methods
 
     def allows(self, method):
-        return "*" in self.methods or method in self.methods or (method == "HEAD" and "GET" in self.methods)
+        return self.accepts is None or method in self.accepts
 
 
 class _Use:
@@ -183,14 +193,23 @@ class Router:
         return self._walk_from(0, req, res, allowed)
 
     def _walk_from(self, index, req, res, allowed):
+        # The hot loop of every request: checks are inlined, not calls.
         parts = split_path(req.path)
-        for position in range(index, len(self._stack)):
-            layer = self._stack[position]
+        stack = self._stack
+        for position in range(index, len(stack)):
+            layer = stack[position]
             if type(layer) is _Route:
-                params = layer.pattern.match_segments(parts)
-                if params is None:
-                    continue
-                if not layer.allows(req.method):
+                literal = layer.literal
+                if literal is not None:
+                    if parts != literal:
+                        continue
+                    params = {}
+                else:
+                    params = layer.pattern.match_segments(parts)
+                    if params is None:
+                        continue
+                accepts = layer.accepts
+                if accepts is not None and req.method not in accepts:
                     allowed.update(layer.methods)
                     continue
                 req.params = params

@@ -42,3 +42,18 @@ def test_render_uses_the_renderer():
     assert res.render("page", who="ada").body == b"page:ada"
     with pytest.raises(RuntimeError):
         Response().render("page")
+
+
+def test_a_blank_response_equals_a_new_one():
+    renderer = object()
+    blank, new = Response._blank(renderer), Response(renderer=renderer)
+    for name in Response.__slots__:
+        if name != "headers":
+            assert getattr(blank, name) == getattr(new, name), name
+    assert blank.headers.items() == new.headers.items() == []
+    # The first Content-Type is appended, a later one replaces it.
+    blank.send_text("x")
+    blank.send_text("y", content_type="text/html")
+    assert blank.headers.items() == [("Content-Type", "text/plain; charset=utf-8")]
+    blank.headers["content-type"] = "text/csv"
+    assert blank.send_json([]).headers.items() == [("content-type", "text/csv")]
