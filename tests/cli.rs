@@ -253,7 +253,7 @@ fn second_build_comes_from_the_cache_and_sigterm_drains_requests() {
 }
 
 #[test]
-fn the_access_log_goes_to_the_named_file_a_line_per_request() {
+fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighup() {
     let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 2\n");
     let log = site.path().join("access.log");
 
@@ -323,6 +323,28 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request() {
         lines[0].split(' ').nth(8),
         lines[1].split(' ').nth(8),
         "each request has its own id"
+    );
+
+    // Rotation: rename the file, send SIGHUP, and new lines go to a new file
+    // under the old name (a request may still land in the old one until the
+    // signal has been handled).
+    let rotated = site.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    signal(&child, "-HUP");
+    let started = Instant::now();
+    while std::fs::read_to_string(&log).unwrap_or_default().lines().count() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no new access.log after SIGHUP"
+        );
+        assert_eq!(http_get(&addr, "/ok"), "ok");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(std::fs::read_to_string(&rotated).unwrap().lines().count() >= 2);
+    let fresh = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        fresh.lines().all(|line| line.contains(" path=/ok status=200 ")),
+        "{fresh}"
     );
     stop(&mut child);
 }

@@ -12,6 +12,10 @@
 //! A batch never exceeds `PIPE_BUF` (4 KiB), so batches from different
 //! workers never interleave inside a pipe. Any other thread writes its line
 //! straight away.
+//!
+//! For log rotation, [`AccessLog::reopen`] (what `terrarium serve` does on
+//! `SIGHUP`) opens the file by its name again: rename the file, send the
+//! signal, and new lines go to a new file under the old name.
 
 use std::{
     cell::RefCell,
@@ -19,6 +23,7 @@ use std::{
     fs::OpenOptions,
     io::{self, Write},
     net::SocketAddr,
+    path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -61,11 +66,18 @@ pub struct AccessLog {
 
 struct Sink {
     out: Mutex<Box<dyn Write + Send>>,
+    /// The file the log writes to, opened again by `reopen`; None for
+    /// stderr or a writer given by the caller.
+    file: Option<PathBuf>,
     /// Set after the first failed write, so the failure is reported once.
     failed: AtomicBool,
 }
 
 impl Sink {
+    fn open_file(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(OpenOptions::new().create(true).append(true).open(path)?))
+    }
+
     fn write(&self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -101,12 +113,25 @@ impl AccessLog {
     /// Opens the log `target` names (a file is created if missing and
     /// appended to).
     pub fn open(target: &AccessLogTarget) -> io::Result<Self> {
-        let out: Box<dyn Write + Send> = match target {
-            AccessLogTarget::Off => return Ok(Self::off()),
-            AccessLogTarget::Stderr => Box::new(io::stderr()),
-            AccessLogTarget::File(path) => Box::new(OpenOptions::new().create(true).append(true).open(path)?),
-        };
-        Ok(Self::to_writer(out))
+        match target {
+            AccessLogTarget::Off => Ok(Self::off()),
+            AccessLogTarget::Stderr => Ok(Self::to_writer(Box::new(io::stderr()))),
+            AccessLogTarget::File(path) => Ok(Self::with_sink(Sink::open_file(path)?, Some(path.clone()))),
+        }
+    }
+
+    /// Opens the log's file again by its name (after it was renamed or
+    /// removed, for rotation); lines a worker has batched but not yet
+    /// written go to the new file. Nothing to do for stderr or an off log.
+    /// On failure the log keeps writing where it did.
+    pub fn reopen(&self) -> io::Result<()> {
+        let Some(sink) = &self.sink else { return Ok(()) };
+        let Some(path) = &sink.file else { return Ok(()) };
+        let fresh = Sink::open_file(path)?;
+        let mut out = sink.out.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *out = fresh;
+        sink.failed.store(false, Ordering::Relaxed);
+        Ok(())
     }
 
     /// A log that records nothing.
@@ -116,9 +141,14 @@ impl AccessLog {
 
     /// A log that writes to `out` (for tests and embedding).
     pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
+        Self::with_sink(out, None)
+    }
+
+    fn with_sink(out: Box<dyn Write + Send>, file: Option<PathBuf>) -> Self {
         Self {
             sink: Some(Arc::new(Sink {
                 out: Mutex::new(out),
+                file,
                 failed: AtomicBool::new(false),
             })),
         }
@@ -466,6 +496,47 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("earlier line\n"));
         assert!(text.lines().nth(1).unwrap().contains(" path=/appended "));
+    }
+
+    #[test]
+    fn reopening_starts_a_new_file_under_the_same_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let rotated = dir.path().join("access.log.1");
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        log.record(&entry("/before"));
+        std::fs::rename(&path, &rotated).unwrap();
+        log.record(&entry("/renamed")); // still the old file, now under its new name
+        log.reopen().unwrap();
+        log.record(&entry("/after"));
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            old.contains(" path=/before ") && old.contains(" path=/renamed "),
+            "{old}"
+        );
+        assert!(!old.contains("/after") && new.contains(" path=/after "), "{new}");
+        assert_eq!(new.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_reopen_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("logs");
+        std::fs::create_dir(&folder).unwrap();
+        let path = folder.join("access.log");
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        let moved = dir.path().join("moved");
+        std::fs::rename(&folder, &moved).unwrap();
+        assert!(log.reopen().is_err());
+        log.record(&entry("/still-written"));
+        let text = std::fs::read_to_string(moved.join("access.log")).unwrap();
+        assert!(text.contains(" path=/still-written "), "{text}");
+        AccessLog::off().reopen().unwrap();
+        AccessLog::open(&AccessLogTarget::Stderr)
+            .unwrap()
+            .reopen()
+            .unwrap();
     }
 
     #[test]

@@ -228,10 +228,33 @@ fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>)
         // Whoever started us may have stopped reading stdout: never die of that.
         let mut stdout = std::io::stdout();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
-        crate::http::serve_site(listener, admin, Arc::new(site), shutdown_signal()).await?;
+        let site = Arc::new(site);
+        let reopener = tokio::spawn(reopen_access_log_on_hangup(site.clone()));
+        crate::http::serve_site(listener, admin, site, shutdown_signal()).await?;
+        reopener.abort();
         let _ = writeln!(std::io::stderr(), "terrarium: stopped");
         Ok(())
     })
+}
+
+/// On each SIGHUP, opens the access log's file again (for log rotation).
+async fn reopen_access_log_on_hangup(site: Arc<Site>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match site.access_log().reopen() {
+                Ok(()) => tracing::info!("SIGHUP: access log reopened"),
+                Err(error) => tracing::error!(
+                    "SIGHUP: cannot reopen the access log ({error}); it keeps writing to the old file"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = site;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
