@@ -98,9 +98,6 @@ class _Route:
         else:
             self.accepts = self.methods
 
-    def allows(self, method):
-        return self.accepts is None or method in self.accepts
-
 
 class _Use:
     __slots__ = ("prefix", "target")

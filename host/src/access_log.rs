@@ -74,8 +74,15 @@ struct Sink {
 }
 
 impl Sink {
+    /// Opens `path` for appending; the error names the file.
     fn open_file(path: &Path) -> io::Result<Box<dyn Write + Send>> {
-        Ok(Box::new(OpenOptions::new().create(true).append(true).open(path)?))
+        match OpenOptions::new().create(true).append(true).open(path) {
+            Ok(file) => Ok(Box::new(file)),
+            Err(error) => Err(io::Error::new(
+                error.kind(),
+                format!("cannot open {}: {error}", path.display()),
+            )),
+        }
     }
 
     fn write(&self, bytes: &[u8]) {
@@ -94,13 +101,13 @@ impl Sink {
 /// A worker thread's lines not yet written, and the sink they belong to.
 struct Batch {
     sink: Arc<Sink>,
-    lines: Vec<u8>,
+    lines: String,
 }
 
 impl Drop for Batch {
     /// A thread that ends without flushing still loses no lines.
     fn drop(&mut self) {
-        self.sink.write(&self.lines);
+        self.sink.write(self.lines.as_bytes());
     }
 }
 
@@ -168,7 +175,7 @@ impl AccessLog {
             BATCH.with_borrow_mut(|batch| {
                 *batch = Some(Batch {
                     sink: sink.clone(),
-                    lines: Vec::with_capacity(BATCH_BYTES),
+                    lines: String::with_capacity(BATCH_BYTES),
                 });
             });
         }
@@ -177,19 +184,23 @@ impl AccessLog {
     /// Records one request.
     pub fn record(&self, entry: &AccessEntry<'_>) {
         let Some(sink) = &self.sink else { return };
-        let line = CLOCK.with_borrow_mut(|clock| format_line(clock, SystemTime::now(), entry));
-        let unbatched = BATCH.with_borrow_mut(|batch| match batch {
+        let now = SystemTime::now();
+        let batched = BATCH.with_borrow_mut(|batch| match batch {
             Some(batch) if Arc::ptr_eq(&batch.sink, sink) => {
-                if batch.lines.len() + line.len() > BATCH_BYTES {
-                    batch.sink.write(&batch.lines);
-                    batch.lines.clear();
+                let start = batch.lines.len();
+                CLOCK.with_borrow_mut(|clock| write_line(&mut batch.lines, clock, now, entry));
+                if batch.lines.len() > BATCH_BYTES && start > 0 {
+                    // The new line overfills the batch: write what came before it.
+                    batch.sink.write(&batch.lines.as_bytes()[..start]);
+                    batch.lines.drain(..start);
                 }
-                batch.lines.extend_from_slice(line.as_bytes());
-                None
+                true
             }
-            _ => Some(line),
+            _ => false,
         });
-        if let Some(line) = unbatched {
+        if !batched {
+            let mut line = String::new();
+            CLOCK.with_borrow_mut(|clock| write_line(&mut line, clock, now, entry));
             sink.write(line.as_bytes());
         }
     }
@@ -201,25 +212,24 @@ pub fn flush_this_thread() {
         if let Some(batch) = batch
             && !batch.lines.is_empty()
         {
-            batch.sink.write(&batch.lines);
+            batch.sink.write(batch.lines.as_bytes());
             batch.lines.clear();
         }
     });
 }
 
-/// One access-log line (with its LF) for `entry`, finished at `now`.
-fn format_line(clock: &mut SecondStamp, now: SystemTime, entry: &AccessEntry<'_>) -> String {
+/// Appends the access-log line (with its LF) for `entry`, finished at `now`.
+fn write_line(line: &mut String, clock: &mut SecondStamp, now: SystemTime, entry: &AccessEntry<'_>) {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut line = String::with_capacity(160 + entry.path.len());
     line.push_str(clock.second(since_epoch.as_secs()));
     let micros = entry.duration.as_micros();
     // `write!` into a String cannot fail.
     let _ = write!(line, ".{:03}Z access mount=", since_epoch.subsec_millis());
-    push_escaped(&mut line, entry.mount);
+    push_escaped(line, entry.mount);
     line.push_str(" method=");
-    push_escaped(&mut line, entry.method);
+    push_escaped(line, entry.method);
     line.push_str(" path=");
-    push_escaped(&mut line, entry.path);
+    push_escaped(line, entry.path);
     let _ = writeln!(
         line,
         " status={} bytes={} duration_ms={}.{:02} request={} remote={}",
@@ -230,7 +240,6 @@ fn format_line(clock: &mut SecondStamp, now: SystemTime, entry: &AccessEntry<'_>
         entry.request_id,
         entry.remote,
     );
-    line
 }
 
 /// Appends `text` with every byte that could break the line's shape
@@ -307,6 +316,12 @@ fn civil_date(days_since_epoch: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn format_line(clock: &mut SecondStamp, now: SystemTime, entry: &AccessEntry<'_>) -> String {
+        let mut line = String::new();
+        write_line(&mut line, clock, now, entry);
+        line
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

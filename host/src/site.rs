@@ -21,7 +21,7 @@ use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltA
 
 use crate::{
     access_log::AccessLog,
-    config::{AccessLogTarget, AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
+    config::{AppSettings, ConfigError, MountConfig, MountKind, SiteConfig},
     heap,
     http::static_files::StaticFolder,
     mounts::MountTable,
@@ -82,14 +82,9 @@ pub enum StartError {
     /// The wasm engine could not be created.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
-    /// The access log's file could not be opened.
-    #[error("server.access_log: cannot open {}: {error}", path.display())]
-    AccessLog {
-        /// The file named by `server.access_log`.
-        path: PathBuf,
-        /// Why it could not be opened.
-        error: std::io::Error,
-    },
+    /// The access log's file could not be opened (the error names it).
+    #[error("server.access_log: {0}")]
+    AccessLog(std::io::Error),
 }
 
 /// One version of an app: its component's build key and its instances.
@@ -351,14 +346,7 @@ impl Site {
         cache: &BuildCache,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Self, StartError> {
-        let access_log =
-            AccessLog::open(&config.server.access_log).map_err(|error| StartError::AccessLog {
-                path: match &config.server.access_log {
-                    AccessLogTarget::File(path) => path.clone(),
-                    _ => PathBuf::new(),
-                },
-                error,
-            })?;
+        let access_log = AccessLog::open(&config.server.access_log).map_err(StartError::AccessLog)?;
         let sandbox = Sandbox::new(capacity(&config)).map_err(|e| StartError::Engine(format!("{e:?}")))?;
         let workers = config.server.workers.resolve();
         let mut in_order = Vec::new();

@@ -146,16 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             workers,
             access_log,
             cache_dir,
-        } => serve(
-            &site,
-            ServeOverrides {
-                listen,
-                admin,
-                workers,
-                access_log,
-            },
-            cache_dir,
-        ),
+        } => serve(&site, listen, admin, workers, access_log, cache_dir),
         Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
     }
 }
@@ -164,21 +155,14 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
     BuildCache::new(cache_dir.unwrap_or_else(|| site::default_cache_dir(site)))
 }
 
-/// `terrarium serve` flags that override the site's `[server]` settings.
-struct ServeOverrides {
+fn serve(
+    site_dir: &Path,
     listen: Option<SocketAddr>,
     admin: Option<String>,
     workers: Option<Workers>,
     access_log: Option<AccessLogTarget>,
-}
-
-fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let ServeOverrides {
-        listen,
-        admin,
-        workers,
-        access_log,
-    } = overrides;
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let mut config = SiteConfig::load(site_dir)?;
     if let Some(listen) = listen {
         config.server.listen = listen;
