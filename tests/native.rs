@@ -31,6 +31,10 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
 
     // Growler's routerify, Guava's REST, MVC and custom routers, a sub-router.
     assert_eq!(get("/greet/hello/ada").await.text(), "hello ada");
+    // The host keeps an encoded slash inside its segment and the SDK decodes
+    // each segment once: no double decoding, no extra segment.
+    assert_eq!(get("/greet/hello/a%2Fb").await.text(), "hello a/b");
+    assert_eq!(get("/greet/hello/a%2541").await.text(), "hello a%41");
     assert_eq!(get("/api/users").await.json(), serde_json::json!(["ada"]));
     assert_eq!(
         get("/api/users/1").await.json(),

@@ -3,18 +3,22 @@
 Module map:
     app       -- `App`: a Router that turns one request into one response; error hooks.
     routing   -- path patterns (`/users/:id`, trailing `*`) and `Router`: routes,
-                 middleware and sub-routers walked in order (Express/Growler style).
+                 middleware and sub-routers walked in order (Express/Growler style);
+                 paths matched as segments, each percent-decoded once.
     routers   -- routers by convention: `routerify`/`routerclass` (Growler),
                  `RESTRouter`, `MVCRouter`, `CustomRouter` (Guava).
-    request   -- `Request`: method, path, params, query, headers, cookies, body, json(), form().
+    request   -- `Request`: method, path, segments, params, query, headers, cookies, body,
+                 json(), form(), session.
     response  -- `Response`: status, headers, send_*, redirect, cookies, render.
     forms     -- urlencoded and multipart form parsing, uploaded files.
     errors    -- `HTTPError`, raised to answer with a status.
     templates -- renderers for `App.renderer` (Jinja2, or plain format strings).
     datastructures -- case-insensitive headers and multi-valued query mappings.
     wsgi      -- the PEP 3333 server side: any WSGI app runs unmodified.
+    session   -- `Session`: the host-kept session dict (regenerate, destroy, clear).
     log       -- logging into the host's log, tagged with app and request id.
     _guest    -- the bridge between the WIT contract and the app (not for apps to use).
+    _packing  -- the contract's packed request head and response headers (bridge only).
 
 A minimal app:
 

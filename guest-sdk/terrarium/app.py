@@ -20,9 +20,11 @@ class App(Router):
     `dict` or `list` as JSON, and a `Response` replaces `res`.
 
     Errors: `raise HTTPError(status, body)` answers with that status. Any
-    other exception goes to the handlers added with `app.on_error` (in
-    order; the first that returns without raising answers), else it becomes
-    a 500 whose traceback goes to the log.
+    other exception goes to the handlers added with `app.on_error`, in
+    order: the first that returns (or raises `HTTPError`) answers; one that
+    re-raises the exception it was given passes it to the next. An exception
+    no handler answers becomes a 500 whose traceback goes to the log, and so
+    does an error handler's own failure (with both tracebacks).
 
     Templates: set `app.renderer = lambda name, context: str` (for example
     `terrarium.templates.jinja2(env)`) and call `res.render(name, **context)`.
@@ -75,8 +77,17 @@ class App(Router):
             except HTTPError as error:
                 error.apply(res)
                 return res
-            except Exception:
-                continue
+            except Exception as failure:
+                if failure is exc:
+                    continue  # re-raised as it came: "not mine", try the next one
+                # A broken error page is a bug to see, never to skip: it
+                # propagates (chained to `exc`) to the bridge, which logs
+                # both tracebacks and answers a plain 500.
+                failure.add_note(
+                    f"raised by the on_error handler {getattr(handler, '__name__', handler)!s} "
+                    f"while handling {type(exc).__name__}: {exc}"
+                )
+                raise
             return _apply_return_value(res, result)
         raise exc
 

@@ -5,6 +5,7 @@ from urllib.parse import unquote
 
 from .datastructures import Headers, QueryParams
 from .forms import parse_form
+from .routing import decode_segments
 
 
 class Request:
@@ -13,8 +14,11 @@ class Request:
     Attributes:
         method       -- "GET", "POST", ...
         path         -- the path inside the app's mount, decoded ("/users/10")
+        segments     -- the same path as a list of segments, each decoded once
+                        (`/files/a%2Fb` -> ["files", "a/b"]); routes match these
+        raw_path     -- the path inside the mount, still percent-encoded
         script_name  -- the mount point, decoded ("" for the root mount)
-        full_path    -- script_name + path, still percent-encoded, as received
+        full_path    -- script_name + path, percent-encoded, as the host made it canonical
         query_string -- the raw query string without '?'
         query        -- the parsed query (`QueryParams`, multi-valued)
         headers      -- case-insensitive `Headers`
@@ -28,6 +32,7 @@ class Request:
     __slots__ = (
         "method",
         "path",
+        "segments",
         "script_name",
         "full_path",
         "raw_path",
@@ -64,6 +69,7 @@ class Request:
         self.method = method if method.isupper() else method.upper()
         self.raw_path = path
         self.path = (unquote(path) if "%" in path else path) or "/"
+        self.segments = decode_segments(path)
         self.script_name = unquote(script_name) if "%" in script_name else script_name
         self.full_path = full_path if full_path is not None else script_name + path
         self.query_string = query_string
@@ -93,7 +99,12 @@ class Request:
         self = cls.__new__(cls)
         self.method = method if method.isupper() else method.upper()
         self.raw_path = path
-        self.path = (unquote(path) if "%" in path else path) or "/"
+        if "%" in path:
+            self.path = unquote(path)
+            self.segments = [unquote(segment) for segment in path.split("/") if segment]
+        else:
+            self.path = path
+            self.segments = list(filter(None, path.split("/")))
         self.script_name = unquote(script_name) if "%" in script_name else script_name
         self.full_path = full_path
         self.query_string = query

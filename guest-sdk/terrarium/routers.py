@@ -11,20 +11,22 @@
 - `CustomRouter` (Guava): routes from a dict, `{"/path": handler}` or
   `{("POST", "/path"): handler}`.
 
-Each has a `mount_point`, so `app.use(router)` mounts it there.
+Each has a `mount_point`, so `app.use(router)` mounts it there. The mount
+point may be left out: `RESTRouter(UsersController)` mounts at "/" (and
+`app.use("/api", RESTRouter(UsersController))` puts it below /api).
 """
 
 import re
 
 from .errors import HTTPError
-from .routing import Router, split_path
+from .routing import Router
 
 _PREFIXES = ("get", "post", "put", "patch", "delete", "head", "options", "all")
 
 
 def routerclass(cls):
     """Marks a class whose instances `app.use()` routerifies automatically."""
-    cls.__terrarium_routerclass__ = True
+    cls.__terrarium_routerify__ = routerify
     return cls
 
 
@@ -60,6 +62,25 @@ def _instance(controller):
     return controller() if isinstance(controller, type) else controller
 
 
+def _mount_point_and(first, rest, owner, what):
+    """Splits a convention router's arguments: a leading path is the mount
+    point; anything else is the first of the `what` (controllers or routes)."""
+    if isinstance(first, str):
+        return first, rest
+    items = (first, *rest)
+    for item in items:
+        if not _is_controller(item):
+            raise TypeError(
+                f"{owner}: {item!r} is neither a mount point (a path such as \"/api\") nor {what}"
+            )
+    return "/", items
+
+
+def _is_controller(obj):
+    """A class, or an instance of one the app defines (not 42 or "x")."""
+    return isinstance(obj, type) or type(obj).__module__ != "builtins"
+
+
 class RESTRouter(Router):
     """REST resources by convention.
 
@@ -73,7 +94,13 @@ class RESTRouter(Router):
         app.use(RESTRouter("/api", UsersController))
     """
 
+    _COLLECTION = {"GET": "GET", "POST": "POST"}
+    _MEMBER = {"GET": "GET_ONE", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE"}
+
     def __init__(self, mount_point="/", *controllers):
+        mount_point, controllers = _mount_point_and(
+            mount_point, controllers, "RESTRouter", "a controller class or instance"
+        )
         super().__init__(mount_point)
         for controller in controllers:
             self.add(controller)
@@ -82,16 +109,22 @@ class RESTRouter(Router):
         """Adds a controller (class or instance) at `/<name>` (from its class name by default)."""
         instance = _instance(controller)
         path = "/" + (name or _resource_name(controller))
-        collection = {"GET": "GET", "POST": "POST"}
-        member = {"GET": "GET_ONE", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE"}
-        for http_method, attribute in collection.items():
+        found = False
+        for http_method, attribute in self._COLLECTION.items():
             handler = getattr(instance, attribute, None)
             if handler is not None:
                 self.route(path, (http_method,), handler)
-        for http_method, attribute in member.items():
+                found = True
+        for http_method, attribute in self._MEMBER.items():
             handler = getattr(instance, attribute, None)
             if handler is not None:
                 self.route(path + "/:id", (http_method,), _with_id(handler))
+                found = True
+        if not found:
+            raise TypeError(
+                f"RESTRouter: {type(instance).__name__} has none of GET, GET_ONE, POST, PUT, "
+                "PATCH or DELETE, so it serves nothing"
+            )
         return instance
 
 
@@ -118,15 +151,18 @@ class MVCRouter(Router):
     """
 
     def __init__(self, mount_point="/", *controllers):
+        mount_point, controllers = _mount_point_and(
+            mount_point, controllers, "MVCRouter", "a controller class or instance"
+        )
         super().__init__(mount_point)
         self._controllers = {}
         for controller in controllers:
             self._controllers[_resource_name(controller)] = _instance(controller)
-        self.all("/*", self._dispatch)
         self.all("/", self._dispatch)
+        self.all("/*", self._dispatch)
 
     def _dispatch(self, req, res):
-        parts = split_path(req.path)
+        parts = req.segments
         if len(parts) > 2:
             raise HTTPError(404)
         controller_name = parts[0] if parts else "index"
@@ -148,6 +184,8 @@ class CustomRouter(Router):
     """
 
     def __init__(self, mount_point="/", routes=None):
+        if isinstance(mount_point, dict) and routes is None:
+            mount_point, routes = "/", mount_point
         super().__init__(mount_point)
         for key, handler in (routes or {}).items():
             if isinstance(key, tuple):

@@ -4,6 +4,11 @@ A pattern is a path whose segments may be `:name` (one segment, captured
 into `req.params[name]`) and whose last segment may be `*` (the rest of the
 path, captured as `req.params["*"]`). Everything else matches literally.
 
+Patterns match a request's decoded segments (`req.segments`): the path
+split at its slashes, then each segment percent-decoded once, as the host
+does. So `/u/a%2Fb` has the two segments "u" and "a/b", and `/u/a%2541`
+gives `a%41` to `/u/:id`.
+
 A router is a stack walked in registration order, like Express and Growler:
 
     app.use(log_requests)             # middleware: (req, res, next)
@@ -43,11 +48,12 @@ class Pattern:
         self._literal = not self._wildcard and not any(s.startswith(":") for s in segments)
 
     def match(self, path):
-        """Returns the captured parameters, or None when `path` does not match."""
-        return self.match_segments(split_path(path))
+        """Returns the captured parameters, or None when the percent-encoded
+        `path` does not match."""
+        return self.match_segments(decode_segments(path))
 
     def match_segments(self, parts):
-        """`match` for a path already split into its non-empty segments."""
+        """`match` for a path already split into its decoded, non-empty segments."""
         if self._literal:
             return {} if parts == self._segments else None
         fixed = len(self._segments)
@@ -56,7 +62,7 @@ class Pattern:
         params = {}
         for expected, actual in zip(self._segments, parts):
             if expected.startswith(":"):
-                params[expected[1:]] = unquote(actual)
+                params[expected[1:]] = actual
             elif expected != actual:
                 return None
         if self._wildcard:
@@ -65,19 +71,15 @@ class Pattern:
 
 
 def split_path(path):
-    """The non-empty segments of a path."""
+    """The non-empty segments of a path, taken as written (a route's pattern)."""
     return list(filter(None, path.split("/")))
 
 
-def strip_prefix(path, prefix_segments):
-    """The rest of `path` below a prefix ("" -> "/"), or None when it is not below it."""
-    parts = split_path(path)
-    if parts[: len(prefix_segments)] != prefix_segments:
-        return None
-    rest = "/" + "/".join(parts[len(prefix_segments):])
-    if path.endswith("/") and len(parts) > len(prefix_segments):
-        rest += "/"
-    return rest
+def decode_segments(path):
+    """The non-empty segments of a percent-encoded path, each decoded once."""
+    if "%" not in path:
+        return list(filter(None, path.split("/")))
+    return [unquote(segment) for segment in path.split("/") if segment]
 
 
 class _Route:
@@ -115,7 +117,7 @@ class Router:
 
     def __init__(self, mount_point=None):
         if mount_point is not None:
-            self.mount_point = mount_point
+            self.mount_point = check_mount_point(mount_point, type(self).__name__)
         self._stack = []
 
     # Registration -------------------------------------------------------
@@ -171,9 +173,8 @@ class Router:
             prefix = prefix_or_target
         if not isinstance(prefix, str) or not prefix.startswith("/"):
             raise ValueError(f"a prefix must be a path starting with '/', not {prefix!r}")
-        if not isinstance(target, Router) and getattr(type(target), "__terrarium_routerclass__", False):
-            from .routers import routerify
-
+        routerify = getattr(type(target), "__terrarium_routerify__", None)
+        if not isinstance(target, Router) and routerify is not None:
             target = routerify(target)
         if not isinstance(target, Router) and not callable(target):
             raise TypeError(f"use() needs middleware (req, res, next) or a Router, not {type(target).__name__}")
@@ -191,7 +192,7 @@ class Router:
 
     def _walk_from(self, index, req, res, allowed):
         # The hot loop of every request: checks are inlined, not calls.
-        parts = split_path(req.path)
+        parts = req.segments
         stack = self._stack
         for position in range(index, len(stack)):
             layer = stack[position]
@@ -212,24 +213,31 @@ class Router:
                 req.params = params
                 res.result = layer.handler(req, res)
                 return True
-            rest = strip_prefix(req.path, layer.prefix)
-            if rest is None:
+            prefix = layer.prefix
+            if prefix and parts[: len(prefix)] != prefix:
                 continue
             if isinstance(layer.target, Router):
-                if self._enter(layer, rest, req, res, allowed):
+                if self._enter(layer, req, res, allowed):
                     return True
                 continue
             return self._run_middleware(position, layer.target, req, res, allowed)
         return False
 
-    def _enter(self, layer, rest, req, res, allowed):
-        saved = (req.path, req.script_name)
-        mounted = "/" + "/".join(layer.prefix) if layer.prefix else ""
-        req.path, req.script_name = rest, req.script_name + mounted
+    def _enter(self, layer, req, res, allowed):
+        """Walks a sub-router with the request's path below its prefix."""
+        saved = (req.path, req.segments, req.script_name)
+        depth = len(layer.prefix)
+        if depth:
+            rest = req.segments[depth:]
+            path = "/" + "/".join(rest)
+            if rest and req.path.endswith("/"):
+                path += "/"
+            req.path, req.segments = path, rest
+            req.script_name += "/" + "/".join(layer.prefix)
         try:
             return layer.target.walk(req, res, allowed)
         finally:
-            req.path, req.script_name = saved
+            req.path, req.segments, req.script_name = saved
 
     def _run_middleware(self, position, middleware, req, res, allowed):
         outcome = {"called": False, "handled": False}
@@ -243,5 +251,16 @@ class Router:
         return outcome["handled"] if outcome["called"] else True
 
 
+def check_mount_point(mount_point, owner):
+    """`mount_point` when it is a path ("/" or "/api"); a clear error otherwise."""
+    if not isinstance(mount_point, str):
+        raise TypeError(
+            f"{owner}: a mount point is a path such as \"/api\", not {type(mount_point).__name__} {mount_point!r}"
+        )
+    if not mount_point.startswith("/"):
+        raise ValueError(f"{owner}: a mount point is a path starting with '/', such as \"/api\"; not {mount_point!r}")
+    return mount_point
+
+
 def _is_router_like(target):
-    return isinstance(target, Router) or getattr(type(target), "__terrarium_routerclass__", False)
+    return isinstance(target, Router) or hasattr(type(target), "__terrarium_routerify__")

@@ -277,3 +277,23 @@ def test_a_warm_up_request_answering_5xx_fails_the_build_naming_it(guest, monkey
 def test_a_warm_up_path_that_is_not_found_is_no_error(guest, monkeypatch):
     native_module(monkeypatch)
     guest.boot("native_app:app", warm_up=["/missing"])
+
+
+def test_an_error_handler_that_raises_is_logged_with_its_traceback_and_answers_500(guest, monkeypatch, capsys):
+    from terrarium import App
+
+    module = types.ModuleType("broken_handler_app")
+    module.app = App()
+    module.app.get("/boom", lambda req, res: 1 / 0)
+
+    @module.app.on_error
+    def error_page(req, res, exc):
+        return {}["missing template"]
+
+    monkeypatch.setitem(sys.modules, "broken_handler_app", module)
+    guest.boot("broken_handler_app:app")
+    reply = guest.Handler().handle(WitRequest(path="/boom", path_info="/boom"))
+    assert reply.status == 500
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and "KeyError: 'missing template'" in err, err
+    assert "raised by the on_error handler error_page" in err, err

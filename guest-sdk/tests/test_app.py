@@ -110,3 +110,24 @@ def test_a_handler_returning_nonsense_is_an_error():
     app.get("/", lambda req, res: 42)
     with pytest.raises(TypeError):
         app.test_request("GET", "/")
+
+
+def test_an_error_handler_that_raises_is_not_skipped():
+    app = App()
+    app.get("/crash", lambda req, res: 1 / 0)
+    later = []
+
+    @app.on_error
+    def broken(req, res, exc):
+        raise RuntimeError("the error page itself broke")
+
+    @app.on_error
+    def never(req, res, exc):
+        later.append(exc)
+        return "the next handler must not hide the first one's failure"
+
+    with pytest.raises(RuntimeError, match="error page itself broke") as raised:
+        app.test_request("GET", "/crash")
+    assert later == []
+    assert isinstance(raised.value.__context__, ZeroDivisionError), "the original error is chained"
+    assert any("on_error handler broken" in note for note in raised.value.__notes__)

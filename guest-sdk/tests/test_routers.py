@@ -1,3 +1,5 @@
+import pytest
+
 from terrarium import App, CustomRouter, MVCRouter, RESTRouter, routerclass, routerify
 
 
@@ -110,3 +112,34 @@ def test_custom_router_from_a_dict():
     assert app.test_request("GET", "/c/about").body == b"about"
     assert app.test_request("POST", "/c/contact").body == b"sent"
     assert app.test_request("GET", "/c/contact").status == 405
+
+
+def test_mvc_router_answers_the_root_with_its_own_route():
+    class IndexController:
+        def index(self, req, res):
+            return {"params": req.params}
+
+    app = App()
+    app.use(MVCRouter("/", IndexController))
+    # The "/" route answers "/" (no wildcard capture), not the "/*" one.
+    assert app.test_request("GET", "/").body == b'{"params":{}}'
+    assert app.test_request("GET", "/index").body == b'{"params":{"*":"index"}}'
+
+
+def test_convention_routers_take_a_controller_as_their_first_argument():
+    app = App()
+    app.use("/api", RESTRouter(UsersController))
+    app.use("/mvc", MVCRouter(UserController, IndexController))
+    app.use("/c", CustomRouter({"/about": lambda req, res: "about"}))
+    assert app.test_request("GET", "/api/users/1").body == b'{"id":"1","name":"ada"}'
+    assert app.test_request("GET", "/mvc/user/message").body == b"user message"
+    assert app.test_request("GET", "/mvc/").body == b"home"
+    assert app.test_request("GET", "/c/about").body == b"about"
+    assert RESTRouter(UsersController).mount_point == "/"
+
+
+@pytest.mark.parametrize("make", [RESTRouter, MVCRouter, CustomRouter])
+@pytest.mark.parametrize("bad", ["api", 42, ""])
+def test_a_mount_point_that_is_not_a_path_is_refused_clearly(make, bad):
+    with pytest.raises((TypeError, ValueError), match="mount point"):
+        make(bad)
