@@ -17,10 +17,8 @@ use terrarium::{
     http::{marshal, responses},
     mounts::MountTable,
     paths::CanonicalPath,
-    sandbox::{
-        AppTemplate, EngineCapacity, Sandbox, WitRequest, WitResponse,
-        bindings::terrarium::app::http::SessionChange,
-    },
+    sandbox::{AppTemplate, EngineCapacity, GuestRequest, GuestResponse, Sandbox},
+    sessions::Change,
 };
 use terrarium_python_wasi::{AppSource, BuildCache, build_app};
 
@@ -71,7 +69,7 @@ fn browser_request() -> http::Request<()> {
         .unwrap()
 }
 
-fn guest_request(parts: &http::request::Parts) -> WitRequest {
+fn guest_request(parts: &http::request::Parts) -> GuestRequest {
     marshal::to_guest(
         parts,
         bytes::Bytes::new(),
@@ -92,7 +90,7 @@ fn marshaling(c: &mut Criterion) {
     c.bench_function("marshal/request_to_guest", |b| {
         b.iter(|| black_box(guest_request(black_box(&parts))))
     });
-    let answer = WitResponse {
+    let answer = GuestResponse {
         status: 200,
         headers: [
             "content-type\0text/html; charset=utf-8\n",
@@ -102,7 +100,7 @@ fn marshaling(c: &mut Criterion) {
         .concat()
         .into_bytes(),
         body: vec![b'x'; 2048],
-        session: SessionChange::Unchanged,
+        session: Change::Unchanged,
     };
     c.bench_function("marshal/response_from_guest", |b| {
         b.iter(|| black_box(responses::from_guest(black_box(answer.clone())).unwrap()))
@@ -120,8 +118,10 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         warm_up: ["/", "/hello/world"].map(String::from).to_vec(),
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
-    let (component, _) = sandbox.load_component(&built.component).unwrap();
-    AppTemplate::new(sandbox.engine(), "hello", component, built.mounts, 256 << 20).unwrap()
+    let compiled = sandbox.compile(&built.component).unwrap();
+    sandbox
+        .template("hello", compiled, built.mounts, 256 << 20)
+        .unwrap()
 }
 
 fn dispatch(c: &mut Criterion) {

@@ -1,44 +1,16 @@
 //! The `terrarium` binary: build progress and cache, refusal to start on a
 //! broken config or app, requirements.txt, serving, and graceful shutdown.
 
-mod support;
-
 use std::{
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, Output},
     time::{Duration, Instant},
 };
 
-use support::{TestSite, shared_cache_dir};
-
-fn terrarium(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_terrarium"));
-    command
-        .args(args)
-        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
-        .env("TERRARIUM_LOG", "info");
-    command
-}
+use terrarium_test_support::{Client, TestSite, binary::signal, run_with_timeout, serve_process};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
-    let mut child = terrarium(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("`terrarium {}` was still running after {limit:?}", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -155,8 +127,8 @@ fn requirements_are_installed_with_pip_and_import_lazily_too() {
         "[[mount]]\npath = \"/\"\napp = \"apps/withreqs\"\ninstances = 1\n",
     )
     .unwrap();
-    let (mut child, addr) = start_serving(site.path());
-    let body = http_get(&addr, "/");
+    let (mut child, client) = start_serving(site.path());
+    let body = get_ok(&client, "/");
     assert!(body.ends_with("42 lazy"), "{body}");
     stop(&mut child);
 }
@@ -184,35 +156,20 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
     assert!(status.success());
 }
 
-/// Starts `terrarium serve SITE` on free ports; returns it and its address.
-fn start_serving(site: &Path) -> (Child, String) {
-    let (child, addr) = support::serve_process(site, &["--admin", "127.0.0.1:0"]);
-    (child, addr.to_string())
+/// Starts `terrarium serve SITE` on free ports; returns it and a client of it.
+fn start_serving(site: &Path) -> (Child, Client) {
+    let (child, addr) = serve_process(site, &["--admin", "127.0.0.1:0"]);
+    (child, Client::at(addr))
 }
 
-/// A minimal HTTP/1.1 GET over a blocking socket; returns the body.
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response.split_once("\r\n\r\n").unwrap().1.to_owned()
+/// `GET path`, which must answer 200; returns the body.
+fn get_ok(client: &Client, path: &str) -> String {
+    let reply = client.get_blocking(path);
+    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+    reply.text()
 }
 
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
+/// SIGTERM, and the server must exit cleanly.
 fn stop(child: &mut Child) {
     signal(child, "-TERM");
     let status = child.wait().unwrap();
@@ -234,20 +191,17 @@ fn second_build_comes_from_the_cache_and_sigterm_drains_requests() {
         "{message}"
     );
 
-    let (mut child, addr) = start_serving(site.path());
-    assert_eq!(http_get(&addr, "/ok"), "ok");
+    let (mut child, client) = start_serving(site.path());
+    assert_eq!(get_ok(&client, "/ok"), "ok");
     // A request in flight when SIGTERM arrives still gets its answer.
-    let in_flight = {
-        let addr = addr.clone();
-        std::thread::spawn(move || http_get(&addr, "/sleep/800"))
-    };
+    let in_flight = std::thread::spawn(move || get_ok(&client, "/sleep/800"));
     std::thread::sleep(Duration::from_millis(200));
     signal(&child, "-TERM");
     assert_eq!(in_flight.join().unwrap(), "slept");
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert!(
-        std::net::TcpStream::connect(&addr).is_err(),
+        std::net::TcpStream::connect(client.addr).is_err(),
         "no longer listening"
     );
 }
@@ -281,13 +235,13 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighu
         "it must not listen"
     );
 
-    let (mut child, addr) = support::serve_process(
+    let (mut child, addr) = serve_process(
         site.path(),
         &["--admin", "off", "--access-log", log.to_str().unwrap()],
     );
-    let addr = addr.to_string();
-    assert_eq!(http_get(&addr, "/ok"), "ok");
-    assert_eq!(http_get(&addr, "/ok?second=1"), "ok");
+    let client = Client::at(addr);
+    assert_eq!(get_ok(&client, "/ok"), "ok");
+    assert_eq!(get_ok(&client, "/ok?second=1"), "ok");
     // An idle worker writes its lines at once: no need to stop the server.
     let started = Instant::now();
     let lines = loop {
@@ -337,7 +291,7 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighu
             started.elapsed() < Duration::from_secs(10),
             "no new access.log after SIGHUP"
         );
-        assert_eq!(http_get(&addr, "/ok"), "ok");
+        assert_eq!(get_ok(&client, "/ok"), "ok");
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(std::fs::read_to_string(&rotated).unwrap().lines().count() >= 2);

@@ -1,9 +1,7 @@
 //! The native SDK through real HTTP: every router style, middleware,
 //! templates (Jinja2 from requirements.txt), forms, cookies, errors.
 
-mod support;
-
-use support::{Server, TestSite, request};
+use terrarium_test_support::{Server, TestSite};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_router_style_and_request_feature_works_in_the_sandbox() {
@@ -19,14 +17,7 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
         (door.status, door.headers["x-handled-by"].to_str().unwrap()),
         (403, "terrarium")
     );
-    let open = request(
-        server.addr,
-        "GET",
-        "/locked/door",
-        &[("x-key", "open")],
-        Vec::new(),
-    )
-    .await;
+    let open = server.get_with("/locked/door", &[("x-key", "open")]).await;
     assert_eq!(open.text(), "open door");
 
     // Growler's routerify, Guava's REST, MVC and custom routers, a sub-router.
@@ -41,20 +32,14 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
         serde_json::json!({"id": "1", "name": "ada"})
     );
     assert_eq!(get("/api/users/9").await.status, 404);
-    let created = request(
-        server.addr,
-        "POST",
-        "/api/users",
-        &[],
-        br#"{"name":"grace"}"#.to_vec(),
-    )
-    .await;
+    let created = server.post("/api/users", br#"{"name":"grace"}"#.to_vec()).await;
     assert_eq!(created.status, 201);
-    let put = request(server.addr, "PUT", "/api/users/1", &[], Vec::new()).await;
+    let put = server.send("PUT", "/api/users/1", &[], Vec::new()).await;
     assert_eq!(put.status, 405);
     assert!(put.headers["allow"].to_str().unwrap().contains("DELETE"));
     assert_eq!(
-        request(server.addr, "DELETE", "/api/users/2", &[], Vec::new())
+        server
+            .send("DELETE", "/api/users/2", &[], Vec::new())
             .await
             .status,
         204
@@ -65,9 +50,7 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
     assert_eq!(get("/mvc/user/nothing").await.status, 404);
     assert_eq!(get("/custom/about").await.text(), "about us");
     assert_eq!(
-        request(server.addr, "POST", "/custom/contact", &[], Vec::new())
-            .await
-            .text(),
+        server.post("/custom/contact", Vec::new()).await.text(),
         "message sent"
     );
     assert_eq!(
@@ -96,44 +79,32 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
         Content-Disposition: form-data; name=\"file\"; filename=\"r.csv\"\r\nContent-Type: text/csv\r\n\r\n\
         a,b\r\n1,2\r\n--B--\r\n"
         .to_vec();
-    let upload = request(
-        server.addr,
-        "POST",
-        "/upload",
-        &[("content-type", "multipart/form-data; boundary=B")],
-        body,
-    )
-    .await;
+    let upload = server
+        .send(
+            "POST",
+            "/upload",
+            &[("content-type", "multipart/form-data; boundary=B")],
+            body,
+        )
+        .await;
     assert_eq!(
         upload.json(),
         serde_json::json!({"title": "Report", "name": "r.csv", "size": 8, "type": "text/csv"})
     );
 
     // Cookies and redirects.
-    let login = request(
-        server.addr,
-        "POST",
-        "/login",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        b"user=ada".to_vec(),
-    )
-    .await;
+    let login = server
+        .post_as("/login", "application/x-www-form-urlencoded", b"user=ada")
+        .await;
     assert_eq!(
         (login.status, login.headers["location"].to_str().unwrap()),
         (303, "/whoami")
     );
     let cookie = login.headers["set-cookie"].to_str().unwrap();
     assert_eq!(cookie, "user=ada; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax");
-    let who = request(
-        server.addr,
-        "GET",
-        "/whoami",
-        &[("cookie", "user=ada")],
-        Vec::new(),
-    )
-    .await;
+    let who = server.get_with("/whoami", &[("cookie", "user=ada")]).await;
     assert_eq!(who.json(), serde_json::json!({"user": "ada"}));
-    let logout = request(server.addr, "POST", "/logout", &[], Vec::new()).await;
+    let logout = server.post("/logout", Vec::new()).await;
     assert_eq!(logout.status, 302);
     assert!(
         logout.headers["set-cookie"]
@@ -144,7 +115,7 @@ async fn every_router_style_and_request_feature_works_in_the_sandbox() {
 
     // Errors: 404, 405, HTTPError, and an exception that leaves the instance alive.
     assert_eq!(get("/nowhere").await.status, 404);
-    let wrong = request(server.addr, "POST", "/page", &[], Vec::new()).await;
+    let wrong = server.post("/page", Vec::new()).await;
     assert_eq!(
         (wrong.status, wrong.headers["allow"].to_str().unwrap()),
         (405, "GET, HEAD")

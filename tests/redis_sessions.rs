@@ -1,11 +1,9 @@
 //! Sessions in a real Redis: two hosts sharing them, and Redis going away
 //! and coming back while the server runs.
 
-mod support;
-
 use std::process::Command;
 
-use support::{Reply, Server, TestSite, cookie_of, redis::RedisServer, request, serve_process};
+use terrarium_test_support::{Client, Reply, Server, TestSite, cookie_of, redis::RedisServer, serve_process};
 
 fn site_for(redis: &RedisServer) -> TestSite {
     TestSite::new(&format!(
@@ -18,18 +16,13 @@ fn site_for(redis: &RedisServer) -> TestSite {
 
 async fn login(addr: std::net::SocketAddr, user: &str) -> Reply {
     let form = [("content-type", "application/x-www-form-urlencoded")];
-    request(
-        addr,
-        "POST",
-        "/a/login",
-        &form,
-        format!("user={user}").into_bytes(),
-    )
-    .await
+    Client::at(addr)
+        .send("POST", "/a/login", &form, format!("user={user}").into_bytes())
+        .await
 }
 
 async fn get_with(addr: std::net::SocketAddr, path: &str, cookie: &str) -> Reply {
-    request(addr, "GET", path, &[("cookie", cookie)], Vec::new()).await
+    Client::at(addr).get_with(path, &[("cookie", cookie)]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -58,7 +51,9 @@ async fn two_hosts_share_sessions_through_redis() {
         "B's update is seen by A"
     );
     assert_eq!(get_with(b, "/a/me", &cookie).await.json()["visits"], 3);
-    let out = request(b, "POST", "/a/logout", &[("cookie", &cookie)], Vec::new()).await;
+    let out = Client::at(b)
+        .send("POST", "/a/logout", &[("cookie", &cookie)], Vec::new())
+        .await;
     assert_eq!(out.status, 200);
     assert_eq!(
         get_with(a, "/a/peek", &cookie).await.json()["user"],

@@ -1,11 +1,9 @@
 //! A Python app served from wasm sandboxes, through real HTTP on loopback:
 //! the hello example, every fault, lazy imports and both isolation modes.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Server, TestSite, request};
+use terrarium_test_support::{Client, Server, TestSite};
 
 const FAULTS_POOLED: &str = r#"
 [[mount]]
@@ -34,20 +32,15 @@ async fn hello_example_answers() {
         serde_json::json!({"hello": "wörld", "query": {"lang": "en"}})
     );
 
-    let echo = request(
-        server.addr,
-        "POST",
-        "/echo",
-        &[("content-type", "application/x-thing")],
-        b"\x00\x01binary".to_vec(),
-    )
-    .await;
+    let echo = server
+        .post_as("/echo", "application/x-thing", b"\x00\x01binary")
+        .await;
     assert_eq!((echo.status, &echo.body[..]), (200, &b"\x00\x01binary"[..]));
     assert_eq!(echo.headers["content-type"], "application/x-thing");
 
     let missing = server.get("/nope").await;
     assert_eq!(missing.status, 404);
-    let wrong_method = request(server.addr, "DELETE", "/", &[], Vec::new()).await;
+    let wrong_method = server.send("DELETE", "/", &[], Vec::new()).await;
     assert_eq!(wrong_method.status, 405);
     assert_eq!(wrong_method.headers["allow"], "GET, HEAD");
     server.stop().await;
@@ -90,7 +83,7 @@ async fn infinite_loop_is_a_504_after_the_deadline_and_others_are_served_meanwhi
     let server = Server::start(site.path()).await;
     let addr = server.addr;
     let started = Instant::now();
-    let stuck = tokio::spawn(async move { request(addr, "GET", "/loop", &[], Vec::new()).await });
+    let stuck = tokio::spawn(async move { Client::at(addr).get("/loop").await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The other instance keeps answering while one spins.
     for _ in 0..5 {
@@ -149,20 +142,15 @@ async fn stdlib_modules_import_lazily_inside_a_handler() {
 async fn request_details_reach_the_app_and_limits_hold() {
     let site = TestSite::new(FAULTS_POOLED);
     let server = Server::start(site.path()).await;
-    let reply = request(
-        server.addr,
-        "POST",
-        "/echo?q=1&q=two",
-        &[("X-Test", "yes")],
-        b"hello".to_vec(),
-    )
-    .await;
+    let reply = server
+        .send("POST", "/echo?q=1&q=two", &[("X-Test", "yes")], b"hello".to_vec())
+        .await;
     assert_eq!(
         reply.json(),
         serde_json::json!({"method": "POST", "path": "/echo", "script_name": "", "query": ["1", "two"],
                            "header": "yes", "length": 5, "remote": "127.0.0.1"})
     );
-    let too_big = request(server.addr, "POST", "/echo", &[], vec![b'x'; 2048]).await;
+    let too_big = server.post("/echo", vec![b'x'; 2048]).await;
     assert_eq!(too_big.status, 413);
     assert_eq!(
         server.get("/bad-status").await.status,
@@ -227,7 +215,7 @@ async fn apps_mounted_below_the_root_see_their_script_name() {
         "alt entry",
         "entry names another module:callable"
     );
-    let reply = request(server.addr, "POST", "/faults/echo", &[], Vec::new()).await;
+    let reply = server.post("/faults/echo", Vec::new()).await;
     assert_eq!(reply.json()["script_name"], "/faults");
     assert_eq!(reply.json()["path"], "/echo");
     assert_eq!(

@@ -2,11 +2,9 @@
 //! tampered cookies, per-mount isolation, expiry, key rotation, and the file
 //! store surviving a restart.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{Reply, Server, TestSite, cookie_of, request};
+use terrarium_test_support::{Reply, Server, TestSite, cookie_of};
 
 const S1: &str = "first-secret-0123456789";
 const S2: &str = "second-secret-0123456789";
@@ -27,18 +25,13 @@ const MEMORY: &str = "store = \"memory\"";
 async fn login(server: &Server, mount: &str, user: &str) -> Reply {
     let path = format!("{mount}/login");
     let form = [("content-type", "application/x-www-form-urlencoded")];
-    request(
-        server.addr,
-        "POST",
-        &path,
-        &form,
-        format!("user={user}").into_bytes(),
-    )
-    .await
+    server
+        .send("POST", &path, &form, format!("user={user}").into_bytes())
+        .await
 }
 
 async fn get_with(server: &Server, path: &str, cookie: &str) -> Reply {
-    request(server.addr, "GET", path, &[("cookie", cookie)], Vec::new()).await
+    server.get_with(path, &[("cookie", cookie)]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,17 +68,17 @@ async fn login_visits_regenerate_and_logout() {
     }
 
     // Logging in again moves the data to a new id; the old cookie is dead.
-    let again = request(
-        server.addr,
-        "POST",
-        "/a/login",
-        &[
-            ("cookie", &cookie),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        b"user=ada".to_vec(),
-    )
-    .await;
+    let again = server
+        .send(
+            "POST",
+            "/a/login",
+            &[
+                ("cookie", &cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            b"user=ada".to_vec(),
+        )
+        .await;
     let renewed = cookie_of(&again);
     assert_ne!(renewed, cookie);
     assert_eq!(
@@ -98,14 +91,9 @@ async fn login_visits_regenerate_and_logout() {
         "same data, new id"
     );
 
-    let out = request(
-        server.addr,
-        "POST",
-        "/a/logout",
-        &[("cookie", &renewed)],
-        Vec::new(),
-    )
-    .await;
+    let out = server
+        .send("POST", "/a/logout", &[("cookie", &renewed)], Vec::new())
+        .await;
     assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(
         get_with(&server, "/a/peek", &renewed).await.json()["user"],
@@ -192,7 +180,10 @@ async fn file_sessions_survive_a_restart_and_secrets_rotate() {
             site.path().join("terrarium.toml"),
             config(store, secrets, "30m").replace(
                 "\"@",
-                &format!("\"{}/", support::repo().join("tests/apps").display()),
+                &format!(
+                    "\"{}/",
+                    terrarium_test_support::repo().join("tests/apps").display()
+                ),
             ),
         )
         .unwrap();

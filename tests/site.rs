@@ -2,10 +2,7 @@
 //! path can fool, switching mounts off and on, reloading apps (also with a
 //! broken build), the control API and its CLI, and all of it under load.
 
-mod support;
-
 use std::{
-    process::Command,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -13,21 +10,7 @@ use std::{
     time::Duration,
 };
 
-use support::{Server, TestSite, repo, request, shared_cache_dir};
-
-/// Copies `tests/apps/NAME` into the site, so a test may edit it.
-fn copy_app(site: &TestSite, name: &str, to: &str) {
-    let from = repo().join("tests/apps").join(name);
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "py") {
-            site.write(
-                &format!("{to}/{}", path.file_name().unwrap().to_str().unwrap()),
-                std::fs::read(&path).unwrap(),
-            );
-        }
-    }
-}
+use terrarium_test_support::{Client, Server, TestSite, repo, terrarium};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn routing_reaches_only_the_named_mount() {
@@ -37,7 +20,7 @@ async fn routing_reaches_only_the_named_mount() {
     let server = Server::start(site.path()).await;
     let echo = |path: &'static str| {
         let addr = server.addr;
-        async move { request(addr, "POST", path, &[], Vec::new()).await }
+        async move { Client::at(addr).post(path, Vec::new()).await }
     };
     let cases = [
         ("/api/echo", "/api", "/echo"),
@@ -79,7 +62,7 @@ const BLOG_SITE: &str = "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n\
 #[tokio::test(flavor = "multi_thread")]
 async fn mounts_switch_off_and_on_and_reload_through_the_control_api() {
     let site = TestSite::new(BLOG_SITE);
-    copy_app(&site, "faults", "apps/blog");
+    site.copy_app("faults", "apps/blog");
     site.write("maintenance.html", "<h1>The blog is resting</h1>");
     let server = Server::start(site.path()).await;
 
@@ -112,7 +95,7 @@ async fn mounts_switch_off_and_on_and_reload_through_the_control_api() {
 
     // Switching off: a request already running finishes; new ones get 503.
     let addr = server.addr;
-    let sleeper = tokio::spawn(async move { request(addr, "GET", "/blog/sleep/600", &[], Vec::new()).await });
+    let sleeper = tokio::spawn(async move { Client::at(addr).get("/blog/sleep/600").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     let disabled = server.control("POST", "/mounts/blog/disable").await;
     assert_eq!(
@@ -219,35 +202,25 @@ async fn a_mount_can_start_switched_off_and_the_token_guards_the_api() {
     let refused = server.control("POST", "/mounts/root/enable").await;
     assert_eq!(refused.status, 401);
     assert_eq!(refused.headers["www-authenticate"], "Bearer");
-    let wrong = request(
-        server.admin,
-        "GET",
-        "/health",
-        &[("authorization", "Bearer nope")],
-        Vec::new(),
-    )
-    .await;
+    let wrong = Client::at(server.admin)
+        .get_with("/health", &[("authorization", "Bearer nope")])
+        .await;
     assert_eq!(wrong.status, 401);
-    let allowed = request(
-        server.admin,
-        "POST",
-        "/mounts/root/enable",
-        &[("authorization", "Bearer let-me-in")],
-        Vec::new(),
-    )
-    .await;
+    let allowed = Client::at(server.admin)
+        .send(
+            "POST",
+            "/mounts/root/enable",
+            &[("authorization", "Bearer let-me-in")],
+            Vec::new(),
+        )
+        .await;
     assert_eq!(allowed.status, 200);
     assert_eq!(server.get("/").await.status, 200);
     server.stop().await;
 }
 
 fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_terrarium"))
-        .args(args)
-        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
-        .env_remove("TERRARIUM_ADMIN_TOKEN")
-        .output()
-        .unwrap();
+    let output = terrarium(args).output().unwrap();
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     (
         output.status.success(),
@@ -259,7 +232,7 @@ fn cli(args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_lists_disables_enables_and_reloads() {
     let site = TestSite::new(BLOG_SITE);
-    copy_app(&site, "faults", "apps/blog");
+    site.copy_app("faults", "apps/blog");
     site.write("maintenance.html", "<h1>resting</h1>");
     let server = Server::start(site.path()).await;
     let admin = server.admin.to_string();
@@ -315,15 +288,20 @@ async fn the_cli_lists_disables_enables_and_reloads() {
 }
 
 /// While traffic runs against / and /api, /blog is disabled, enabled and
-/// reloaded 50 times: / and /api never fail, /blog only answers 200 or 503.
+/// reloaded, round after round: / and /api never fail, /blog only answers
+/// 200 or 503. The rounds go on (at least 50, at most a minute) until the
+/// load has been served and /blog has been seen both up and down, so the
+/// toggles and the load overlap by construction, however fast a round is.
 #[tokio::test(flavor = "multi_thread")]
-async fn toggling_one_mount_fifty_times_under_load_disturbs_no_other() {
+async fn toggling_one_mount_under_load_disturbs_no_other() {
+    const ROUNDS: u32 = 50;
+    const SERVED: u64 = 200;
     let site = TestSite::new(
         "[[mount]]\npath = \"/\"\napp = \"@@hello\"\ninstances = 2\n\
          [[mount]]\npath = \"/api\"\napp = \"@faults\"\ninstances = 2\n\
          [[mount]]\npath = \"/blog\"\napp = \"apps/blog\"\ninstances = 1\n",
     );
-    copy_app(&site, "faults", "apps/blog");
+    site.copy_app("faults", "apps/blog");
     let server = Arc::new(Server::start(site.path()).await);
     let done = Arc::new(AtomicBool::new(false));
     let failures = Arc::new(AtomicU64::new(0));
@@ -345,41 +323,59 @@ async fn toggling_one_mount_fifty_times_under_load_disturbs_no_other() {
             }
         }));
     }
-    let blog_statuses = {
-        let (server, done) = (server.clone(), done.clone());
+    // /blog's answers: [200, 503, anything else].
+    let blog = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+    let blog_load = {
+        let (server, done, blog) = (server.clone(), done.clone(), blog.clone());
         tokio::spawn(async move {
-            let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
             while !done.load(Ordering::Relaxed) {
-                *statuses.entry(server.get("/blog/ok").await.status).or_default() += 1;
+                let reply = server.get("/blog/ok").await;
+                let slot = match reply.status {
+                    200 => 0,
+                    503 => 1,
+                    other => {
+                        eprintln!("/blog answered {other}: {}", reply.text());
+                        2
+                    }
+                };
+                blog[slot].fetch_add(1, Ordering::Relaxed);
             }
-            statuses
         })
     };
 
-    for round in 0..50 {
+    let started = std::time::Instant::now();
+    let mut rounds = 0;
+    let overlapped = || {
+        served.load(Ordering::Relaxed) >= SERVED
+            && blog[0].load(Ordering::Relaxed) > 0
+            && blog[1].load(Ordering::Relaxed) > 0
+    };
+    while rounds < ROUNDS || !overlapped() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "after {rounds} rounds in 60 s: {} served, /blog {blog:?}",
+            served.load(Ordering::Relaxed)
+        );
         for action in ["disable", "enable", "reload"] {
             let reply = server.control("POST", &format!("/mounts/blog/{action}")).await;
-            assert_eq!(reply.status, 200, "round {round}, {action}: {}", reply.text());
+            assert_eq!(reply.status, 200, "round {rounds}, {action}: {}", reply.text());
         }
+        rounds += 1;
     }
     done.store(true, Ordering::Relaxed);
     for task in load {
         task.await.unwrap();
     }
-    let statuses = blog_statuses.await.unwrap();
+    blog_load.await.unwrap();
     assert_eq!(
         failures.load(Ordering::Relaxed),
         0,
         "requests to / and /api failed"
     );
-    assert!(served.load(Ordering::Relaxed) > 100, "the load actually ran");
-    assert!(
-        statuses.keys().all(|s| *s == 200 || *s == 503),
-        "/blog answered {statuses:?}"
-    );
-    assert!(
-        statuses.contains_key(&200) && statuses.contains_key(&503),
-        "/blog answered {statuses:?}"
+    assert_eq!(
+        blog[2].load(Ordering::Relaxed),
+        0,
+        "/blog answered something other than 200 or 503"
     );
     Arc::try_unwrap(server).ok().expect("all tasks done").stop().await;
 }
@@ -410,7 +406,7 @@ async fn one_mounts_flood_never_takes_anothers_capacity() {
     for _ in 0..6 {
         let addr = server.addr;
         flood.push(tokio::spawn(async move {
-            request(addr, "GET", "/api/loop", &[], Vec::new()).await.status
+            Client::at(addr).get("/api/loop").await.status
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -453,7 +449,7 @@ async fn worker_threads_each_serve_from_their_own_instances() {
         tokio::spawn(async move {
             let mut most = (0, 0);
             while !done.load(Ordering::Relaxed) {
-                let mounts = request(admin, "GET", "/mounts", &[], Vec::new()).await.json();
+                let mounts = Client::at(admin).get("/mounts").await.json();
                 let live = |i: usize| mounts["mounts"][i]["live_instances"].as_u64().unwrap();
                 most = (most.0.max(live(0)), most.1.max(live(1)));
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -465,10 +461,10 @@ async fn worker_threads_each_serve_from_their_own_instances() {
     // the three workers' sockets.
     let addr = server.addr;
     let counters: Vec<_> = (0..40)
-        .map(|_| tokio::spawn(async move { request(addr, "GET", "/counter", &[], Vec::new()).await }))
+        .map(|_| tokio::spawn(async move { Client::at(addr).get("/counter").await }))
         .collect();
     let fresh: Vec<_> = (0..6)
-        .map(|_| tokio::spawn(async move { request(addr, "GET", "/fresh/sleep/30", &[], Vec::new()).await }))
+        .map(|_| tokio::spawn(async move { Client::at(addr).get("/fresh/sleep/30").await }))
         .collect();
     let mut seen = Vec::new();
     for reply in counters {

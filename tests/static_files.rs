@@ -1,9 +1,7 @@
 //! Static mounts through real HTTP: types, validators, ranges, listings,
 //! and every way of trying to get out of the folder.
 
-mod support;
-
-use support::{Server, TestSite, request};
+use terrarium_test_support::{Server, TestSite};
 
 fn static_site() -> TestSite {
     let site = TestSite::new(
@@ -53,49 +51,39 @@ async fn files_have_types_validators_and_conditional_answers() {
         "links inside are fine"
     );
 
-    let cached = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("if-none-match", &etag)],
-        vec![],
-    )
-    .await;
+    let cached = server
+        .send("GET", "/static/hello.txt", &[("if-none-match", &etag)], vec![])
+        .await;
     assert_eq!(cached.status, 304);
     assert!(cached.body.is_empty());
-    let other = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("if-none-match", "\"other\"")],
-        vec![],
-    )
-    .await;
+    let other = server
+        .send(
+            "GET",
+            "/static/hello.txt",
+            &[("if-none-match", "\"other\"")],
+            vec![],
+        )
+        .await;
     assert_eq!(other.status, 200);
-    let since = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("if-modified-since", &modified)],
-        vec![],
-    )
-    .await;
+    let since = server
+        .send(
+            "GET",
+            "/static/hello.txt",
+            &[("if-modified-since", &modified)],
+            vec![],
+        )
+        .await;
     assert_eq!(since.status, 304);
     let old = "Thu, 01 Jan 1970 00:00:00 GMT";
-    let stale = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("if-modified-since", old)],
-        vec![],
-    )
-    .await;
+    let stale = server
+        .send("GET", "/static/hello.txt", &[("if-modified-since", old)], vec![])
+        .await;
     assert_eq!(stale.status, 200);
 
-    let head = request(server.addr, "HEAD", "/static/hello.txt", &[], vec![]).await;
+    let head = server.send("HEAD", "/static/hello.txt", &[], vec![]).await;
     assert_eq!((head.status, head.body.len()), (200, 0));
     assert_eq!(head.headers["content-length"], "20");
-    let post = request(server.addr, "POST", "/static/hello.txt", &[], vec![]).await;
+    let post = server.post("/static/hello.txt", vec![]).await;
     assert_eq!(
         (post.status, post.headers["allow"].to_str().unwrap()),
         (405, "GET, HEAD")
@@ -115,47 +103,32 @@ async fn ranges_and_large_files() {
         "streamed intact"
     );
 
-    let part = request(
-        server.addr,
-        "GET",
-        "/static/big.bin",
-        &[("range", "bytes=1000-1009")],
-        vec![],
-    )
-    .await;
+    let part = server
+        .send("GET", "/static/big.bin", &[("range", "bytes=1000-1009")], vec![])
+        .await;
     assert_eq!(part.status, 206);
     assert_eq!(part.headers["content-range"], "bytes 1000-1009/5000000");
     assert_eq!(
         part.body.to_vec(),
         (1000..1010u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()
     );
-    let tail = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("range", "bytes=-6")],
-        vec![],
-    )
-    .await;
+    let tail = server
+        .send("GET", "/static/hello.txt", &[("range", "bytes=-6")], vec![])
+        .await;
     assert_eq!((tail.status, tail.text().as_str()), (206, "world\n"));
-    let beyond = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("range", "bytes=500-")],
-        vec![],
-    )
-    .await;
+    let beyond = server
+        .send("GET", "/static/hello.txt", &[("range", "bytes=500-")], vec![])
+        .await;
     assert_eq!(beyond.status, 416);
     assert_eq!(beyond.headers["content-range"], "bytes */20");
-    let stale_if_range = request(
-        server.addr,
-        "GET",
-        "/static/hello.txt",
-        &[("range", "bytes=0-4"), ("if-range", "\"old\"")],
-        vec![],
-    )
-    .await;
+    let stale_if_range = server
+        .send(
+            "GET",
+            "/static/hello.txt",
+            &[("range", "bytes=0-4"), ("if-range", "\"old\"")],
+            vec![],
+        )
+        .await;
     assert_eq!(stale_if_range.status, 200, "a stale If-Range gets the whole file");
     server.stop().await;
 }

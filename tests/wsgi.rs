@@ -1,9 +1,7 @@
 //! Unmodified Flask and Bottle apps (the bundled examples, with their
 //! frameworks installed from requirements.txt) through real HTTP.
 
-mod support;
-
-use support::{Reply, Server, TestSite, repo, request};
+use terrarium_test_support::{Reply, Server, TestSite, repo};
 
 fn example_site(example: &str, entry: &str) -> TestSite {
     let app = repo().join("examples").join(example).join("apps").join(example);
@@ -35,33 +33,20 @@ async fn check_common_behaviour(server: &Server) {
     assert_eq!(empty.status, 200, "{}", empty.text());
     assert_eq!(empty.json()["count"], 0);
 
-    let created = request(
-        server.addr,
-        "POST",
-        "/api/notes",
-        &[("content-type", "application/json")],
-        br#"{"text":"hi"}"#.to_vec(),
-    )
-    .await;
+    let created = server
+        .post_as("/api/notes", "application/json", br#"{"text":"hi"}"#)
+        .await;
     assert_eq!((created.status, created.json()["count"].as_u64()), (201, Some(1)));
-    let bad = request(
-        server.addr,
-        "POST",
-        "/api/notes",
-        &[("content-type", "application/json")],
-        b"{}".to_vec(),
-    )
-    .await;
+    let bad = server.post_as("/api/notes", "application/json", b"{}").await;
     assert_eq!(bad.status, 400);
 
-    let form = request(
-        server.addr,
-        "POST",
-        "/notes",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        b"text=caf%C3%A9+au+lait".to_vec(),
-    )
-    .await;
+    let form = server
+        .post_as(
+            "/notes",
+            "application/x-www-form-urlencoded",
+            b"text=caf%C3%A9+au+lait",
+        )
+        .await;
     assert_eq!(form.status, 303);
     assert!(
         form.headers["location"].to_str().unwrap().ends_with('/'),
@@ -72,17 +57,17 @@ async fn check_common_behaviour(server: &Server) {
     assert!(page.text().contains("café au lait"), "{}", page.text());
 
     let boundary = "----terrarium-test-boundary";
-    let upload: Reply = request(
-        server.addr,
-        "POST",
-        "/upload",
-        &[(
-            "content-type",
-            &format!("multipart/form-data; boundary={boundary}"),
-        )],
-        multipart(boundary),
-    )
-    .await;
+    let upload: Reply = server
+        .send(
+            "POST",
+            "/upload",
+            &[(
+                "content-type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )],
+            multipart(boundary),
+        )
+        .await;
     assert_eq!(upload.status, 200, "{}", upload.text());
     assert_eq!(
         upload.json(),
@@ -95,21 +80,14 @@ async fn check_common_behaviour(server: &Server) {
         cookie.starts_with("visits=1") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
-    let second = request(
-        server.addr,
-        "GET",
-        "/visit",
-        &[("cookie", "visits=1; other=x")],
-        Vec::new(),
-    )
-    .await;
+    let second = server
+        .get_with("/visit", &[("cookie", "visits=1; other=x")])
+        .await;
     assert_eq!(second.json()["visits"], 2);
 
     assert_eq!(server.get("/nowhere").await.status, 404);
     assert_eq!(
-        request(server.addr, "DELETE", "/api/notes", &[], Vec::new())
-            .await
-            .status,
+        server.send("DELETE", "/api/notes", &[], Vec::new()).await.status,
         405
     );
     for _ in 0..3 {
@@ -164,14 +142,7 @@ async fn a_flask_app_uses_the_host_session_through_the_environ() {
     assert!(cookie.starts_with("tsid_root="), "{cookie}");
     for visits in 2..=5 {
         // Any of the pooled instances: the count lives in the host, not in an instance.
-        let reply = request(
-            server.addr,
-            "GET",
-            "/session-visits",
-            &[("cookie", &cookie)],
-            Vec::new(),
-        )
-        .await;
+        let reply = server.get_with("/session-visits", &[("cookie", &cookie)]).await;
         assert_eq!(reply.json()["visits"], visits);
     }
     server.stop().await;

@@ -2,41 +2,50 @@
 //!
 //! Module map (pure parts first, then the shells that do I/O):
 //! - [`units`]: human-readable durations and sizes ("30s", "256MiB").
-//! - [`config`]: the strict `terrarium.toml` schema and its checks.
+//! - [`config`]: the strict `terrarium.toml` schema (server, mounts, sessions),
+//!   each value checked as it is parsed.
 //! - [`paths`]: request paths made canonical (decoding, dot segments, `//`).
-//! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO` split).
+//! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO`
+//!   split) and each mount's on/off switch.
 //! - [`packing`]: the contract's packed byte strings (request head, response headers).
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
-//! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
-//!   instances, pools, guest failures.
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
-//! - [`sessions`]: host-owned sessions: signed cookies, memory and file stores.
+//! - [`api`]: the control API's JSON shapes (server and client share them).
+//! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
+//!   instances, pools, the guest's request and response, guest failures.
+//! - [`sessions`]: host-owned sessions: signed cookies; memory, file and Redis stores.
 //! - [`access_log`]: the line per request, batched per worker thread.
 //! - [`heap`]: freed build memory handed back to the OS.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
 //!   and changed while serving (mounts switched off and on, apps reloaded).
-//! - [`http`]: the only code that touches hyper: listener, request pipeline,
-//!   errors → responses.
+//! - [`http`]: the only code that touches hyper: listeners, request pipeline,
+//!   static files, control API; every refusal → a response in one place.
+//! - [`launch`]: the whole server as one call: config in, listening server out.
 //! - [`cli`]: the `terrarium` command line (the one place `anyhow` is used freely).
 //!
-//! The server is a library function of (listener, site, shutdown):
+//! The server is one library function of (config, options, shutdown):
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use std::{path::Path, sync::Arc};
-//! use terrarium::{config::SiteConfig, site::{Site, default_cache_dir}};
-//! let config = SiteConfig::load(Path::new("examples/hello"))?;
-//! let cache = terrarium_python_wasi::BuildCache::new(default_cache_dir(Path::new("examples/hello")));
-//! let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut |_| {})).await??;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! terrarium::http::serve(listener, Arc::new(site), std::future::pending()).await?;
+//! use std::path::Path;
+//! use terrarium::{config::SiteConfig, launch::{LaunchOptions, launch}, site::default_cache_dir};
+//! let site = Path::new("examples/hello");
+//! let options = LaunchOptions {
+//!     cache: terrarium_python_wasi::BuildCache::new(default_cache_dir(site)),
+//!     progress: Box::new(|_| {}),
+//! };
+//! let running = launch(SiteConfig::load(site)?, options, std::future::pending()).await?;
+//! println!("listening on http://{}", running.addr);
+//! running.stopped().await?;
 //! # Ok(()) }
 //! ```
 
 pub mod access_log;
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod heap;
 pub mod http;
+pub mod launch;
 pub mod mounts;
 pub mod packing;
 pub mod paths;

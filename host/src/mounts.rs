@@ -1,8 +1,33 @@
 //! The mount table: which mount serves a canonical path, and how the path
-//! splits into the mount point (`SCRIPT_NAME`) and the rest (`PATH_INFO`).
-//! Pure: no I/O.
+//! splits into the mount point (`SCRIPT_NAME`) and the rest (`PATH_INFO`);
+//! and each mount's on/off [`Switch`]. Pure: no I/O.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::paths::CanonicalPath;
+
+/// Whether a mount serves: on, or off for maintenance. Flipped while the
+/// site serves; a request reads it once, so one already running when the
+/// mount is switched off finishes normally.
+#[derive(Debug)]
+pub struct Switch(AtomicBool);
+
+impl Switch {
+    /// A switch, on or off.
+    pub fn new(on: bool) -> Self {
+        Self(AtomicBool::new(on))
+    }
+
+    /// Whether requests are served (off: 503 with the maintenance page).
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Switches on or off.
+    pub fn set(&self, on: bool) {
+        self.0.store(on, Ordering::Release);
+    }
+}
 
 /// Mount points and their targets, matched longest first, on whole
 /// (decoded) path segments: "/api" serves "/api" and "/api/...", never "/apix".
@@ -62,13 +87,6 @@ impl<T> MountTable<T> {
             path_info,
             depth,
         })
-    }
-
-    /// Every target with its mount point, longest mount point first.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.entries
-            .iter()
-            .map(|(path, _, target)| (path.as_str(), target))
     }
 }
 

@@ -80,9 +80,7 @@ pub struct GuestMount {
 pub struct BuiltApp {
     /// The content hash that names this build.
     pub key: String,
-    /// The cache entry folder (compiled forms may be stored beside the component).
-    pub dir: PathBuf,
-    /// The pre-initialized component.
+    /// The pre-initialized component (compiled forms may be stored beside it).
     pub component: PathBuf,
     /// Folders to mount read-only, at the paths they had while building, so
     /// that modules imported lazily inside a handler can be found.
@@ -254,7 +252,6 @@ pub fn build_app(
         progress(BuildStep::Cached);
         return Ok(BuiltApp {
             key,
-            dir: entry_dir,
             component,
             mounts,
             built: false,
@@ -319,7 +316,6 @@ pub fn build_app(
     publish(tmp.path(), &entry_dir).map_err(cache_err(&entry_dir))?;
     Ok(BuiltApp {
         key,
-        dir: entry_dir,
         component,
         mounts,
         built: true,

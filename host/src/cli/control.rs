@@ -7,60 +7,60 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 use super::AppAction;
+use crate::api::{ErrorBody, MountInfo, MountList, Reloaded};
 
 /// Runs one `terrarium app` command against the control API at `admin`.
 pub fn run(action: &AppAction, admin: &str, token: Option<&str>) -> anyhow::Result<()> {
-    let (method, path) = match action {
-        AppAction::List => ("GET", "/mounts".to_owned()),
-        AppAction::Enable { name } => ("POST", format!("/mounts/{name}/enable")),
-        AppAction::Disable { name } => ("POST", format!("/mounts/{name}/disable")),
-        AppAction::Reload { name } => ("POST", format!("/mounts/{name}/reload")),
-    };
-    let (status, body) = call(admin, method, &path, token)?;
-    let answer: Value = serde_json::from_str(&body)
-        .with_context(|| format!("the control API at {admin} answered {status} with: {body}"))?;
-    if status != 200 {
-        let error = answer["error"].as_str().unwrap_or(&body);
-        bail!("{error} (HTTP {status})");
-    }
     match action {
-        AppAction::List => print_table(&answer["mounts"]),
-        AppAction::Enable { .. } | AppAction::Disable { .. } => {
+        AppAction::List => {
+            let list: MountList = ask(admin, "GET", "/mounts", token)?;
+            print_table(&list.mounts);
+        }
+        AppAction::Enable { name } | AppAction::Disable { name } => {
+            let verb = if matches!(action, AppAction::Enable { .. }) {
+                "enable"
+            } else {
+                "disable"
+            };
+            let mount: MountInfo = ask(admin, "POST", &format!("/mounts/{name}/{verb}"), token)?;
+            println!("{} ({}): {}", mount.name, mount.path, mount.state);
+        }
+        AppAction::Reload { name } => {
+            let reloaded: Reloaded = ask(admin, "POST", &format!("/mounts/{name}/reload"), token)?;
+            let mount = &reloaded.mount;
+            let version = mount.app.as_ref().map_or("?", |app| app.version.as_str());
             println!(
-                "{} ({}): {}",
-                answer["name"].as_str().unwrap_or("?"),
-                path_of(&answer),
-                state_of(&answer)
+                "{} ({}): reloaded in {} ms, version {}, {}",
+                mount.name,
+                mount.path,
+                reloaded.duration_ms,
+                short(version),
+                mount.state,
             );
         }
-        AppAction::Reload { .. } => println!(
-            "{} ({}): reloaded in {} ms, version {}, {}",
-            answer["name"].as_str().unwrap_or("?"),
-            path_of(&answer),
-            answer["duration_ms"],
-            short(answer["version"].as_str().unwrap_or("?")),
-            state_of(&answer),
-        ),
     }
     Ok(())
 }
 
-fn path_of(mount: &Value) -> &str {
-    mount["path"].as_str().unwrap_or("?")
-}
-
-fn state_of(mount: &Value) -> &str {
-    mount["state"].as_str().unwrap_or("?")
+/// One request; the answer as `T`, or the API's error as an error.
+fn ask<T: DeserializeOwned>(admin: &str, method: &str, path: &str, token: Option<&str>) -> anyhow::Result<T> {
+    let (status, body) = call(admin, method, path, token)?;
+    let unexpected = || format!("the control API at {admin} answered {status} with: {body}");
+    if status != 200 {
+        let error = serde_json::from_str::<ErrorBody>(&body).with_context(unexpected)?;
+        bail!("{} (HTTP {status})", error.error);
+    }
+    serde_json::from_str(&body).with_context(unexpected)
 }
 
 fn short(version: &str) -> &str {
     &version[..version.len().min(12)]
 }
 
-fn print_table(mounts: &Value) {
+fn print_table(mounts: &[MountInfo]) {
     let header = [
         "NAME",
         "PATH",
@@ -73,26 +73,19 @@ fn print_table(mounts: &Value) {
         "VERSION",
     ];
     let mut rows = vec![header.map(str::to_owned).to_vec()];
-    for mount in mounts.as_array().into_iter().flatten() {
-        let text = |key: &str| match &mount[key] {
-            Value::Null => "-".to_owned(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let instances = match (&mount["live_instances"], &mount["instances"]) {
-            (Value::Number(live), Value::Number(size)) => format!("{live}/{size}"),
-            _ => "-".to_owned(),
-        };
+    for mount in mounts {
+        let app = mount.app.as_ref();
+        let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
         rows.push(vec![
-            text("name"),
-            text("path"),
-            text("kind"),
-            text("state"),
-            text("isolation"),
-            instances,
-            text("requests"),
-            text("errors"),
-            short(&text("version")).to_owned(),
+            mount.name.clone(),
+            mount.path.clone(),
+            mount.kind.clone(),
+            mount.state.clone(),
+            or_dash(app.map(|app| app.isolation.clone())),
+            or_dash(app.map(|app| format!("{}/{}", app.live_instances, app.instances))),
+            mount.requests.to_string(),
+            mount.errors.to_string(),
+            or_dash(app.map(|app| short(&app.version).to_owned())),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! terrarium build SITE [--cache-dir DIR]
-//! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto] [--cache-dir DIR]
+//! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto]
+//!                      [--access-log stderr|off|FILE] [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
 //! ```
 
@@ -14,14 +15,14 @@ use std::{
     sync::Arc,
 };
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use terrarium_python_wasi::{BuildCache, BuildStep};
 
 mod control;
 
 use crate::{
-    config::{AccessLogTarget, SiteConfig, Workers},
+    config::{AccessLogTarget, AdminAddress, SiteConfig, Workers},
+    launch::{LaunchOptions, launch},
     site::{self, Progress, Site},
 };
 
@@ -51,8 +52,8 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Address of the control API, overriding `server.admin` ("off" to disable).
-        #[arg(long)]
-        admin: Option<String>,
+        #[arg(long, value_name = "ADDR|off")]
+        admin: Option<AdminAddress>,
         /// Worker threads serving the site, overriding `server.workers` ("auto": one per core).
         #[arg(long)]
         workers: Option<Workers>,
@@ -158,7 +159,7 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
 fn serve(
     site_dir: &Path,
     listen: Option<SocketAddr>,
-    admin: Option<String>,
+    admin: Option<AdminAddress>,
     workers: Option<Workers>,
     access_log: Option<AccessLogTarget>,
     cache_dir: Option<PathBuf>,
@@ -174,47 +175,25 @@ fn serve(
         // A relative path on the command line starts where the command runs.
         config.server.access_log = access_log;
     }
-    match admin.as_deref() {
-        None => {}
-        Some("off") => config.server.admin = None,
-        Some(address) => {
-            config.server.admin = Some(address.parse().with_context(|| format!("--admin {address:?}"))?);
-        }
+    if let Some(admin) = admin {
+        config.server.admin = admin;
     }
-    let cache = cache_for(site_dir, cache_dir);
+    let options = LaunchOptions {
+        cache: cache_for(site_dir, cache_dir),
+        progress: Box::new(print_progress),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let address = config.server.listen;
-        let admin_address = config.server.admin;
-        let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut print_progress))
-            .await
-            .context("preparing the site panicked")??;
-        let listener = crate::http::PublicListeners::bind(address, site.workers())
-            .with_context(|| format!("cannot listen on {address}"))?;
-        let admin =
-            match admin_address {
-                Some(admin) => Some(tokio::net::TcpListener::bind(admin).await.with_context(|| {
-                    format!("cannot listen on {admin} for the control API (server.admin)")
-                })?),
-                None => None,
-            };
-        tracing::info!(
-            workers = listener.workers(),
-            "serving with one event loop per worker thread"
-        );
-        let mut banner = format!("terrarium: listening on http://{}\n", listener.local_addr());
-        if let Some(admin) = &admin {
-            banner.push_str(&format!(
-                "terrarium: control API on http://{}\n",
-                admin.local_addr()?
-            ));
+        let running = launch(config, options, shutdown_signal()).await?;
+        let mut banner = format!("terrarium: listening on http://{}\n", running.addr);
+        if let Some(admin) = running.admin_addr {
+            banner.push_str(&format!("terrarium: control API on http://{admin}\n"));
         }
         // Whoever started us may have stopped reading stdout: never die of that.
         let mut stdout = std::io::stdout();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
-        let site = Arc::new(site);
-        let reopener = tokio::spawn(reopen_access_log_on_hangup(site.clone()));
-        crate::http::serve_site(listener, admin, site, shutdown_signal()).await?;
+        let reopener = tokio::spawn(reopen_access_log_on_hangup(running.site.clone()));
+        running.stopped().await?;
         reopener.abort();
         let _ = writeln!(std::io::stderr(), "terrarium: stopped");
         Ok(())

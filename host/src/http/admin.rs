@@ -17,11 +17,12 @@ use std::{sync::Arc, time::Instant};
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::responses::{self, Body};
+use super::responses::{self, Body, Context, ControlRefusal, Refusal};
 use crate::{
-    site::{ControlError, Mount, MountTarget, Site},
+    api::{AppInfo, MountInfo, MountList, Reloaded},
+    site::{Mount, MountTarget, Site},
     stats::METRICS_HEADER,
 };
 
@@ -29,90 +30,84 @@ use crate::{
 pub async fn handle(site: Arc<Site>, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    if let Some(expected) = &site.config.server.admin_token
-        && !authorized(request.headers().get(header::AUTHORIZATION), expected)
-    {
-        let mut response = json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "a valid bearer token is required"}),
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
-    }
-    let response = route(&site, &method, &path).await;
+    let outcome = match &site.config.server.admin_token {
+        Some(expected) if !authorized(request.headers().get(header::AUTHORIZATION), expected.expose()) => {
+            Err(ControlRefusal::Unauthorized.into())
+        }
+        _ => route(&site, &method, &path).await,
+    };
+    let response = outcome.unwrap_or_else(|refusal| {
+        refusal.respond(Context {
+            mount: None,
+            request_id: "",
+        })
+    });
     tracing::info!(target: "admin", method = %method, path = %path, status = response.status().as_u16());
     response
 }
 
-async fn route(site: &Site, method: &Method, path: &str) -> Response<Body> {
+async fn route(site: &Site, method: &Method, path: &str) -> Result<Response<Body>, Refusal> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
-        (&Method::GET, ["health"]) => json_response(StatusCode::OK, json!({"status": "ok"})),
-        (&Method::GET, ["mounts"]) => {
-            let mounts: Vec<Value> = site.mounts_in_order().iter().map(|m| describe(m)).collect();
-            json_response(StatusCode::OK, json!({"mounts": mounts}))
+        (&Method::GET, ["health"]) => Ok(json(&serde_json::json!({"status": "ok"}))),
+        (&Method::GET, ["mounts"]) => Ok(json(&MountList {
+            mounts: site.mounts_in_order().iter().map(|m| describe(m)).collect(),
+        })),
+        (&Method::GET, ["metrics"]) => Ok(metrics(site)),
+        (&Method::POST, ["mounts", name, action @ ("enable" | "disable")]) => {
+            let mount = site.mount(name).map_err(ControlRefusal::from)?;
+            mount.switch.set(*action == "enable");
+            tracing::info!(mount = %mount.name, "{action}d through the control API");
+            Ok(json(&describe(mount)))
         }
-        (&Method::GET, ["metrics"]) => metrics(site),
-        (&Method::POST, ["mounts", name, action @ ("enable" | "disable")]) => match site.mount(name) {
-            Ok(mount) => {
-                mount.set_enabled(*action == "enable");
-                tracing::info!(mount = %mount.name, "{action}d through the control API");
-                json_response(StatusCode::OK, describe(mount))
-            }
-            Err(error) => control_error(&error),
-        },
         (&Method::POST, ["mounts", name, "reload"]) => {
             let started = Instant::now();
-            match site.reload(name).await {
-                Ok(version) => {
-                    let mut body = describe(site.mount(name).expect("just reloaded"));
-                    body["reloaded"] = json!(true);
-                    body["version"] = json!(version.key);
-                    body["duration_ms"] = json!(started.elapsed().as_millis() as u64);
-                    json_response(StatusCode::OK, body)
-                }
-                Err(error) => control_error(&error),
-            }
+            site.reload(name).await.map_err(ControlRefusal::from)?;
+            let mount = site.mount(name).map_err(ControlRefusal::from)?;
+            Ok(json(&Reloaded {
+                mount: describe(mount),
+                reloaded: true,
+                duration_ms: started.elapsed().as_millis() as u64,
+            }))
         }
-        (_, ["health" | "mounts" | "metrics"] | ["mounts", _, "enable" | "disable" | "reload"]) => {
-            let mut response = json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({"error": "method not allowed"}),
-            );
-            let allow = if segments.len() == 1 { "GET" } else { "POST" };
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-            response
+        (_, ["health" | "mounts" | "metrics"]) => {
+            Err(ControlRefusal::MethodNotAllowed { allow: "GET" }.into())
         }
-        _ => json_response(
-            StatusCode::NOT_FOUND,
-            json!({"error": format!("no such endpoint: {path}")}),
-        ),
+        (_, ["mounts", _, "enable" | "disable" | "reload"]) => {
+            Err(ControlRefusal::MethodNotAllowed { allow: "POST" }.into())
+        }
+        _ => Err(ControlRefusal::NoEndpoint(path.to_owned()).into()),
     }
 }
 
 /// One mount as `GET /mounts` shows it.
-fn describe(mount: &Mount) -> Value {
-    let mut value = json!({
-        "name": mount.name,
-        "path": mount.path,
-        "kind": mount.kind(),
-        "state": if mount.is_enabled() { "enabled" } else { "disabled" },
-        "requests": mount.stats.requests(),
-        "errors": mount.stats.errors(),
-    });
-    if let MountTarget::App(app) = &mount.target {
-        let current = app.current();
-        value["isolation"] = json!(app.settings.isolation.to_string());
-        value["instances"] = json!(app.settings.instances);
-        value["live_instances"] = json!(current.pool.live_instances());
-        value["version"] = json!(current.key);
-        value["last_error"] = json!(app.last_error());
+fn describe(mount: &Mount) -> MountInfo {
+    MountInfo {
+        name: mount.name.clone(),
+        path: mount.path.clone(),
+        kind: mount.kind().to_owned(),
+        state: if mount.switch.is_on() {
+            "enabled"
+        } else {
+            "disabled"
+        }
+        .to_owned(),
+        requests: mount.stats.requests(),
+        errors: mount.stats.errors(),
+        app: match &mount.target {
+            MountTarget::App(app) => {
+                let current = app.current();
+                Some(AppInfo {
+                    isolation: app.settings.isolation.to_string(),
+                    instances: app.settings.instances,
+                    live_instances: current.pool.live_instances(),
+                    version: current.key.clone(),
+                    last_error: app.last_error(),
+                })
+            }
+            MountTarget::Static(_) => None,
+        },
     }
-    value
 }
 
 fn metrics(site: &Site) -> Response<Body> {
@@ -122,7 +117,7 @@ fn metrics(site: &Site) -> Response<Body> {
         let label = &mount.name;
         out.push_str(&format!(
             "terrarium_mount_enabled{{mount=\"{label}\"}} {}\n",
-            u8::from(mount.is_enabled())
+            u8::from(mount.switch.is_on())
         ));
         if let MountTarget::App(app) = &mount.target {
             let live = app.current().pool.live_instances();
@@ -137,22 +132,9 @@ fn metrics(site: &Site) -> Response<Body> {
     response
 }
 
-fn control_error(error: &ControlError) -> Response<Body> {
-    let status = match error {
-        ControlError::NoSuchMount(_) => StatusCode::NOT_FOUND,
-        ControlError::NotAnApp(_) => StatusCode::CONFLICT,
-        ControlError::ReloadFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    json_response(status, json!({"error": error.to_string()}))
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response<Body> {
-    let mut response = Response::new(responses::full(body.to_string()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+fn json(body: &impl Serialize) -> Response<Body> {
+    let value = serde_json::to_value(body).expect("the control API's shapes serialize");
+    responses::json_response(StatusCode::OK, &value)
 }
 
 /// Compares the bearer token in constant time.

@@ -26,16 +26,6 @@ impl PublicListeners {
         Ok(Self { sockets, address })
     }
 
-    /// One worker on an already listening socket.
-    pub fn single(socket: std::net::TcpListener) -> io::Result<Self> {
-        socket.set_nonblocking(true)?;
-        let address = socket.local_addr()?;
-        Ok(Self {
-            sockets: vec![socket],
-            address,
-        })
-    }
-
     /// The address listened on (with the port picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.address

@@ -9,7 +9,7 @@ use http::{header, request::Parts};
 
 use crate::{
     packing::{HeadFields, PackingError, pack_head},
-    sandbox::WitRequest,
+    sandbox::GuestRequest,
 };
 
 /// What the host knows about a request beyond its head and body.
@@ -38,7 +38,7 @@ pub fn to_guest(
     parts: &Parts,
     body: Bytes,
     context: &RequestContext<'_>,
-) -> Result<WitRequest, PackingError> {
+) -> Result<GuestRequest, PackingError> {
     let authority = match parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
         Some(host) => Cow::Borrowed(host),
         None => parts
@@ -63,11 +63,11 @@ pub fn to_guest(
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    Ok(WitRequest {
-        head: pack_head(&fields, headers)?,
-        body: Vec::from(body),
-        session: context.session.map(str::to_owned),
-    })
+    Ok(GuestRequest::new(
+        pack_head(&fields, headers)?,
+        Vec::from(body),
+        context.session.map(str::to_owned),
+    ))
 }
 
 /// The query with any non-ASCII byte percent-encoded (RFC 3986 allows none;
@@ -135,7 +135,7 @@ mod tests {
             },
         )
         .unwrap();
-        let (fields, headers) = unpack(&record.head);
+        let (fields, headers) = unpack(record.head());
         assert_eq!(
             fields,
             [
@@ -157,8 +157,8 @@ mod tests {
                 ("x-bytes".to_owned(), b"caf\xe9".to_vec()),
             ]
         );
-        assert_eq!(record.body, b"payload");
-        assert_eq!(record.session.as_deref(), Some("{}"));
+        assert_eq!(record.body(), b"payload");
+        assert_eq!(record.session(), Some("{}"));
     }
 
     #[test]
@@ -176,7 +176,7 @@ mod tests {
             full_path: "/x",
             session: None,
         };
-        let (fields, _) = unpack(&to_guest(&parts, Bytes::new(), &context).unwrap().head);
+        let (fields, _) = unpack(to_guest(&parts, Bytes::new(), &context).unwrap().head());
         assert_eq!(fields[3], "origin.test");
     }
 

@@ -7,8 +7,8 @@
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
-//! - [`responses`]: every failure becomes a response here, and guest answers
-//!   are checked and turned into hyper responses.
+//! - [`responses`]: every refusal is a [`responses::Refusal`], logged and
+//!   turned into a response there; guest answers are checked there too.
 
 pub mod admin;
 pub mod listeners;
@@ -19,4 +19,4 @@ pub mod server;
 pub mod static_files;
 
 pub use listeners::PublicListeners;
-pub use server::{serve, serve_site};
+pub use server::serve_site;

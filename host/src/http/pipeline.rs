@@ -10,19 +10,20 @@ use std::{
     time::Instant,
 };
 
-use http::{Request, Response, header};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header, request::Parts};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::{
     marshal,
-    responses::{self, Body},
+    responses::{self, Body, Context, Refusal},
 };
 use crate::{
     access_log::AccessEntry,
     paths::CanonicalPath,
-    sandbox::bindings::terrarium::app::http::SessionChange,
-    sessions::{Change, Sessions},
+    sandbox::GuestRequest,
+    sessions::{Change, Loaded, Sessions},
     site::{AppMount, Mount, MountTarget, Site},
 };
 
@@ -38,13 +39,19 @@ fn next_request_id() -> String {
 }
 
 /// Answers one request on the public listener. Never fails: every problem
-/// becomes a response.
+/// is a [`Refusal`], turned into a response (and logged) here.
 pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let request_id = next_request_id();
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
-    let (mount, response) = route(&site, remote, request, &request_id).await;
+    let (mount, outcome) = route(&site, remote, request, &request_id).await;
+    let response = outcome.unwrap_or_else(|refusal| {
+        refusal.respond(Context {
+            mount: mount.as_ref().map(|m| m.name.as_str()),
+            request_id: &request_id,
+        })
+    });
     let status = response.status().as_u16();
     let bytes = response
         .headers()
@@ -69,27 +76,26 @@ pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incomi
     response
 }
 
+/// The mount a request reached (if any), and its answer.
 async fn route(
     site: &Site,
     remote: SocketAddr,
     request: Request<Incoming>,
     request_id: &str,
-) -> (Option<Arc<Mount>>, Response<Body>) {
+) -> (Option<Arc<Mount>>, Result<Response<Body>, Refusal>) {
     let path = match CanonicalPath::parse(request.uri().path()) {
         Ok(path) => path,
-        Err(error) => return (None, responses::bad_request(&error.to_string())),
+        Err(error) => return (None, Err(error.into())),
     };
     let Some(resolved) = site.mounts.resolve(&path) else {
-        return (None, responses::not_found());
+        return (None, Err(Refusal::NotFound));
     };
     let mount = resolved.target.clone();
-    if !mount.is_enabled() {
-        return (
-            Some(mount.clone()),
-            responses::maintenance(mount.maintenance_page()),
-        );
+    if !mount.switch.is_on() {
+        let page = mount.maintenance_page().cloned();
+        return (Some(mount), Err(Refusal::Maintenance(page)));
     }
-    let response = match &mount.target {
+    let outcome = match &mount.target {
         MountTarget::Static(folder) => {
             let segments = &path.segments()[resolved.depth..];
             folder
@@ -111,14 +117,14 @@ async fn route(
                 } else {
                     None
                 },
-                script_name: resolved.script_name.to_owned(),
-                path_info: resolved.path_info,
+                script_name: resolved.script_name,
+                path_info: &resolved.path_info,
                 full_path: path.encoded(),
             };
-            dispatch(target, request, remote, request_id).await
+            dispatch(&target, request, remote, request_id).await
         }
     };
-    (Some(mount), response)
+    (Some(mount), outcome)
 }
 
 /// Where an app request goes, with its path split at the mount point.
@@ -126,49 +132,38 @@ struct AppTarget<'a> {
     mount: &'a Mount,
     app: &'a AppMount,
     sessions: Option<&'a Sessions>,
-    script_name: String,
-    path_info: String,
+    script_name: &'a str,
+    path_info: &'a str,
     full_path: String,
 }
 
+/// An app request: its body read, its session loaded, the app called, the
+/// session saved.
 async fn dispatch(
-    target: AppTarget<'_>,
+    target: &AppTarget<'_>,
     request: Request<Incoming>,
     remote: SocketAddr,
     request_id: &str,
-) -> Response<Body> {
-    let max_body = target.mount.max_body;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_body) {
-        return responses::payload_too_large(max_body);
-    }
+) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, max_body as usize).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return responses::payload_too_large(max_body);
-        }
-        Err(error) => return responses::bad_request(&format!("could not read the body: {error}")),
-    };
-    let secure_cookie = target.sessions.is_some_and(|s| {
-        s.secure_for(
-            parts.uri.scheme_str() == Some("https"),
-            remote.ip(),
-            &parts.headers,
-        )
-    });
+    let body = read_body(&parts, body, target.mount.max_body).await?;
     let session = match target.sessions {
-        Some(sessions) => match sessions.load(&target.mount.name, &parts.headers).await {
-            Ok(loaded) => Some((sessions, loaded)),
-            Err(error) => {
-                tracing::error!(mount = %target.mount.name, request = %request_id, "{error}");
-                return responses::session_store_unavailable();
-            }
-        },
+        Some(sessions) => {
+            let secure = sessions.secure_for(
+                parts.uri.scheme_str() == Some("https"),
+                remote.ip(),
+                &parts.headers,
+            );
+            let loaded = sessions
+                .load(&target.mount.name, &parts.headers)
+                .await
+                .map_err(|error| Refusal::Sessions { saving: false, error })?;
+            Some(OpenSession {
+                sessions,
+                loaded,
+                secure,
+            })
+        }
         None => None,
     };
     let guest_request = marshal::to_guest(
@@ -177,52 +172,67 @@ async fn dispatch(
         &marshal::RequestContext {
             request_id,
             remote,
-            script_name: &target.script_name,
-            path_info: &target.path_info,
+            script_name: target.script_name,
+            path_info: target.path_info,
             full_path: &target.full_path,
-            session: session.as_ref().map(|(_, loaded)| loaded.data()),
+            session: session.as_ref().map(|open| open.loaded.data()),
         },
-    );
-    let guest_request = match guest_request {
-        Ok(record) => record,
-        Err(error) => return responses::bad_request(&error.to_string()),
-    };
-    let version = target.app.current();
-    let outcome = version
-        .pool
-        .handle(request_id, guest_request)
-        .await
-        .and_then(|mut answer| {
-            let change = std::mem::replace(&mut answer.session, SessionChange::Unchanged);
-            responses::from_guest(answer).map(|response| (response, change))
-        });
-    let (mut response, change) = match outcome {
-        Ok(answered) => answered,
-        Err(error) => {
-            tracing::error!(mount = %target.mount.name, request = %request_id, "{error}");
-            return responses::guest_failure(&error);
-        }
-    };
-    if let Some((sessions, loaded)) = session {
-        let change = match change {
-            SessionChange::Unchanged => Change::Unchanged,
-            SessionChange::Save(data) => Change::Save(data),
-            SessionChange::Regenerate(data) => Change::Regenerate(data),
-            SessionChange::Destroy => Change::Destroy,
-        };
-        match sessions
-            .finish(loaded, change, &target.mount.path, secure_cookie)
-            .await
-        {
-            Ok(Some(cookie)) => {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(mount = %target.mount.name, request = %request_id, "session not saved: {error}");
-                return responses::session_store_unavailable();
-            }
-        }
+    )
+    .map_err(|error| Refusal::Unreadable(error.to_string()))?;
+    let (mut response, change) = call_app(target.app, request_id, guest_request).await?;
+    if let Some(open) = session
+        && let Some(cookie) = open.save(change, &target.mount.path).await?
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
+    Ok(response)
+}
+
+/// The body, whole, within the mount's `max_body` (413 beyond it, checked
+/// against `Content-Length` before reading when there is one).
+async fn read_body(parts: &Parts, body: Incoming, max_body: u64) -> Result<Bytes, Refusal> {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body) {
+        return Err(Refusal::TooLarge { limit: max_body });
+    }
+    match Limited::new(body, max_body as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(Refusal::TooLarge { limit: max_body })
+        }
+        Err(error) => Err(Refusal::Unreadable(format!("could not read the body: {error}"))),
+    }
+}
+
+/// Runs the request in the app's current version; its checked answer and
+/// what it did with the session.
+async fn call_app(
+    app: &AppMount,
+    request_id: &str,
+    request: GuestRequest,
+) -> Result<(Response<Body>, Change), Refusal> {
+    let answer = app.current().pool.handle(request_id, request).await?;
+    Ok(responses::from_guest(answer)?)
+}
+
+/// A session loaded for one request, to be saved after the app answers.
+struct OpenSession<'a> {
+    sessions: &'a Sessions,
+    loaded: Loaded,
+    /// Whether its cookie carries `Secure`.
+    secure: bool,
+}
+
+impl OpenSession<'_> {
+    /// Stores what the app did with the session; the cookie to set, if any.
+    async fn save(self, change: Change, cookie_path: &str) -> Result<Option<HeaderValue>, Refusal> {
+        self.sessions
+            .finish(self.loaded, change, cookie_path, self.secure)
+            .await
+            .map_err(|error| Refusal::Sessions { saving: true, error })
+    }
 }

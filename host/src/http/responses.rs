@@ -1,12 +1,23 @@
-//! Failures become HTTP responses in one place; guest responses are checked here.
+//! The answers the host makes itself, in one place.
+//!
+//! Every refusal (a bad path, a body too large or unreadable, a switched-off
+//! mount, the session store down, a guest that did not answer, the static
+//! and control API refusals) is a [`Refusal`] value: handlers return it as
+//! their `Err`, and [`Refusal::respond`] logs it in one line and turns it
+//! into the response. A guest's own answer is checked here too
+//! ([`from_guest`]).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use serde_json::json;
 
 use crate::{
     packing::unpack_headers,
-    sandbox::{GuestError, WitResponse},
+    paths::PathError,
+    sandbox::{GuestError, GuestResponse},
+    sessions::{Change, StoreError},
+    site::ControlError,
 };
 
 /// The body type of every response the host sends: whole or streamed.
@@ -25,8 +36,177 @@ pub fn empty() -> Body {
 /// How long clients are told to wait before retrying a switched-off mount.
 pub const MAINTENANCE_RETRY_AFTER_SECS: u32 = 30;
 
+/// Why the host answered a request itself.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The path cannot be made canonical (400).
+    #[error("bad path: {0}")]
+    BadPath(#[from] PathError),
+    /// The request could not be read or handed to the app (400).
+    #[error("unreadable request: {0}")]
+    Unreadable(String),
+    /// Nothing is served here (404): no mount, no such file, a hidden file.
+    #[error("not found")]
+    NotFound,
+    /// Something is here, but not for this method (405 with `Allow`).
+    #[error("method not allowed (allowed: {allow})")]
+    MethodNotAllowed {
+        /// The methods that are answered.
+        allow: &'static str,
+    },
+    /// A folder with neither an index.html nor a listing (403).
+    #[error("forbidden: the folder has no index.html and listings are off")]
+    Forbidden,
+    /// The body is larger than the mount accepts (413).
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The mount's `max_body`.
+        limit: u64,
+    },
+    /// The mount is switched off (503 with its maintenance page).
+    #[error("the mount is switched off")]
+    Maintenance(Option<Bytes>),
+    /// The session store could not load, or save, the session (503).
+    #[error("{}{error}", if *.saving { "session not saved: " } else { "" })]
+    Sessions {
+        /// Whether it failed saving (after the app answered) or loading.
+        saving: bool,
+        /// The store's error.
+        error: StoreError,
+    },
+    /// The guest did not answer (500, 503 or 504; details only in the log).
+    #[error(transparent)]
+    Guest(#[from] GuestError),
+    /// The host itself failed (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A control API refusal (answered as JSON).
+    #[error(transparent)]
+    Control(#[from] ControlRefusal),
+}
+
+/// Why the control API refused a request; answered as `{"error": ...}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlRefusal {
+    /// No valid bearer token (401).
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// No such endpoint (404).
+    #[error("no such endpoint: {0}")]
+    NoEndpoint(String),
+    /// The endpoint takes another method (405 with `Allow`).
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The method it takes.
+        allow: &'static str,
+    },
+    /// The mount named cannot do that (404, 409 or 500).
+    #[error(transparent)]
+    Mount(#[from] ControlError),
+}
+
+/// Where a refusal happened, for its log line.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The mount's name, when the path reached one.
+    pub mount: Option<&'a str>,
+    /// The request's id ("" on the control API).
+    pub request_id: &'a str,
+}
+
+impl Refusal {
+    /// The status the client gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadPath(_) | Self::Unreadable(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Maintenance(_) | Self::Sessions { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Guest(error) => guest_failure_status(error),
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Control(refusal) => refusal.status(),
+        }
+    }
+
+    /// Logs the refusal in one line (server-side failures as errors, the
+    /// client's mistakes at debug level) and turns it into its response.
+    pub fn respond(self, context: Context<'_>) -> Response<Body> {
+        let mount = context.mount.unwrap_or("-");
+        let request = context.request_id;
+        match &self {
+            Self::Sessions { .. } | Self::Guest(_) | Self::Internal(_) => {
+                tracing::error!(mount, request, "{self}");
+            }
+            Self::Control(ControlRefusal::Mount(ControlError::ReloadFailed(_))) => {
+                // The reload itself logged its failure, with the build's output.
+            }
+            _ => tracing::debug!(mount, request, "refused: {self}"),
+        }
+        self.into_response()
+    }
+
+    /// The response the client gets. Details of a server-side failure stay
+    /// in the log, never in the response.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let mut response = match &self {
+            Self::BadPath(error) => plain(status, &format!("400 Bad Request: {error}")),
+            Self::Unreadable(reason) => plain(status, &format!("400 Bad Request: {reason}")),
+            Self::TooLarge { limit } => plain(
+                status,
+                &format!("413 Content Too Large: this app accepts bodies up to {limit} bytes"),
+            ),
+            Self::Maintenance(page) => maintenance(page.as_ref()),
+            Self::Sessions { .. } => plain(
+                status,
+                "503 Service Unavailable: sessions are unavailable right now; please retry",
+            ),
+            Self::Control(refusal) => json_response(status, &json!({"error": refusal.to_string()})),
+            Self::NotFound
+            | Self::MethodNotAllowed { .. }
+            | Self::Forbidden
+            | Self::Guest(_)
+            | Self::Internal(_) => plain(
+                status,
+                &format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
+            ),
+        };
+        let headers = response.headers_mut();
+        match &self {
+            Self::MethodNotAllowed { allow } | Self::Control(ControlRefusal::MethodNotAllowed { allow }) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            Self::Control(ControlRefusal::Unauthorized) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Sessions { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::Guest(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl ControlRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NoEndpoint(_) | Self::Mount(ControlError::NoSuchMount(_)) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Mount(ControlError::NotAnApp(_)) => StatusCode::CONFLICT,
+            Self::Mount(ControlError::ReloadFailed(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// 503 for a switched-off mount: its maintenance page, or a plain default.
-pub fn maintenance(page: Option<&Bytes>) -> Response<Body> {
+fn maintenance(page: Option<&Bytes>) -> Response<Body> {
     let mut response = match page {
         Some(page) => {
             let mut response = Response::new(full(page.clone()));
@@ -63,38 +243,18 @@ pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
     response
 }
 
-/// 503: the session store cannot be reached; other mounts are unaffected.
-pub fn session_store_unavailable() -> Response<Body> {
-    let mut response = plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "503 Service Unavailable: sessions are unavailable right now; please retry",
-    );
+/// A JSON response (the control API's answers).
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-/// The host's own 404: no mount serves this path.
-pub fn not_found() -> Response<Body> {
-    plain(StatusCode::NOT_FOUND, "404 Not Found")
-}
-
-/// 413: the body is larger than the mount accepts.
-pub fn payload_too_large(limit: u64) -> Response<Body> {
-    plain(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("413 Content Too Large: this app accepts bodies up to {limit} bytes"),
-    )
-}
-
-/// 400: the request could not be read.
-pub fn bad_request(reason: &str) -> Response<Body> {
-    plain(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {reason}"))
 }
 
 /// The status a guest failure maps to. Details stay in the log, not the response.
-pub fn guest_failure_status(error: &GuestError) -> StatusCode {
+fn guest_failure_status(error: &GuestError) -> StatusCode {
     match error {
         GuestError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         GuestError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -106,21 +266,6 @@ pub fn guest_failure_status(error: &GuestError) -> StatusCode {
     }
 }
 
-/// The response for a request the guest did not answer.
-pub fn guest_failure(error: &GuestError) -> Response<Body> {
-    let status = guest_failure_status(error);
-    let mut response = plain(
-        status,
-        &format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
-    );
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    response
-}
-
 /// Hop-by-hop and framing headers the host sets itself; an app's are dropped.
 fn is_host_owned(name: &HeaderName) -> bool {
     name == header::CONNECTION
@@ -130,18 +275,23 @@ fn is_host_owned(name: &HeaderName) -> bool {
         || name == header::UPGRADE
 }
 
-/// Checks a guest's answer and turns it into a hyper response.
-pub fn from_guest(answer: WitResponse) -> Result<Response<Body>, GuestError> {
-    let status = StatusCode::from_u16(answer.status)
+/// Checks a guest's answer and turns it into a hyper response; returns it
+/// with what the app did with the session.
+pub fn from_guest(answer: GuestResponse) -> Result<(Response<Body>, Change), GuestError> {
+    let GuestResponse {
+        status,
+        headers,
+        body,
+        session,
+    } = answer;
+    let status = StatusCode::from_u16(status)
         .ok()
         .filter(|s| (200..=599).contains(&s.as_u16()) || s.as_u16() == 100)
-        .ok_or_else(|| {
-            GuestError::BadResponse(format!("status {} is not a valid final status", answer.status))
-        })?;
-    let mut response = Response::new(full(answer.body));
+        .ok_or_else(|| GuestError::BadResponse(format!("status {status} is not a valid final status")))?;
+    let mut response = Response::new(full(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    for entry in unpack_headers(&answer.headers) {
+    let map = response.headers_mut();
+    for entry in unpack_headers(&headers) {
         let (name, value) = entry.map_err(|e| GuestError::BadResponse(e.to_string()))?;
         let name = HeaderName::from_bytes(name).map_err(|_| {
             GuestError::BadResponse(format!("invalid header name {:?}", String::from_utf8_lossy(name)))
@@ -149,10 +299,10 @@ pub fn from_guest(answer: WitResponse) -> Result<Response<Body>, GuestError> {
         let value = HeaderValue::from_bytes(value)
             .map_err(|_| GuestError::BadResponse(format!("invalid value for header {name}")))?;
         if !is_host_owned(&name) {
-            headers.append(name, value);
+            map.append(name, value);
         }
     }
-    Ok(response)
+    Ok((response, session))
 }
 
 #[cfg(test)]
@@ -160,15 +310,15 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn answer(status: u16, headers: &[(&str, &[u8])]) -> WitResponse {
-        WitResponse {
+    fn answer(status: u16, headers: &[(&str, &[u8])]) -> GuestResponse {
+        GuestResponse {
             status,
             headers: headers
                 .iter()
                 .flat_map(|(name, value)| [name.as_bytes(), b"\0", value, b"\n"].concat())
                 .collect(),
             body: b"hi".to_vec(),
-            session: crate::sandbox::bindings::terrarium::app::http::SessionChange::Unchanged,
+            session: Change::Unchanged,
         }
     }
 
@@ -184,8 +334,8 @@ mod tests {
             (GuestError::Instantiate("x".into()), 500),
         ];
         for (error, status) in cases {
-            let response = guest_failure(&error);
-            assert_eq!(response.status().as_u16(), status, "{error}");
+            let response = Refusal::Guest(error).into_response();
+            assert_eq!(response.status().as_u16(), status);
             assert_eq!(
                 response.headers().contains_key(header::RETRY_AFTER),
                 status == 503
@@ -195,7 +345,7 @@ mod tests {
 
     #[test]
     fn guest_answers_are_checked() {
-        let ok = from_guest(answer(
+        let (ok, _) = from_guest(answer(
             201,
             &[("X-Thing", b"1"), ("set-cookie", b"a=1"), ("set-cookie", b"b=2")],
         ))
@@ -203,7 +353,7 @@ mod tests {
         assert_eq!(ok.status(), 201);
         assert_eq!(ok.headers().get_all("set-cookie").iter().count(), 2);
 
-        let framed = from_guest(answer(
+        let (framed, _) = from_guest(answer(
             200,
             &[("content-length", b"999"), ("transfer-encoding", b"chunked")],
         ))

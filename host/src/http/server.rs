@@ -28,17 +28,6 @@ use crate::{access_log, site::Site, workers};
 /// How long a client may take to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves `site` on `listener` (no control API, one worker) until
-/// `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    site: Arc<Site>,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
-    let public = PublicListeners::single(listener.into_std()?)?;
-    serve_site(public, None, site, shutdown).await
-}
-
 /// Serves `site` on `public` (a worker thread per socket), and its control
 /// API on `admin` when given, until `shutdown` resolves; then drains both.
 pub async fn serve_site(

@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::responses::{self, Body};
+use super::responses::{self, Body, Refusal};
 use crate::paths::percent_encode_into;
 
 /// A folder served as static files.
@@ -50,19 +50,15 @@ impl StaticFolder {
         segments: &[String],
         trailing_slash: bool,
         request_path: &str,
-    ) -> Response<Body> {
+    ) -> Result<Response<Body>, Refusal> {
         if method != Method::GET && method != Method::HEAD {
-            let mut response = responses::plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+            return Err(Refusal::MethodNotAllowed { allow: "GET, HEAD" });
         }
         if segments
             .iter()
             .any(|s| s.starts_with('.') || s.contains(['/', '\\']))
         {
-            return responses::not_found();
+            return Err(Refusal::NotFound);
         }
         let relative: PathBuf = segments.iter().collect();
         let relative = if segments.is_empty() {
@@ -76,19 +72,20 @@ impl StaticFolder {
             Ok(Ok(Entry::File(file, meta))) => serve_file(method, headers, file, meta).await,
             Ok(Ok(Entry::Folder(listing))) => {
                 if !trailing_slash && !segments.is_empty() {
-                    return redirect_to(&format!("{request_path}/"));
+                    return Ok(redirect_to(&format!("{request_path}/")));
                 }
                 if let Some((file, meta)) = listing.index_html {
                     return serve_file(method, headers, file, meta).await;
                 }
                 if !self.listing {
-                    return responses::plain(StatusCode::FORBIDDEN, "403 Forbidden");
+                    return Err(Refusal::Forbidden);
                 }
-                html_listing(method, request_path, &listing.entries)
+                Ok(html_listing(method, request_path, &listing.entries))
             }
-            Ok(Err(error)) if error.kind() == io::ErrorKind::PermissionDenied => responses::not_found(),
-            Ok(Err(_)) => responses::not_found(),
-            Err(_) => responses::plain(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error"),
+            // Missing, unreadable, or outside the folder (cap-std refuses
+            // such paths): all look alike from outside.
+            Ok(Err(_)) => Err(Refusal::NotFound),
+            Err(error) => Err(Refusal::Internal(format!("opening a static file: {error}"))),
         }
     }
 }
@@ -244,7 +241,7 @@ async fn serve_file(
     headers: &HeaderMap,
     file: std::fs::File,
     meta: FileMeta,
-) -> Response<Body> {
+) -> Result<Response<Body>, Refusal> {
     let etag = etag(&meta);
     let mut response = Response::builder()
         .header(header::ETAG, &etag)
@@ -254,10 +251,10 @@ async fn serve_file(
         response = response.header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified));
     }
     if not_modified(headers, &etag, meta.modified) {
-        return response
+        return Ok(response
             .status(StatusCode::NOT_MODIFIED)
             .body(responses::empty())
-            .unwrap();
+            .unwrap());
     }
     let if_range_ok = headers
         .get(header::IF_RANGE)
@@ -277,24 +274,26 @@ async fn serve_file(
             (StatusCode::PARTIAL_CONTENT, first, last - first + 1)
         }
         RangeRequest::Unsatisfiable => {
-            return response
+            return Ok(response
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{}", meta.len))
                 .body(responses::empty())
-                .unwrap();
+                .unwrap());
         }
     };
     let response = response.status(status).header(header::CONTENT_LENGTH, length);
     if method == Method::HEAD {
-        return response.body(responses::empty()).unwrap();
+        return Ok(response.body(responses::empty()).unwrap());
     }
     let mut file = tokio::fs::File::from_std(file);
-    if start > 0 && file.seek(io::SeekFrom::Start(start)).await.is_err() {
-        return responses::plain(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error");
+    if start > 0 {
+        file.seek(io::SeekFrom::Start(start))
+            .await
+            .map_err(|error| Refusal::Internal(format!("seeking in a static file: {error}")))?;
     }
     let stream =
         tokio_util::io::ReaderStream::with_capacity(file.take(length), 64 * 1024).map_ok(Frame::data);
-    response.body(BodyExt::boxed(StreamBody::new(stream))).unwrap()
+    Ok(response.body(BodyExt::boxed(StreamBody::new(stream))).unwrap())
 }
 
 fn redirect_to(location: &str) -> Response<Body> {

@@ -1,4 +1,6 @@
-//! The wasmtime `Engine` shared by every app, and the epoch ticker.
+//! The wasmtime `Engine` shared by every app, the epoch ticker, and the
+//! way in for the rest of the host: compile an app's component, make the
+//! template its instances come from.
 
 use std::{
     path::Path,
@@ -10,12 +12,16 @@ use std::{
     time::Duration,
 };
 
+use terrarium_python_wasi::GuestMount;
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
     component::Component,
 };
 
-use super::compiled::SharedComponents;
+use super::{
+    compiled::{self, SharedComponents},
+    instance::AppTemplate,
+};
 
 /// How often the epoch advances: a running guest yields to other tasks, and
 /// is checked against its deadline, once per tick.
@@ -38,7 +44,21 @@ pub struct EngineCapacity {
 pub struct Sandbox {
     engine: Engine,
     components: SharedComponents,
-    ticker_stop: Arc<AtomicBool>,
+    _ticker: EpochTicker,
+}
+
+/// An app's component compiled to native code and loaded, ready to become
+/// a template ([`Sandbox::template`]).
+pub struct Compiled {
+    component: Arc<Component>,
+    compiled_now: bool,
+}
+
+impl Compiled {
+    /// Whether it had to be compiled (rather than loaded from the cache).
+    pub fn compiled_now(&self) -> bool {
+        self.compiled_now
+    }
 }
 
 /// Core wasm pieces one CPython component is made of (measured with
@@ -53,42 +73,80 @@ const KEEP_RESIDENT: usize = 64 << 20;
 
 impl Sandbox {
     /// Creates the engine, sized for `capacity`, and starts the epoch ticker.
-    pub fn new(capacity: EngineCapacity) -> wasmtime::Result<Self> {
-        let engine = Engine::new(&engine_config(capacity))?;
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        let stop = ticker_stop.clone();
-        let ticking = engine.clone();
-        thread::Builder::new()
-            .name("terrarium-epoch".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    thread::sleep(EPOCH_TICK);
-                    ticking.increment_epoch();
-                }
-            })
-            .map_err(wasmtime::Error::from)?;
+    /// Fails with a message naming the cause (the engine's own error chain).
+    pub fn new(capacity: EngineCapacity) -> Result<Self, String> {
+        let engine = Engine::new(&engine_config(capacity)).map_err(|e| format!("{e:?}"))?;
+        let ticker =
+            EpochTicker::start(engine.clone()).map_err(|e| format!("cannot start the epoch ticker: {e}"))?;
         Ok(Self {
             engine,
             components: SharedComponents::default(),
-            ticker_stop,
+            _ticker: ticker,
         })
     }
 
-    /// The shared engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// Whether the native code for `component` is already in the cache.
+    pub fn is_compiled(&self, component: &Path) -> bool {
+        compiled::compiled_path(&self.engine, component).is_file()
     }
 
-    /// Loads (or compiles) a component, sharing one copy between its users.
-    /// Returns it and whether it had to be compiled.
-    pub fn load_component(&self, component: &Path) -> Result<(Arc<Component>, bool), String> {
-        self.components.load(&self.engine, component)
+    /// Loads (or compiles and caches) a component's native code, sharing one
+    /// loaded copy between the apps that use the same build.
+    pub fn compile(&self, component: &Path) -> Result<Compiled, String> {
+        let (component, compiled_now) = self.components.load(&self.engine, component)?;
+        Ok(Compiled {
+            component,
+            compiled_now,
+        })
+    }
+
+    /// Links a compiled app against WASI and the contract: the template its
+    /// instances come from, each with read-only `mounts` and `memory_cap`
+    /// bytes of memory. Fails when the component does not fit the contract.
+    pub fn template(
+        &self,
+        name: &str,
+        compiled: Compiled,
+        mounts: Vec<GuestMount>,
+        memory_cap: u64,
+    ) -> Result<AppTemplate, String> {
+        AppTemplate::new(&self.engine, name, compiled.component, mounts, memory_cap)
+            .map_err(|e| format!("the component does not fit the host: {e:?}"))
     }
 }
 
-impl Drop for Sandbox {
+/// The thread that advances the engine's epoch every [`EPOCH_TICK`];
+/// stopped and joined when dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = thread::Builder::new()
+            .name("terrarium-epoch".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

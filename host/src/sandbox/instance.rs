@@ -22,9 +22,10 @@ use wasmtime::{
 use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::{
-    App, AppPre, WitRequest, WitResponse,
+    App, AppPre,
     error::GuestError,
     guest_log::{GuestLog, GuestOutput},
+    messages::{GuestRequest, GuestResponse},
 };
 
 /// How long instantiating may take before it is abandoned.
@@ -74,7 +75,7 @@ impl AppTemplate {
     /// Links `component` against WASI and the contract's imports.
     ///
     /// Fails when the component does not match the contract.
-    pub fn new(
+    pub(super) fn new(
         engine: &Engine,
         name: &str,
         component: Arc<Component>,
@@ -178,9 +179,9 @@ impl Instance {
     pub async fn call(
         &mut self,
         request_id: &Arc<str>,
-        request: &WitRequest,
+        request: &GuestRequest,
         timeout: Duration,
-    ) -> Result<WitResponse, GuestError> {
+    ) -> Result<GuestResponse, GuestError> {
         let state = self.store.data_mut();
         state.log.set_request(request_id.clone());
         state.deadline = Instant::now() + timeout;
@@ -188,12 +189,14 @@ impl Instance {
         let result = self
             .bindings
             .terrarium_app_handler()
-            .call_handle(&mut self.store, request)
+            .call_handle(&mut self.store, &request.0)
             .await;
         let state = self.store.data();
         state.stdout.flush_partial();
         state.stderr.flush_partial();
-        result.map_err(|error| classify(error, state, timeout))
+        result
+            .map(GuestResponse::from)
+            .map_err(|error| classify(error, state, timeout))
     }
 }
 

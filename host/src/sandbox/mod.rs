@@ -7,23 +7,29 @@
 //! - [`instance`]: one sandboxed instance: its `Store`, limits and host state.
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
 //!   and the dispatch of one request into one of them.
+//! - [`messages`]: the guest's request and response in the host's own types.
 //! - [`error`]: why a call into the guest failed, classified once.
+//!
+//! Nothing outside this module names a wasmtime type or the bindings
+//! generated from the contract.
 
-pub mod compiled;
+mod compiled;
 pub mod engine;
 pub mod error;
-pub mod guest_log;
+mod guest_log;
 pub mod instance;
+pub mod messages;
 pub mod pool;
 
-pub use engine::{EngineCapacity, Sandbox};
+pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
-pub use instance::AppTemplate;
-pub use pool::{AppPool, GuestRequest, GuestResponse, PoolSettings};
+pub use instance::{AppTemplate, Instance};
+pub use messages::{GuestRequest, GuestResponse};
+pub use pool::{AppPool, PoolSettings};
 
 /// Host bindings generated from the contract (`python-wasi/wit/terrarium.wit`).
-#[allow(missing_docs)]
-pub mod bindings {
+mod bindings {
+    #![allow(missing_docs)]
     wasmtime::component::bindgen!({
         path: "../python-wasi/wit",
         world: "app",
@@ -31,6 +37,4 @@ pub mod bindings {
     });
 }
 
-/// The contract's request and response records.
-pub use bindings::terrarium::app::http::{Request as WitRequest, Response as WitResponse};
-pub(crate) use bindings::{App, AppPre, terrarium};
+use bindings::{App, AppPre, terrarium};

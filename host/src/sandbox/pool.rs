@@ -22,16 +22,11 @@ use std::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
-    WitRequest, WitResponse,
     error::GuestError,
     instance::{AppTemplate, Instance},
+    messages::{GuestRequest, GuestResponse},
 };
 use crate::{config::Isolation, workers};
-
-/// A request as the guest receives it.
-pub type GuestRequest = WitRequest;
-/// A response as the guest sends it.
-pub type GuestResponse = WitResponse;
 
 /// How one app's instances are shared and limited.
 #[derive(Debug, Clone, Copy)]
@@ -87,22 +82,9 @@ impl AppPool {
         })
     }
 
-    /// The pool's settings.
-    pub fn settings(&self) -> PoolSettings {
-        self.settings
-    }
-
     /// Instances alive right now, idle or busy.
     pub fn live_instances(&self) -> usize {
         self.template.live_instances()
-    }
-
-    /// Instances idle in the pool right now.
-    pub fn idle_instances(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.idle.lock().unwrap().len())
-            .sum()
     }
 
     /// Creates every pooled instance now, so the first requests find them warm.

@@ -165,7 +165,11 @@ impl Sessions {
     pub fn with_store(store: Arc<dyn SessionStore>, config: &SessionsConfig) -> Self {
         Self {
             store,
-            secrets: config.secrets.clone(),
+            secrets: config
+                .secrets
+                .iter()
+                .map(|secret| secret.expose().to_owned())
+                .collect(),
             idle: config.idle_timeout.0,
             absolute: config.absolute_timeout.0,
             secure: config.secure,
@@ -374,7 +378,7 @@ mod tests {
 
     fn sessions(store: Arc<dyn SessionStore>) -> Sessions {
         let config = SessionsConfig {
-            secrets: vec!["a-secret-of-enough-length".into()],
+            secrets: vec![crate::config::Secret::new("a-secret-of-enough-length")],
             idle_timeout: HumanDuration(Duration::from_secs(60)),
             absolute_timeout: HumanDuration(Duration::from_secs(3600)),
             ..SessionsConfig::default()
@@ -545,7 +549,7 @@ mod tests {
     #[test]
     fn secure_cookies_follow_the_mode_and_trusted_proxies() {
         let mut config = SessionsConfig {
-            secrets: vec!["x".repeat(16)],
+            secrets: vec![crate::config::Secret::new("x".repeat(16))],
             ..SessionsConfig::default()
         };
         config.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];

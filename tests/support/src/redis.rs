@@ -8,6 +8,7 @@ use std::{
 
 /// A running redis-server; killed when dropped.
 pub struct RedisServer {
+    /// The port it listens on (127.0.0.1).
     pub port: u16,
     child: Option<Child>,
 }

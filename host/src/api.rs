@@ -1,0 +1,121 @@
+//! The control API's JSON shapes, shared by the server (`http::admin`) and
+//! its command-line client (`terrarium app ...`). Pure: no I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// One mount as `GET /mounts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountInfo {
+    /// Its name (`name`, or the path's last segment).
+    pub name: String,
+    /// Its mount point ("/" or "/api").
+    pub path: String,
+    /// "app" or "static".
+    pub kind: String,
+    /// "enabled" or "disabled".
+    pub state: String,
+    /// Requests it has answered.
+    pub requests: u64,
+    /// Of those, answered with a 5xx status.
+    pub errors: u64,
+    /// An app mount's own fields (absent for static mounts).
+    #[serde(flatten)]
+    pub app: Option<AppInfo>,
+}
+
+/// The fields only app mounts have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// "pooled" or "request".
+    pub isolation: String,
+    /// The pool size (`instances`).
+    pub instances: u32,
+    /// Instances alive right now, idle or busy.
+    pub live_instances: usize,
+    /// The build hash of the version serving.
+    pub version: String,
+    /// The error of the last reload, when it failed.
+    pub last_error: Option<String>,
+}
+
+/// `GET /mounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountList {
+    /// Every mount, in config file order.
+    pub mounts: Vec<MountInfo>,
+}
+
+/// `POST /mounts/{name}/reload`, when the new version serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reloaded {
+    /// The mount, now on its new version.
+    #[serde(flatten)]
+    pub mount: MountInfo,
+    /// Always true.
+    pub reloaded: bool,
+    /// How long building and warming the new version took.
+    pub duration_ms: u64,
+}
+
+/// Any refusal: `{"error": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app_mount() -> MountInfo {
+        MountInfo {
+            name: "blog".into(),
+            path: "/blog".into(),
+            kind: "app".into(),
+            state: "enabled".into(),
+            requests: 3,
+            errors: 1,
+            app: Some(AppInfo {
+                isolation: "pooled".into(),
+                instances: 2,
+                live_instances: 2,
+                version: "abc".into(),
+                last_error: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn app_fields_are_flat_and_absent_for_static_mounts() {
+        let static_mount = MountInfo {
+            kind: "static".into(),
+            app: None,
+            ..app_mount()
+        };
+        let list = MountList {
+            mounts: vec![app_mount(), static_mount],
+        };
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["mounts"][0]["version"], "abc");
+        assert_eq!(json["mounts"][0]["last_error"], serde_json::Value::Null);
+        assert!(json["mounts"][1].get("version").is_none());
+        let back: MountList = serde_json::from_value(json).unwrap();
+        assert_eq!(back, list);
+    }
+
+    #[test]
+    fn a_reload_answer_is_the_mount_plus_its_timing() {
+        let reloaded = Reloaded {
+            mount: app_mount(),
+            reloaded: true,
+            duration_ms: 12,
+        };
+        let json = serde_json::to_value(&reloaded).unwrap();
+        assert_eq!(
+            (&json["name"], &json["version"], &json["duration_ms"]),
+            (&"blog".into(), &"abc".into(), &12.into())
+        );
+        assert_eq!(serde_json::from_value::<Reloaded>(json).unwrap(), reloaded);
+    }
+}

@@ -1,0 +1,582 @@
+//! `[[mount]]`: an app or a static folder at a path.
+//!
+//! Each value's type checks it as it is parsed ([`MountPath`], [`Entry`],
+//! the warm-up paths and the limits); [`RawMount::resolve`] then checks
+//! what needs the whole mount (app or static, the keys only one kind has)
+//! and the site folder (the folders and pages exist).
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use super::deserialize_from_str;
+use crate::units::{ByteSize, HumanDuration};
+
+/// The default entry: `app` in `app.py`.
+pub const DEFAULT_ENTRY: &str = "app:app";
+/// The default pool size.
+pub const DEFAULT_INSTANCES: u32 = 4;
+/// The default memory cap per instance.
+pub const DEFAULT_MEMORY: u64 = 256 << 20;
+/// The default deadline per request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default largest request body.
+pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
+/// The smallest memory cap accepted: CPython itself needs this much.
+pub const MIN_MEMORY: u64 = 32 << 20;
+/// The largest memory cap accepted (a 32-bit wasm memory).
+pub const MAX_MEMORY: u64 = 4 << 30;
+/// The largest pool accepted per mount.
+pub const MAX_INSTANCES: u32 = 1024;
+/// The most paths a mount's `warm_up` may list.
+pub const MAX_WARM_UP_PATHS: usize = 32;
+/// The largest request body a mount may accept.
+const MAX_BODY_LIMIT: u64 = 4 << 30;
+
+/// `[[mount]]`: something served at a URL prefix.
+#[derive(Debug, Clone)]
+pub struct MountConfig {
+    /// `path = "/api"`
+    pub path: MountPath,
+    /// `name = "api"`, defaulting to the path's last segment ("root" for "/").
+    pub name: String,
+    /// `enabled = true`: false starts the mount switched off.
+    pub enabled: bool,
+    /// `maintenance = "maintenance.html"`: the page served while switched off (absolute).
+    pub maintenance: Option<PathBuf>,
+    /// `max_body = "10MiB"`
+    pub max_body: ByteSize,
+    /// `sessions = true`: the app gets `req.session` (its own namespace and cookie).
+    pub sessions: bool,
+    /// What is mounted.
+    pub kind: MountKind,
+}
+
+/// What a mount serves.
+#[derive(Debug, Clone)]
+pub enum MountKind {
+    /// A Python app (`app = ...`).
+    App(AppSettings),
+    /// A folder served by the host (`static = ...`).
+    Static(StaticSettings),
+}
+
+/// The settings of an app mount.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// `app = "apps/api"`: the app folder (absolute).
+    pub folder: PathBuf,
+    /// `entry = "app:app"`
+    pub entry: Entry,
+    /// `isolation = "pooled"`
+    pub isolation: Isolation,
+    /// `instances = 4`
+    pub instances: u32,
+    /// `memory = "256MiB"`
+    pub memory: ByteSize,
+    /// `timeout = "30s"`
+    pub timeout: HumanDuration,
+    /// `warm_up = ["/", "/items?page=1"]`: paths (with an optional query) the
+    /// build requests a few times before it snapshots the app, so that every
+    /// instance starts warm. Empty by default.
+    pub warm_up: Vec<String>,
+}
+
+/// The settings of a static mount.
+#[derive(Debug, Clone)]
+pub struct StaticSettings {
+    /// `static = "static"`: the folder (absolute).
+    pub folder: PathBuf,
+    /// `index = true`: list folders that have no index.html.
+    pub index: bool,
+}
+
+impl MountConfig {
+    /// The app settings, when this mount is an app.
+    pub fn app(&self) -> Option<&AppSettings> {
+        match &self.kind {
+            MountKind::App(app) => Some(app),
+            MountKind::Static(_) => None,
+        }
+    }
+}
+
+/// How requests share instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// Warm instances, each reused for many requests.
+    #[default]
+    Pooled,
+    /// A fresh instance for every request; nothing is shared between requests.
+    Request,
+}
+
+impl fmt::Display for Isolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Isolation::Pooled => "pooled",
+            Isolation::Request => "request",
+        })
+    }
+}
+
+/// A mount point: "/" or "/seg/seg", each segment of letters, digits,
+/// '-', '.', '_' or '~' (never "." or "..").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MountPath(String);
+
+impl MountPath {
+    /// The path as written ("/" or "/api").
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The mount's default name: the last segment, or "root" for "/".
+    fn default_name(&self) -> &str {
+        match self.0.rsplit('/').next() {
+            Some(last) if !last.is_empty() => last,
+            _ => "root",
+        }
+    }
+}
+
+impl fmt::Display for MountPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for MountPath {
+    type Err = String;
+
+    fn from_str(path: &str) -> Result<Self, String> {
+        if path == "/" {
+            return Ok(Self(path.to_owned()));
+        }
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(format!("{path:?} must start with '/'"));
+        };
+        if rest.ends_with('/') {
+            return Err(format!(
+                "{path:?} must not end with '/' (write \"/api\", not \"/api/\")"
+            ));
+        }
+        for segment in rest.split('/') {
+            if segment.is_empty() {
+                return Err(format!("{path:?} must not contain empty segments (\"//\")"));
+            }
+            if segment == "." || segment == ".." {
+                return Err(format!("{path:?} must not contain '.' or '..' segments"));
+            }
+            if let Some(bad) = segment
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c)))
+            {
+                return Err(format!(
+                    "{path:?}: character {bad:?} is not allowed; use letters, digits, '-', '.', '_' or '~'"
+                ));
+            }
+        }
+        Ok(Self(path.to_owned()))
+    }
+}
+
+deserialize_from_str!(MountPath, "a mount path such as \"/\" or \"/api\"");
+
+/// A mount's name: letters, digits, '-' or '_'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MountName(String);
+
+impl FromStr for MountName {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!("{name:?} must be letters, digits, '-' or '_'"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+}
+
+deserialize_from_str!(MountName, "a name of letters, digits, '-' or '_'");
+
+/// What an app mount serves: `module:attribute`, both dotted Python
+/// identifiers ("app:app", "mysite.wsgi:application").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry(String);
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Entry {
+    type Err = String;
+
+    fn from_str(entry: &str) -> Result<Self, String> {
+        let (module, attribute) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("{entry:?} must look like \"module:attribute\""))?;
+        let dotted = |s: &str| {
+            !s.is_empty()
+                && s.split('.').all(|part| {
+                    part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                        && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+                })
+        };
+        if !dotted(module) || !dotted(attribute) {
+            return Err(format!(
+                "{entry:?} must look like \"module:attribute\" with Python identifiers"
+            ));
+        }
+        Ok(Self(entry.to_owned()))
+    }
+}
+
+deserialize_from_str!(Entry, "an entry such as \"app:app\"");
+
+/// One warm-up target: an origin-form "/path?query" of printable ASCII
+/// (it is requested inside the build sandbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WarmUpPath(String);
+
+impl FromStr for WarmUpPath {
+    type Err = String;
+
+    fn from_str(path: &str) -> Result<Self, String> {
+        if !path.starts_with('/') {
+            return Err(format!("{path:?} must start with '/'"));
+        }
+        if path.len() > 2048 || !path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "{path:?} must be printable ASCII without spaces (percent-encode the rest), at most 2048 bytes"
+            ));
+        }
+        if path.contains('#') {
+            return Err(format!("{path:?} must not have a fragment"));
+        }
+        Ok(Self(path.to_owned()))
+    }
+}
+
+deserialize_from_str!(WarmUpPath, "a path such as \"/items?page=1\"");
+
+/// `warm_up`: at most [`MAX_WARM_UP_PATHS`] paths.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Vec<WarmUpPath>")]
+struct WarmUp(Vec<String>);
+
+impl TryFrom<Vec<WarmUpPath>> for WarmUp {
+    type Error = String;
+
+    fn try_from(paths: Vec<WarmUpPath>) -> Result<Self, String> {
+        if paths.len() > MAX_WARM_UP_PATHS {
+            return Err(format!(
+                "lists {} paths; at most {MAX_WARM_UP_PATHS}",
+                paths.len()
+            ));
+        }
+        Ok(Self(paths.into_iter().map(|path| path.0).collect()))
+    }
+}
+
+/// `instances`: 1 to [`MAX_INSTANCES`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u32")]
+struct Instances(u32);
+
+impl TryFrom<u32> for Instances {
+    type Error = String;
+
+    fn try_from(count: u32) -> Result<Self, String> {
+        if count == 0 || count > MAX_INSTANCES {
+            return Err(format!("{count} is not between 1 and {MAX_INSTANCES}"));
+        }
+        Ok(Self(count))
+    }
+}
+
+/// `memory`: [`MIN_MEMORY`] to [`MAX_MEMORY`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "ByteSize")]
+struct MemoryCap(ByteSize);
+
+impl TryFrom<ByteSize> for MemoryCap {
+    type Error = String;
+
+    fn try_from(size: ByteSize) -> Result<Self, String> {
+        if size.0 < MIN_MEMORY || size.0 > MAX_MEMORY {
+            return Err(format!(
+                "{size} is out of range; use {} to {}",
+                ByteSize(MIN_MEMORY),
+                ByteSize(MAX_MEMORY)
+            ));
+        }
+        Ok(Self(size))
+    }
+}
+
+/// `timeout`: 10ms to a day.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "HumanDuration")]
+struct RequestTimeout(HumanDuration);
+
+impl TryFrom<HumanDuration> for RequestTimeout {
+    type Error = String;
+
+    fn try_from(timeout: HumanDuration) -> Result<Self, String> {
+        if timeout.0 < Duration::from_millis(10) || timeout.0 > Duration::from_secs(86_400) {
+            return Err("must be between 10ms and 1d".to_owned());
+        }
+        Ok(Self(timeout))
+    }
+}
+
+/// `max_body`: at most 4GiB.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "ByteSize")]
+struct BodyLimit(ByteSize);
+
+impl TryFrom<ByteSize> for BodyLimit {
+    type Error = String;
+
+    fn try_from(size: ByteSize) -> Result<Self, String> {
+        if size.0 > MAX_BODY_LIMIT {
+            return Err(format!(
+                "{size} is too large; at most {}",
+                ByteSize(MAX_BODY_LIMIT)
+            ));
+        }
+        Ok(Self(size))
+    }
+}
+
+/// `[[mount]]` as written, each value checked; [`RawMount::resolve`] checks
+/// the whole.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMount {
+    pub(super) path: MountPath,
+    name: Option<MountName>,
+    app: Option<PathBuf>,
+    #[serde(rename = "static")]
+    static_dir: Option<PathBuf>,
+    entry: Option<Entry>,
+    isolation: Option<Isolation>,
+    instances: Option<Instances>,
+    memory: Option<MemoryCap>,
+    timeout: Option<RequestTimeout>,
+    warm_up: Option<WarmUp>,
+    max_body: Option<BodyLimit>,
+    index: Option<bool>,
+    enabled: Option<bool>,
+    maintenance: Option<PathBuf>,
+    sessions: Option<bool>,
+}
+
+/// Names a key of one mount in an error: `mount[1].app (path "/blog")`.
+pub(super) struct Key {
+    index: usize,
+    path: String,
+}
+
+impl Key {
+    pub(super) fn new(index: usize, path: &MountPath) -> Self {
+        Self {
+            index,
+            path: path.0.clone(),
+        }
+    }
+
+    pub(super) fn of(&self, field: &str) -> String {
+        format!("mount[{}].{field} (path {:?})", self.index, self.path)
+    }
+}
+
+impl RawMount {
+    /// The mount, with its folders made absolute from `site_dir` and checked.
+    pub(super) fn resolve(self, key: &Key, site_dir: &Path) -> Result<MountConfig, String> {
+        let name = match &self.name {
+            Some(name) => name.0.clone(),
+            None => {
+                MountName::from_str(self.path.default_name())
+                    .map_err(|problem| format!("{}: {problem}; set `name`", key.of("name")))?
+                    .0
+            }
+        };
+        let kind = match (&self.app, &self.static_dir) {
+            (Some(app), None) => MountKind::App(self.app_settings(key, site_dir, app)?),
+            (None, Some(folder)) => MountKind::Static(self.static_settings(key, site_dir, folder)?),
+            (Some(_), Some(_)) => {
+                return Err(format!("{}: set `app` or `static`, not both", key.of("app")));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "{}: missing; set `app` (a Python app folder) or `static` (a folder of files)",
+                    key.of("app")
+                ));
+            }
+        };
+        let maintenance = match &self.maintenance {
+            None => None,
+            Some(page) => {
+                let full = site_dir.join(page);
+                if !full.is_file() {
+                    return Err(format!(
+                        "{}: file {} does not exist",
+                        key.of("maintenance"),
+                        full.display()
+                    ));
+                }
+                Some(full)
+            }
+        };
+        Ok(MountConfig {
+            path: self.path,
+            name,
+            enabled: self.enabled.unwrap_or(true),
+            maintenance,
+            max_body: self.max_body.map_or(ByteSize(DEFAULT_MAX_BODY), |limit| limit.0),
+            sessions: self.sessions.unwrap_or(false),
+            kind,
+        })
+    }
+
+    fn app_settings(&self, key: &Key, site_dir: &Path, folder: &Path) -> Result<AppSettings, String> {
+        if self.index.is_some() {
+            return Err(format!(
+                "{}: only static mounts have a folder index",
+                key.of("index")
+            ));
+        }
+        Ok(AppSettings {
+            folder: existing_folder(key, "app", site_dir, folder)?,
+            entry: self
+                .entry
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ENTRY.parse().expect("the default entry is valid")),
+            isolation: self.isolation.unwrap_or_default(),
+            instances: self.instances.map_or(DEFAULT_INSTANCES, |count| count.0),
+            memory: self.memory.map_or(ByteSize(DEFAULT_MEMORY), |cap| cap.0),
+            timeout: self
+                .timeout
+                .map_or(HumanDuration(DEFAULT_TIMEOUT), |timeout| timeout.0),
+            warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
+        })
+    }
+
+    fn static_settings(&self, key: &Key, site_dir: &Path, folder: &Path) -> Result<StaticSettings, String> {
+        let app_only = [
+            ("entry", self.entry.is_some()),
+            ("isolation", self.isolation.is_some()),
+            ("instances", self.instances.is_some()),
+            ("memory", self.memory.is_some()),
+            ("timeout", self.timeout.is_some()),
+            ("warm_up", self.warm_up.is_some()),
+            ("sessions", self.sessions.is_some()),
+        ];
+        if let Some((field, _)) = app_only.iter().find(|(_, set)| *set) {
+            return Err(format!("{}: only app mounts have this setting", key.of(field)));
+        }
+        Ok(StaticSettings {
+            folder: existing_folder(key, "static", site_dir, folder)?,
+            index: self.index.unwrap_or(false),
+        })
+    }
+}
+
+/// `site_dir/folder`, which must be a folder.
+fn existing_folder(key: &Key, field: &str, site_dir: &Path, folder: &Path) -> Result<PathBuf, String> {
+    if folder.as_os_str().is_empty() {
+        return Err(format!("{}: must name a folder", key.of(field)));
+    }
+    let full = site_dir.join(folder);
+    if !full.is_dir() {
+        return Err(format!(
+            "{}: folder {} does not exist",
+            key.of(field),
+            full.display()
+        ));
+    }
+    Ok(full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::parse;
+
+    #[test]
+    fn warm_up_paths_are_kept_in_order() {
+        let text = "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nwarm_up = [\"/\", \"/items/7?page=2&q=%C3%A9\"]\n";
+        let config = parse(text).unwrap();
+        assert_eq!(
+            config.mounts[0].app().unwrap().warm_up,
+            ["/", "/items/7?page=2&q=%C3%A9"]
+        );
+    }
+
+    #[test]
+    fn names_default_to_the_last_path_segment() {
+        let text = "[[mount]]\npath = \"/api/v1\"\napp = \"apps/hello\"\n[[mount]]\npath = \"/\"\napp = \"apps/hello\"\nname = \"site\"\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.mounts[0].name, "v1");
+        assert_eq!(config.mounts[1].name, "site");
+    }
+
+    /// One line a case: a value and what parsing it gives.
+    #[test]
+    fn values_are_checked_as_they_are_parsed() {
+        let paths: &[(&str, Result<&str, &str>)] = &[
+            ("/", Ok("/")),
+            ("/api/v1", Ok("/api/v1")),
+            ("/a-b.c_d~e", Ok("/a-b.c_d~e")),
+            ("api", Err("\"api\" must start with '/'")),
+            ("/api/", Err("must not end with '/'")),
+            ("//api", Err("empty segments")),
+            ("/a/../b", Err("'.' or '..'")),
+            ("/a b", Err("character ' ' is not allowed")),
+        ];
+        let entries: &[(&str, Result<&str, &str>)] = &[
+            ("app:app", Ok("app:app")),
+            ("mysite.wsgi:application", Ok("mysite.wsgi:application")),
+            ("app", Err("must look like \"module:attribute\"")),
+            ("app:", Err("with Python identifiers")),
+            ("1app:x", Err("with Python identifiers")),
+            ("app:create_app()", Err("with Python identifiers")),
+        ];
+        let mut failures = Vec::new();
+        for (text, expected) in paths {
+            let got = text.parse::<MountPath>().map(|p| p.to_string());
+            if !matches(&got, expected) {
+                failures.push(format!("path {text:?}: {got:?}"));
+            }
+        }
+        for (text, expected) in entries {
+            let got = text.parse::<Entry>().map(|e| e.to_string());
+            if !matches(&got, expected) {
+                failures.push(format!("entry {text:?}: {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    fn matches(got: &Result<String, String>, expected: &Result<&str, &str>) -> bool {
+        match (got, expected) {
+            (Ok(value), Ok(want)) => value == want,
+            (Err(problem), Err(part)) => problem.contains(part),
+            _ => false,
+        }
+    }
+}

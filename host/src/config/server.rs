@@ -1,0 +1,299 @@
+//! `[server]`: the listeners and their limits.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use super::{Secret, deserialize_from_str};
+use crate::units::HumanDuration;
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `listen = "127.0.0.1:8080"`: where the site is served.
+    pub listen: SocketAddr,
+    /// `admin = "127.0.0.1:8081"` (or `"off"`): the control API's address.
+    pub admin: AdminAddress,
+    /// `admin_token = "env:TERRARIUM_ADMIN_TOKEN"` (or the token itself).
+    pub admin_token: Option<Secret>,
+    /// `shutdown_grace = "10s"`: how long requests in flight may finish on shutdown.
+    pub shutdown_grace: HumanDuration,
+    /// `max_connections = 10000`: open connections accepted at once.
+    pub max_connections: usize,
+    /// `workers = "auto"` (one per core) or a number: threads that each run
+    /// an event loop with its own share of every app's instances.
+    pub workers: Workers,
+    /// `access_log = "stderr"` (or a file, relative to the site folder, or
+    /// `"off"`): where the line per request goes.
+    pub access_log: AccessLogTarget,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: AdminAddress::At(SocketAddr::from(([127, 0, 0, 1], 8081))),
+            admin_token: None,
+            shutdown_grace: HumanDuration(Duration::from_secs(10)),
+            max_connections: 10_000,
+            workers: Workers::Auto,
+            access_log: AccessLogTarget::Stderr,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks what a value's type cannot, and takes relative paths from `site_dir`.
+    pub(super) fn resolve(mut self, site_dir: &Path) -> Result<Self, String> {
+        if self.max_connections == 0 {
+            return Err("server.max_connections: must be at least 1".to_owned());
+        }
+        self.access_log = self.access_log.relative_to(site_dir);
+        Ok(self)
+    }
+}
+
+/// Where the control API listens: `"127.0.0.1:8081"`, or `"off"`. The same
+/// text is accepted by `server.admin` and by `terrarium serve --admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAddress {
+    /// No control API.
+    Off,
+    /// Listening on this address (port 0 picks a free port).
+    At(SocketAddr),
+}
+
+impl AdminAddress {
+    /// The address, unless the control API is off.
+    pub fn address(self) -> Option<SocketAddr> {
+        match self {
+            Self::Off => None,
+            Self::At(address) => Some(address),
+        }
+    }
+}
+
+impl FromStr for AdminAddress {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "off" {
+            return Ok(Self::Off);
+        }
+        text.parse()
+            .map(Self::At)
+            .map_err(|_| format!("{text:?} is not an address like \"127.0.0.1:8081\" or \"off\""))
+    }
+}
+
+deserialize_from_str!(AdminAddress, "an address like \"127.0.0.1:8081\" or \"off\"");
+
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AccessLogTarget {
+    /// The server's standard error, beside its other log lines.
+    #[default]
+    Stderr,
+    /// Appended to this file (created if missing).
+    File(PathBuf),
+    /// Not written.
+    Off,
+}
+
+impl AccessLogTarget {
+    /// The same target with a relative file path taken from `base`.
+    pub fn relative_to(self, base: &Path) -> Self {
+        match self {
+            Self::File(path) => Self::File(base.join(path)),
+            other => other,
+        }
+    }
+}
+
+impl FromStr for AccessLogTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "stderr" => Ok(Self::Stderr),
+            "off" => Ok(Self::Off),
+            "" => Err("expected \"stderr\", \"off\" or a file path, not an empty string".to_owned()),
+            path => Ok(Self::File(PathBuf::from(path))),
+        }
+    }
+}
+
+deserialize_from_str!(AccessLogTarget, "a string: \"stderr\", \"off\" or a file path");
+
+/// How many worker threads serve the public listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workers {
+    /// One per core the process may use.
+    #[default]
+    Auto,
+    /// Exactly this many (at least 1).
+    Count(usize),
+}
+
+/// The most worker threads accepted.
+pub const MAX_WORKERS: usize = 1024;
+
+impl Workers {
+    /// The number of worker threads this stands for on this machine.
+    pub fn resolve(self) -> usize {
+        match self {
+            Self::Auto => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Self::Count(count) => count,
+        }
+    }
+}
+
+impl FromStr for Workers {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "auto" {
+            return Ok(Self::Auto);
+        }
+        match text.parse::<usize>() {
+            Ok(count) if (1..=MAX_WORKERS).contains(&count) => Ok(Self::Count(count)),
+            _ => Err(format!(
+                "{text:?} is not \"auto\" or a number of workers from 1 to {MAX_WORKERS}"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Workers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WorkersVisitor;
+
+        impl serde::de::Visitor<'_> for WorkersVisitor {
+            type Value = Workers;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "\"auto\" or a number of workers from 1 to {MAX_WORKERS}")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, count: i64) -> Result<Workers, E> {
+                count.to_string().parse().map_err(E::custom)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Workers, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_any(WorkersVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        SiteConfig,
+        tests::{MINIMAL, parse, site_with_app},
+    };
+
+    #[test]
+    fn the_access_log_goes_to_stderr_a_file_or_nowhere() {
+        let dir = site_with_app();
+        let with = |value: &str| {
+            SiteConfig::parse(&format!("[server]\naccess_log = {value}\n{MINIMAL}"), dir.path())
+        };
+        let cases: &[(&str, Result<AccessLogTarget, &str>)] = &[
+            ("\"stderr\"", Ok(AccessLogTarget::Stderr)),
+            ("\"off\"", Ok(AccessLogTarget::Off)),
+            (
+                "\"logs/access.log\"",
+                Ok(AccessLogTarget::File(dir.path().join("logs/access.log"))),
+            ),
+            (
+                "\"/var/log/site.log\"",
+                Ok(AccessLogTarget::File("/var/log/site.log".into())),
+            ),
+            (
+                "\"\"",
+                Err("server.access_log: expected \"stderr\", \"off\" or a file path, not an empty string"),
+            ),
+            (
+                "false",
+                Err("server.access_log: invalid type: boolean `false`, expected a string"),
+            ),
+        ];
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(value, expected)| match (with(value), expected) {
+                (Ok(config), Ok(target)) if &config.server.access_log == target => None,
+                (Err(problem), Err(part)) if problem.contains(part) => None,
+                (got, _) => Some(format!("access_log = {value}: {got:?}")),
+            })
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn workers_are_auto_or_a_count() {
+        let with = |value: &str| parse(&format!("[server]\nworkers = {value}\n{MINIMAL}"));
+        let cases: &[(&str, Result<Workers, &str>)] = &[
+            ("\"auto\"", Ok(Workers::Auto)),
+            ("1", Ok(Workers::Count(1))),
+            ("3", Ok(Workers::Count(3))),
+            ("\"2\"", Ok(Workers::Count(2))),
+            (
+                "0",
+                Err("\"0\" is not \"auto\" or a number of workers from 1 to 1024"),
+            ),
+            ("-1", Err("\"-1\" is not \"auto\"")),
+            ("1025", Err("\"1025\" is not \"auto\"")),
+            ("\"many\"", Err("\"many\" is not \"auto\"")),
+            ("true", Err("expected \"auto\" or a number of workers")),
+        ];
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(value, expected)| match (with(value), expected) {
+                (Ok(config), Ok(workers)) if config.server.workers == *workers => None,
+                (Err(problem), Err(part)) if problem.contains("server.workers") && problem.contains(part) => {
+                    None
+                }
+                (got, _) => Some(format!("workers = {value}: {got:?}")),
+            })
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert_eq!(Workers::Count(3).resolve(), 3);
+    }
+
+    #[test]
+    fn the_admin_address_is_an_address_or_off_in_the_file_and_on_the_command_line() {
+        let cases: &[(&str, Result<AdminAddress, &str>)] = &[
+            ("off", Ok(AdminAddress::Off)),
+            (
+                "127.0.0.1:0",
+                Ok(AdminAddress::At("127.0.0.1:0".parse().unwrap())),
+            ),
+            ("[::1]:9000", Ok(AdminAddress::At("[::1]:9000".parse().unwrap()))),
+            (
+                "everywhere",
+                Err("\"everywhere\" is not an address like \"127.0.0.1:8081\" or \"off\""),
+            ),
+            ("localhost:8081", Err("is not an address")),
+        ];
+        for (text, expected) in cases {
+            match (text.parse::<AdminAddress>(), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, *want, "{text}"),
+                (Err(problem), Err(part)) => assert!(problem.contains(part), "{text}: {problem}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
+        let config = parse(&format!("[server]\nadmin = \"off\"\n{MINIMAL}")).unwrap();
+        assert_eq!(config.server.admin.address(), None);
+    }
+}

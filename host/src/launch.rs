@@ -1,0 +1,95 @@
+//! The whole server as one library call: [`launch`] makes a config ready
+//! (apps built, compiled, pools warmed), binds its listeners and serves
+//! until the shutdown future resolves. `terrarium serve` and the
+//! integration tests start the server through it, and nothing else.
+
+use std::{future::Future, io, net::SocketAddr, sync::Arc};
+
+use terrarium_python_wasi::BuildCache;
+use tokio::task::JoinHandle;
+
+use crate::{
+    config::SiteConfig,
+    http::{self, PublicListeners},
+    site::{Progress, Site, StartError},
+};
+
+/// How to get a site ready.
+pub struct LaunchOptions {
+    /// Where built components are cached.
+    pub cache: BuildCache,
+    /// Told about each build step (runs on a blocking thread).
+    pub progress: Box<dyn FnMut(Progress<'_>) + Send>,
+}
+
+/// A server that is listening.
+pub struct Running {
+    /// Where the site is served (the port picked, for port 0).
+    pub addr: SocketAddr,
+    /// Where the control API is served, unless `server.admin = "off"`.
+    pub admin_addr: Option<SocketAddr>,
+    /// The site being served.
+    pub site: Arc<Site>,
+    serving: JoinHandle<io::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the server has stopped (after `shutdown` resolved and
+    /// the requests in flight drained).
+    pub async fn stopped(self) -> io::Result<()> {
+        self.serving.await.map_err(io::Error::other)?
+    }
+}
+
+/// Gets `config` ready and serves it on its `server.listen` and
+/// `server.admin` addresses until `shutdown` resolves. Returns once both
+/// listeners are bound; every problem found before that (config, builds,
+/// folders, addresses in use) is an error, and nothing listens.
+pub async fn launch(
+    config: SiteConfig,
+    options: LaunchOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartError> {
+    let listen = config.server.listen;
+    let admin = config.server.admin.address();
+    let LaunchOptions { cache, mut progress } = options;
+    let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut progress))
+        .await
+        .unwrap_or_else(|_| Err(StartError::mount("-", "preparing the site panicked")))?;
+    let listeners = PublicListeners::bind(listen, site.workers()).map_err(|error| StartError::Listen {
+        address: listen,
+        key: "server.listen",
+        error,
+    })?;
+    let (admin_listener, admin_addr) = match admin {
+        Some(address) => {
+            let refused = |error| StartError::Listen {
+                address,
+                key: "server.admin, the control API",
+                error,
+            };
+            let listener = tokio::net::TcpListener::bind(address).await.map_err(refused)?;
+            let bound = listener.local_addr().map_err(refused)?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
+    let addr = listeners.local_addr();
+    tracing::info!(
+        workers = listeners.workers(),
+        "serving with one event loop per worker thread"
+    );
+    let site = Arc::new(site);
+    let serving = tokio::spawn(http::serve_site(
+        listeners,
+        admin_listener,
+        site.clone(),
+        shutdown,
+    ));
+    Ok(Running {
+        addr,
+        admin_addr,
+        site,
+        serving,
+    })
+}

@@ -1,0 +1,234 @@
+//! Building a site's apps: each app folder built into a component (or found
+//! in the cache), compiled to native code, linked into a template and its
+//! pool warmed. Blocking: runs before the server listens, or on a blocking
+//! thread for a reload.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app};
+
+use crate::{
+    config::{AppSettings, ConfigError, MountConfig, SiteConfig},
+    heap,
+    sandbox::{AppPool, Compiled, EngineCapacity, PoolSettings, Sandbox},
+};
+
+/// The build cache's default place inside a site folder.
+pub fn default_cache_dir(site_dir: &Path) -> PathBuf {
+    site_dir.join(".terrarium").join("cache")
+}
+
+/// Something worth telling the user while a site gets ready.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// An app's build reached a step.
+    Step {
+        /// The mount's name.
+        app: &'a str,
+        /// The step.
+        step: BuildStep,
+    },
+    /// An app's component is being compiled to native code.
+    Compiling {
+        /// The mount's name.
+        app: &'a str,
+    },
+    /// An app is ready.
+    Ready {
+        /// The mount's name.
+        app: &'a str,
+        /// Whether nothing had to be built or compiled.
+        from_cache: bool,
+        /// How long it took.
+        elapsed: Duration,
+    },
+}
+
+/// Why a site (or one app of it) could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is missing or wrong.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// An app failed to build (its traceback is in the message).
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// An app's component could not be compiled, linked or instantiated,
+    /// or a mount's folder or page could not be opened.
+    #[error("mount `{mount}`: {message}")]
+    Mount {
+        /// The mount's name.
+        mount: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The wasm engine could not be created.
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    /// The access log's file could not be opened (the error names it).
+    #[error("server.access_log: {0}")]
+    AccessLog(std::io::Error),
+    /// A listener could not be bound.
+    #[error("cannot listen on {address} ({key}): {error}")]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// The config key (or flag) it came from.
+        key: &'static str,
+        /// Why not.
+        error: std::io::Error,
+    },
+}
+
+impl StartError {
+    /// A failure of the mount named `mount`.
+    pub fn mount(mount: &str, message: impl Into<String>) -> Self {
+        Self::Mount {
+            mount: mount.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One version of an app: its component's build key and its instances.
+pub struct AppVersion {
+    /// The build cache key (a content hash).
+    pub key: String,
+    /// Its instances.
+    pub pool: Arc<AppPool>,
+}
+
+/// Engine capacity for a site: every pool full, plus room for a reload
+/// (old and new version side by side) and for replacements.
+pub(super) fn capacity(config: &SiteConfig) -> EngineCapacity {
+    let apps = config.mounts.iter().filter_map(MountConfig::app);
+    let instances: u32 = apps.clone().map(|app| app.instances * 3 + 2).sum();
+    let max_memory = apps.map(|app| app.memory.0).max().unwrap_or(64 << 20);
+    EngineCapacity {
+        instances: instances + 8,
+        max_memory,
+    }
+}
+
+/// The sandbox a site's apps run in, sized for `config`.
+pub(super) fn sandbox_for(config: &SiteConfig) -> Result<Sandbox, StartError> {
+    Sandbox::new(capacity(config)).map_err(StartError::Engine)
+}
+
+/// One app's component, built and compiled (or found in the cache).
+struct CompiledApp {
+    built: BuiltApp,
+    compiled: Compiled,
+    /// Neither the build nor the native compile had to run.
+    from_cache: bool,
+}
+
+/// Builds (or finds in `cache`) one app's component and compiles it (or
+/// loads the compiled copy), reporting progress. When either step ran, the
+/// memory it freed is handed back to the OS.
+fn build_and_compile(
+    sandbox: &Sandbox,
+    cache: &BuildCache,
+    name: &str,
+    app: &AppSettings,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CompiledApp, StartError> {
+    let source = AppSource {
+        name: name.to_owned(),
+        dir: app.folder.clone(),
+        entry: app.entry.to_string(),
+        warm_up: app.warm_up.clone(),
+    };
+    let built = build_app(&source, cache, &mut |step| {
+        progress(Progress::Step { app: name, step })
+    })?;
+    if !sandbox.is_compiled(&built.component) {
+        progress(Progress::Compiling { app: name });
+    }
+    let compiled = sandbox
+        .compile(&built.component)
+        .map_err(|message| StartError::mount(name, message))?;
+    let from_cache = !built.built && !compiled.compiled_now();
+    if !from_cache {
+        heap::release_freed_memory();
+    }
+    Ok(CompiledApp {
+        built,
+        compiled,
+        from_cache,
+    })
+}
+
+/// Builds, compiles, links and warms one version of an app.
+pub(super) fn prepare_app(
+    sandbox: &Sandbox,
+    cache: &BuildCache,
+    name: &str,
+    app: &AppSettings,
+    workers: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<AppVersion, StartError> {
+    let started = Instant::now();
+    let CompiledApp {
+        built,
+        compiled,
+        from_cache,
+    } = build_and_compile(sandbox, cache, name, app, progress)?;
+    let template = sandbox
+        .template(name, compiled, built.mounts, app.memory.0)
+        .map_err(|message| StartError::mount(name, message))?;
+    let pool = AppPool::new(
+        Arc::new(template),
+        PoolSettings {
+            isolation: app.isolation,
+            instances: app.instances,
+            timeout: app.timeout.0,
+            workers,
+        },
+    );
+    wait_for(pool.fill()).map_err(|e| StartError::mount(name, e.to_string()))?;
+    progress(Progress::Ready {
+        app: name,
+        from_cache,
+        elapsed: started.elapsed(),
+    });
+    Ok(AppVersion { key: built.key, pool })
+}
+
+/// Runs `future` to its end from a blocking thread: on the runtime this
+/// thread belongs to (a `spawn_blocking` thread), or on a small one of its own.
+fn wait_for<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a single-threaded tokio runtime can be created")
+            .block_on(future),
+    }
+}
+
+/// Builds and compiles every app of `config` into `cache`, without serving.
+pub fn build_site(
+    config: &SiteConfig,
+    cache: &BuildCache,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), StartError> {
+    let sandbox = sandbox_for(config)?;
+    for mount in &config.mounts {
+        if let Some(app) = mount.app() {
+            let started = Instant::now();
+            let compiled = build_and_compile(&sandbox, cache, &mount.name, app, progress)?;
+            progress(Progress::Ready {
+                app: &mount.name,
+                from_cache: compiled.from_cache,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! A site made ready to serve, and changed while it serves.
+//!
+//! - [`build`]: an app folder built, compiled, linked and warmed (blocking).
+//! - this module: the running site: its mounts, their on/off switches, reloads.
+//!
+//! [`Site::prepare`] checks every mount before the server listens: each app
+//! is built (or found in the cache), compiled, linked and its pool warmed;
+//! each static folder is opened. While serving, a mount can be switched off
+//! and on ([`Mount::switch`]) and an app reloaded ([`Site::reload`]):
+//! the new version is built beside the old one and swapped in atomically;
+//! requests already running finish on the old instances.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use terrarium_python_wasi::BuildCache;
+
+use crate::{
+    access_log::AccessLog,
+    config::{AppSettings, MountKind, SiteConfig},
+    http::static_files::StaticFolder,
+    mounts::{MountTable, Switch},
+    sandbox::Sandbox,
+    sessions::Sessions,
+    stats::MountStats,
+};
+
+mod build;
+
+pub use build::{AppVersion, Progress, StartError, build_site, default_cache_dir};
+
+/// An app mount's changing parts.
+pub struct AppMount {
+    /// The settings it was configured with.
+    pub settings: AppSettings,
+    current: RwLock<Arc<AppVersion>>,
+    reloading: tokio::sync::Mutex<()>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl AppMount {
+    /// The version serving new requests.
+    pub fn current(&self) -> Arc<AppVersion> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// The error of the last failed reload, if the last reload failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap().clone()
+    }
+}
+
+/// What a mount serves.
+pub enum MountTarget {
+    /// A Python app in sandboxes.
+    App(AppMount),
+    /// A folder of files.
+    Static(StaticFolder),
+}
+
+/// One mount of a running site.
+pub struct Mount {
+    /// Its name (`name`, or the path's last segment).
+    pub name: String,
+    /// Its mount point ("/" or "/api").
+    pub path: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body: u64,
+    /// Whether the app gets a session (`sessions = true`).
+    pub sessions: bool,
+    /// What it serves.
+    pub target: MountTarget,
+    /// What it has served.
+    pub stats: MountStats,
+    /// Whether it serves (off: 503 with the maintenance page). Requests
+    /// already running when it is switched off finish normally.
+    pub switch: Switch,
+    maintenance_page: Option<Bytes>,
+}
+
+impl Mount {
+    /// The page served while switched off, if the config names one.
+    pub fn maintenance_page(&self) -> Option<&Bytes> {
+        self.maintenance_page.as_ref()
+    }
+
+    /// "app" or "static".
+    pub fn kind(&self) -> &'static str {
+        match self.target {
+            MountTarget::App(_) => "app",
+            MountTarget::Static(_) => "static",
+        }
+    }
+}
+
+/// A site ready to serve.
+pub struct Site {
+    /// The configuration it was made from.
+    pub config: SiteConfig,
+    /// Which mount serves which path.
+    pub mounts: MountTable<Arc<Mount>>,
+    in_order: Vec<Arc<Mount>>,
+    sandbox: Arc<Sandbox>,
+    cache: BuildCache,
+    sessions: Option<Arc<Sessions>>,
+    workers: usize,
+    access_log: AccessLog,
+}
+
+/// Why a control request on a mount failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// No mount has that name.
+    #[error("no mount is named {0:?}")]
+    NoSuchMount(String),
+    /// Static mounts have nothing to reload.
+    #[error("mount {0:?} serves static files; there is nothing to reload")]
+    NotAnApp(String),
+    /// The new version failed to build or start; the old one keeps serving.
+    #[error("reload failed, the previous version keeps serving: {0}")]
+    ReloadFailed(String),
+}
+
+impl Site {
+    /// Makes `config` ready to serve: builds, compiles, links and warms every
+    /// app, opens every static folder. Blocks for as long as that takes; call
+    /// it from a blocking thread (`spawn_blocking`) or outside any runtime.
+    pub fn prepare(
+        config: SiteConfig,
+        cache: &BuildCache,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Self, StartError> {
+        let access_log = AccessLog::open(&config.server.access_log).map_err(StartError::AccessLog)?;
+        let sandbox = build::sandbox_for(&config)?;
+        let workers = config.server.workers.resolve();
+        let mut in_order = Vec::new();
+        for mount in &config.mounts {
+            let mount_error = |message: String| StartError::mount(&mount.name, message);
+            let target = match &mount.kind {
+                MountKind::App(app) => {
+                    let version = build::prepare_app(&sandbox, cache, &mount.name, app, workers, progress)?;
+                    MountTarget::App(AppMount {
+                        settings: app.clone(),
+                        current: RwLock::new(Arc::new(version)),
+                        reloading: tokio::sync::Mutex::new(()),
+                        last_error: Mutex::new(None),
+                    })
+                }
+                MountKind::Static(settings) => {
+                    MountTarget::Static(StaticFolder::open(&settings.folder, settings.index).map_err(
+                        |e| mount_error(format!("cannot open folder {}: {e}", settings.folder.display())),
+                    )?)
+                }
+            };
+            let maintenance_page = match &mount.maintenance {
+                Some(page) => Some(Bytes::from(std::fs::read(page).map_err(|e| {
+                    mount_error(format!("cannot read maintenance page {}: {e}", page.display()))
+                })?)),
+                None => None,
+            };
+            in_order.push(Arc::new(Mount {
+                name: mount.name.clone(),
+                path: mount.path.to_string(),
+                max_body: mount.max_body.0,
+                sessions: mount.sessions,
+                target,
+                stats: MountStats::default(),
+                switch: Switch::new(mount.enabled),
+                maintenance_page,
+            }));
+        }
+        let sessions = if config.mounts.iter().any(|m| m.sessions) {
+            let sessions = Sessions::from_config(&config.sessions)
+                .map_err(|message| StartError::mount("[sessions]", message))?;
+            Some(Arc::new(sessions))
+        } else {
+            None
+        };
+        let mounts = MountTable::new(in_order.iter().map(|m| (m.path.clone(), m.clone())));
+        Ok(Self {
+            config,
+            mounts,
+            in_order,
+            sandbox: Arc::new(sandbox),
+            cache: cache.clone(),
+            sessions,
+            workers,
+            access_log,
+        })
+    }
+
+    /// Where the line per request goes (`server.access_log`).
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
+    }
+
+    /// How many worker threads serve the site (`server.workers`, resolved).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// The session machinery, when some mount has sessions.
+    pub fn sessions(&self) -> Option<&Arc<Sessions>> {
+        self.sessions.as_ref()
+    }
+
+    /// Every mount, in config file order.
+    pub fn mounts_in_order(&self) -> &[Arc<Mount>] {
+        &self.in_order
+    }
+
+    /// The mount named `name`.
+    pub fn mount(&self, name: &str) -> Result<&Arc<Mount>, ControlError> {
+        self.in_order
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| ControlError::NoSuchMount(name.to_owned()))
+    }
+
+    /// Rebuilds the app mounted as `name` from its folder and swaps the new
+    /// version in. Requests in flight finish on the old instances; new ones
+    /// go to the new version. When the build fails, the old version keeps
+    /// serving and the error is returned (and kept for `GET /mounts`).
+    /// Reloads of one mount run one at a time.
+    pub async fn reload(&self, name: &str) -> Result<Arc<AppVersion>, ControlError> {
+        let mount = self.mount(name)?.clone();
+        let MountTarget::App(app) = &mount.target else {
+            return Err(ControlError::NotAnApp(name.to_owned()));
+        };
+        let _one_at_a_time = app.reloading.lock().await;
+        let sandbox = self.sandbox.clone();
+        let cache = self.cache.clone();
+        let settings = app.settings.clone();
+        let name = mount.name.clone();
+        let workers = self.workers;
+        let prepared = tokio::task::spawn_blocking(move || {
+            build::prepare_app(&sandbox, &cache, &name, &settings, workers, &mut |_| {})
+        })
+        .await
+        .unwrap_or_else(|_| Err(StartError::mount(&mount.name, "the build panicked")));
+        match prepared {
+            Ok(version) => {
+                let version = Arc::new(version);
+                *app.current.write().unwrap() = version.clone();
+                *app.last_error.lock().unwrap() = None;
+                tracing::info!(mount = %mount.name, version = %version.key, "reloaded");
+                Ok(version)
+            }
+            Err(error) => {
+                let message = error.to_string();
+                tracing::error!(mount = %mount.name, "reload failed; the previous version keeps serving: {message}");
+                *app.last_error.lock().unwrap() = Some(message.clone());
+                Err(ControlError::ReloadFailed(message))
+            }
+        }
+    }
+}

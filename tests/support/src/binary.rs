@@ -1,0 +1,87 @@
+//! The real `terrarium` binary, run as a child process with the shared
+//! build cache.
+
+use std::{
+    io::BufRead,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{profile_dir, shared_cache_dir};
+
+/// The `terrarium` binary cargo built beside the tests.
+fn binary() -> PathBuf {
+    let path = profile_dir().join(format!("terrarium{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with cargo test",
+        path.display()
+    );
+    path
+}
+
+/// `terrarium ARGS...` with the shared build cache and `info` logging, and
+/// no admin token or address from the caller's environment.
+pub fn terrarium(args: &[&str]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .env("TERRARIUM_CACHE_DIR", shared_cache_dir())
+        .env("TERRARIUM_LOG", "info")
+        .env_remove("TERRARIUM_ADMIN_TOKEN")
+        .env_remove("TERRARIUM_ADMIN");
+    command
+}
+
+/// Runs `terrarium ARGS...` to its end, capturing its output; panics (after
+/// killing it) when it runs longer than `limit`.
+pub fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
+    let mut child = terrarium(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("`terrarium {}` was still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Starts `terrarium serve SITE --listen 127.0.0.1:0` (and the given extra
+/// arguments) as its own process; returns it and the address it printed.
+/// Its stderr (the log) goes to the test's.
+pub fn serve_process(site: &Path, extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("terrarium: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+/// Sends `signal` ("-TERM", "-HUP", "-KILL") to `child`.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {}", child.id());
+}

@@ -1,0 +1,117 @@
+//! The tests' HTTP client: one request per fresh connection, real HTTP/1.1.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use tokio::net::TcpStream;
+
+/// Sends requests to one address.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    /// Where to.
+    pub addr: SocketAddr,
+}
+
+/// What a client saw.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The response's headers.
+    pub headers: http::HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics, showing it, when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// A header's value as text; panics when it is missing.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header: {self:?}"))
+            .to_str()
+            .unwrap()
+    }
+}
+
+/// The `name=value` part of a response's Set-Cookie header.
+pub fn cookie_of(reply: &Reply) -> String {
+    reply.header("set-cookie").split(';').next().unwrap().to_owned()
+}
+
+impl Client {
+    /// A client of the server at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self { addr }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], Vec::new()).await
+    }
+
+    /// `GET path` with these headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send("GET", path, headers, Vec::new()).await
+    }
+
+    /// `POST path` with this body.
+    pub async fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Reply {
+        self.send("POST", path, &[], body.into()).await
+    }
+
+    /// `POST path` with this body of this content type.
+    pub async fn post_as(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        self.send("POST", path, &[("content-type", content_type)], body.into())
+            .await
+    }
+
+    /// Any request, on a fresh connection.
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string());
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = sender
+            .send_request(builder.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `GET path` from a test that has no runtime of its own.
+    pub fn get_blocking(&self, path: &str) -> Reply {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(self.get(path))
+    }
+}
