@@ -214,6 +214,29 @@ macro_rules! deserialize_from_str {
 
 pub(crate) use deserialize_from_str;
 
+/// A string type whose every value passed `$check` (a `fn(&str) ->
+/// Result<(), String>`), parsed and deserialized through it.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $vis:vis $name:ident, $check:path, $expecting:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        $vis struct $name(String);
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                $check(text)?;
+                Ok(Self(text.to_owned()))
+            }
+        }
+
+        $crate::config::deserialize_from_str!($name, $expecting);
+    };
+}
+
+pub(crate) use checked_string;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,13 +8,12 @@
 use std::{
     fmt,
     path::{Path, PathBuf},
-    str::FromStr,
     time::Duration,
 };
 
 use serde::Deserialize;
 
-use super::deserialize_from_str;
+use super::checked_string;
 use crate::units::{ByteSize, HumanDuration};
 
 /// The default entry: `app` in `app.py`.
@@ -126,10 +125,11 @@ impl fmt::Display for Isolation {
     }
 }
 
-/// A mount point: "/" or "/seg/seg", each segment of letters, digits,
-/// '-', '.', '_' or '~' (never "." or "..").
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MountPath(String);
+checked_string! {
+    /// A mount point: "/" or "/seg/seg", each segment of letters, digits,
+    /// '-', '.', '_' or '~' (never "." or "..").
+    pub MountPath, check_mount_path, "a mount path such as \"/\" or \"/api\""
+}
 
 impl MountPath {
     /// The path as written ("/" or "/api").
@@ -152,68 +152,58 @@ impl fmt::Display for MountPath {
     }
 }
 
-impl FromStr for MountPath {
-    type Err = String;
-
-    fn from_str(path: &str) -> Result<Self, String> {
-        if path == "/" {
-            return Ok(Self(path.to_owned()));
+fn check_mount_path(path: &str) -> Result<(), String> {
+    if path == "/" {
+        return Ok(());
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(format!("{path:?} must start with '/'"));
+    };
+    if rest.ends_with('/') {
+        return Err(format!(
+            "{path:?} must not end with '/' (write \"/api\", not \"/api/\")"
+        ));
+    }
+    for segment in rest.split('/') {
+        if segment.is_empty() {
+            return Err(format!("{path:?} must not contain empty segments (\"//\")"));
         }
-        let Some(rest) = path.strip_prefix('/') else {
-            return Err(format!("{path:?} must start with '/'"));
-        };
-        if rest.ends_with('/') {
+        if segment == "." || segment == ".." {
+            return Err(format!("{path:?} must not contain '.' or '..' segments"));
+        }
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c)))
+        {
             return Err(format!(
-                "{path:?} must not end with '/' (write \"/api\", not \"/api/\")"
+                "{path:?}: character {bad:?} is not allowed; use letters, digits, '-', '.', '_' or '~'"
             ));
         }
-        for segment in rest.split('/') {
-            if segment.is_empty() {
-                return Err(format!("{path:?} must not contain empty segments (\"//\")"));
-            }
-            if segment == "." || segment == ".." {
-                return Err(format!("{path:?} must not contain '.' or '..' segments"));
-            }
-            if let Some(bad) = segment
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c)))
-            {
-                return Err(format!(
-                    "{path:?}: character {bad:?} is not allowed; use letters, digits, '-', '.', '_' or '~'"
-                ));
-            }
-        }
-        Ok(Self(path.to_owned()))
     }
+    Ok(())
 }
 
-deserialize_from_str!(MountPath, "a mount path such as \"/\" or \"/api\"");
-
-/// A mount's name: letters, digits, '-' or '_'.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct MountName(String);
-
-impl FromStr for MountName {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, String> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(format!("{name:?} must be letters, digits, '-' or '_'"));
-        }
-        Ok(Self(name.to_owned()))
-    }
+checked_string! {
+    /// A mount's name: letters, digits, '-' or '_'.
+    MountName, check_name, "a name of letters, digits, '-' or '_'"
 }
 
-deserialize_from_str!(MountName, "a name of letters, digits, '-' or '_'");
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!("{name:?} must be letters, digits, '-' or '_'"));
+    }
+    Ok(())
+}
 
-/// What an app mount serves: `module:attribute`, both dotted Python
-/// identifiers ("app:app", "mysite.wsgi:application").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry(String);
+checked_string! {
+    /// What an app mount serves: `module:attribute`, both dotted Python
+    /// identifiers ("app:app", "mysite.wsgi:application").
+    pub Entry, check_entry, "an entry such as \"app:app\""
+}
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -221,56 +211,45 @@ impl fmt::Display for Entry {
     }
 }
 
-impl FromStr for Entry {
-    type Err = String;
-
-    fn from_str(entry: &str) -> Result<Self, String> {
-        let (module, attribute) = entry
-            .split_once(':')
-            .ok_or_else(|| format!("{entry:?} must look like \"module:attribute\""))?;
-        let dotted = |s: &str| {
-            !s.is_empty()
-                && s.split('.').all(|part| {
-                    part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                        && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-                })
-        };
-        if !dotted(module) || !dotted(attribute) {
-            return Err(format!(
-                "{entry:?} must look like \"module:attribute\" with Python identifiers"
-            ));
-        }
-        Ok(Self(entry.to_owned()))
+fn check_entry(entry: &str) -> Result<(), String> {
+    let (module, attribute) = entry
+        .split_once(':')
+        .ok_or_else(|| format!("{entry:?} must look like \"module:attribute\""))?;
+    let dotted = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
+    };
+    if !dotted(module) || !dotted(attribute) {
+        return Err(format!(
+            "{entry:?} must look like \"module:attribute\" with Python identifiers"
+        ));
     }
+    Ok(())
 }
 
-deserialize_from_str!(Entry, "an entry such as \"app:app\"");
-
-/// One warm-up target: an origin-form "/path?query" of printable ASCII
-/// (it is requested inside the build sandbox).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WarmUpPath(String);
-
-impl FromStr for WarmUpPath {
-    type Err = String;
-
-    fn from_str(path: &str) -> Result<Self, String> {
-        if !path.starts_with('/') {
-            return Err(format!("{path:?} must start with '/'"));
-        }
-        if path.len() > 2048 || !path.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!(
-                "{path:?} must be printable ASCII without spaces (percent-encode the rest), at most 2048 bytes"
-            ));
-        }
-        if path.contains('#') {
-            return Err(format!("{path:?} must not have a fragment"));
-        }
-        Ok(Self(path.to_owned()))
-    }
+checked_string! {
+    /// One warm-up target: an origin-form "/path?query" of printable ASCII
+    /// (it is requested inside the build sandbox).
+    WarmUpPath, check_warm_up_path, "a path such as \"/items?page=1\""
 }
 
-deserialize_from_str!(WarmUpPath, "a path such as \"/items?page=1\"");
+fn check_warm_up_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!("{path:?} must start with '/'"));
+    }
+    if path.len() > 2048 || !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "{path:?} must be printable ASCII without spaces (percent-encode the rest), at most 2048 bytes"
+        ));
+    }
+    if path.contains('#') {
+        return Err(format!("{path:?} must not have a fragment"));
+    }
+    Ok(())
+}
 
 /// `warm_up`: at most [`MAX_WARM_UP_PATHS`] paths.
 #[derive(Debug, Clone, Deserialize)]
@@ -410,7 +389,9 @@ impl RawMount {
         let name = match &self.name {
             Some(name) => name.0.clone(),
             None => {
-                MountName::from_str(self.path.default_name())
+                self.path
+                    .default_name()
+                    .parse::<MountName>()
                     .map_err(|problem| format!("{}: {problem}; set `name`", key.of("name")))?
                     .0
             }

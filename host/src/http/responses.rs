@@ -322,6 +322,126 @@ mod tests {
         }
     }
 
+    /// One line a refusal: its status, the header it must carry, and a
+    /// part of its body.
+    #[test]
+    fn every_refusal_has_its_status_headers_and_body() {
+        use http_body_util::BodyExt;
+        /// (name, value) of a header the response must carry.
+        type Header = Option<(&'static str, &'static str)>;
+        let cases: Vec<(Refusal, u16, Header, &str)> = vec![
+            (
+                PathError::BadEscape.into(),
+                400,
+                None,
+                "400 Bad Request: the path has a malformed",
+            ),
+            (
+                Refusal::Unreadable("no body".into()),
+                400,
+                None,
+                "400 Bad Request: no body",
+            ),
+            (Refusal::NotFound, 404, None, "404 Not Found"),
+            (
+                Refusal::MethodNotAllowed { allow: "GET, HEAD" },
+                405,
+                Some(("allow", "GET, HEAD")),
+                "405 Method Not Allowed",
+            ),
+            (Refusal::Forbidden, 403, None, "403 Forbidden"),
+            (
+                Refusal::TooLarge { limit: 10 },
+                413,
+                None,
+                "accepts bodies up to 10 bytes",
+            ),
+            (
+                Refusal::Maintenance(None),
+                503,
+                Some(("retry-after", "30")),
+                "down for maintenance",
+            ),
+            (
+                Refusal::Maintenance(Some(Bytes::from_static(b"<p>back soon</p>"))),
+                503,
+                Some(("content-type", "text/html; charset=utf-8")),
+                "<p>back soon</p>",
+            ),
+            (
+                Refusal::Sessions {
+                    saving: true,
+                    error: StoreError::Unavailable("down".into()),
+                },
+                503,
+                Some(("retry-after", "5")),
+                "sessions are unavailable",
+            ),
+            (
+                GuestError::Crashed("secret details".into()).into(),
+                500,
+                None,
+                "500 Internal Server Error",
+            ),
+            (
+                Refusal::Internal("secret details".into()),
+                500,
+                None,
+                "500 Internal Server Error",
+            ),
+            (
+                ControlRefusal::Unauthorized.into(),
+                401,
+                Some(("www-authenticate", "Bearer")),
+                "{\"error\":\"a valid bearer token is required\"}",
+            ),
+            (
+                ControlRefusal::NoEndpoint("/x".into()).into(),
+                404,
+                Some(("content-type", "application/json")),
+                "no such endpoint: /x",
+            ),
+            (
+                ControlRefusal::MethodNotAllowed { allow: "POST" }.into(),
+                405,
+                Some(("allow", "POST")),
+                "method not allowed",
+            ),
+            (
+                ControlRefusal::Mount(ControlError::NotAnApp("s".into())).into(),
+                409,
+                None,
+                "serves static files",
+            ),
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut failures = Vec::new();
+        for (refusal, status, header, body_part) in cases {
+            let name = format!("{refusal:?}");
+            let response = refusal.into_response();
+            let got_status = response.status().as_u16();
+            let got_header = header.map(|(name, _)| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            });
+            let body = runtime
+                .block_on(response.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            let body = String::from_utf8_lossy(&body);
+            if got_status != status
+                || header.is_some_and(|(_, value)| got_header.flatten().as_deref() != Some(value))
+                || !body.contains(body_part)
+                || body.contains("secret details")
+            {
+                failures.push(format!("{name}: {got_status} {body:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
     #[test]
     fn failures_map_to_statuses() {
         let cases = [
