@@ -39,12 +39,14 @@ pub fn to_guest(
     body: Bytes,
     context: &RequestContext<'_>,
 ) -> Result<GuestRequest, PackingError> {
-    let authority = match parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
-        Some(host) => Cow::Borrowed(host),
+    // An absolute-form target's authority wins over `Host` (RFC 9112 §3.2.2).
+    let authority = match parts.uri.authority() {
+        Some(authority) => authority.as_str(),
         None => parts
-            .uri
-            .authority()
-            .map_or(Cow::Borrowed(""), |a| Cow::Owned(a.to_string())),
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
     };
     let remote_addr = context.remote.to_string();
     let query = ascii_query(parts.uri.query().unwrap_or(""));
@@ -52,7 +54,7 @@ pub fn to_guest(
         request_id: context.request_id,
         method: parts.method.as_str(),
         scheme: parts.uri.scheme_str().unwrap_or("http"),
-        authority: &authority,
+        authority,
         path: context.full_path,
         query: &query,
         remote_addr: &remote_addr,
@@ -162,9 +164,10 @@ mod tests {
     }
 
     #[test]
-    fn authority_falls_back_to_the_uri() {
+    fn an_absolute_form_authority_wins_over_host() {
         let (parts, ()) = http::Request::builder()
             .uri("http://origin.test/x")
+            .header("host", "other.test")
             .body(())
             .unwrap()
             .into_parts();

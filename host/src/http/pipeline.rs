@@ -11,7 +11,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header, request::Parts};
+use http::{HeaderMap, HeaderValue, Request, Response, Version, header, request::Parts};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
@@ -83,6 +83,9 @@ async fn route(
     request: Request<Incoming>,
     request_id: &str,
 ) -> (Option<Arc<Mount>>, Result<Response<Body>, Refusal>) {
+    if let Err(refusal) = check_framing(request.version(), request.headers()) {
+        return (None, Err(refusal));
+    }
     let path = match CanonicalPath::parse(request.uri().path()) {
         Ok(path) => path,
         Err(error) => return (None, Err(error.into())),
@@ -125,6 +128,35 @@ async fn route(
         }
     };
     (Some(mount), outcome)
+}
+
+/// What HTTP/1.1 requires of a request's head that hyper leaves to us
+/// (RFC 9112 §3.2, §6.1): exactly one `Host` (none is fine before 1.1), and
+/// no transfer coding but chunked, which hyper decodes (any other would
+/// reach the app still encoded).
+fn check_framing(version: Version, headers: &HeaderMap) -> Result<(), Refusal> {
+    match headers.get_all(header::HOST).iter().count() {
+        0 if version >= Version::HTTP_11 && version < Version::HTTP_2 => {
+            return Err(Refusal::Unreadable(
+                "an HTTP/1.1 request needs a Host header".into(),
+            ));
+        }
+        0 | 1 => {}
+        _ => return Err(Refusal::Unreadable("more than one Host header".into())),
+    }
+    for value in headers.get_all(header::TRANSFER_ENCODING) {
+        let codings = String::from_utf8_lossy(value.as_bytes());
+        if let Some(coding) = codings
+            .split(',')
+            .map(str::trim)
+            .find(|coding| !coding.eq_ignore_ascii_case("chunked"))
+        {
+            return Err(Refusal::NotImplemented(format!(
+                "the transfer coding {coding:?} (only chunked is accepted)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where an app request goes, with its path split at the mount point.
@@ -234,5 +266,60 @@ impl OpenSession<'_> {
             .finish(self.loaded, change, cookie_path, self.secure)
             .await
             .map_err(|error| Refusal::Sessions { saving: true, error })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One line a case: the version, the headers, and the status refused
+    /// with (None: accepted).
+    #[test]
+    fn request_heads_are_framed_as_http_1_1_requires() {
+        type Headers = &'static [(&'static str, &'static str)];
+        let cases: &[(Version, Headers, Option<u16>)] = &[
+            (Version::HTTP_11, &[("host", "a")], None),
+            (Version::HTTP_11, &[], Some(400)),
+            (Version::HTTP_10, &[], None),
+            (Version::HTTP_11, &[("host", "a"), ("host", "b")], Some(400)),
+            (Version::HTTP_10, &[("host", "a"), ("host", "a")], Some(400)),
+            (
+                Version::HTTP_11,
+                &[("host", "a"), ("transfer-encoding", "chunked")],
+                None,
+            ),
+            (
+                Version::HTTP_11,
+                &[("host", "a"), ("transfer-encoding", "Chunked")],
+                None,
+            ),
+            (
+                Version::HTTP_11,
+                &[("host", "a"), ("transfer-encoding", "gzip, chunked")],
+                Some(501),
+            ),
+            (
+                Version::HTTP_11,
+                &[
+                    ("host", "a"),
+                    ("transfer-encoding", "gzip"),
+                    ("transfer-encoding", "chunked"),
+                ],
+                Some(501),
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (version, headers, refused) in cases {
+            let mut map = HeaderMap::new();
+            for (name, value) in *headers {
+                map.append(*name, HeaderValue::from_static(value));
+            }
+            let got = check_framing(*version, &map).err().map(|r| r.status().as_u16());
+            if got != *refused {
+                failures.push(format!("{version:?} {headers:?}: {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

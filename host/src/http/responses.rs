@@ -45,6 +45,10 @@ pub enum Refusal {
     /// The request could not be read or handed to the app (400).
     #[error("unreadable request: {0}")]
     Unreadable(String),
+    /// The request uses something the host does not do, such as a
+    /// transfer coding other than chunked (501).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// Nothing is served here (404): no mount, no such file, a hidden file.
     #[error("not found")]
     NotFound,
@@ -119,6 +123,7 @@ impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadPath(_) | Self::Unreadable(_) => StatusCode::BAD_REQUEST,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -154,6 +159,7 @@ impl Refusal {
         let mut response = match &self {
             Self::BadPath(error) => plain(status, &format!("400 Bad Request: {error}")),
             Self::Unreadable(reason) => plain(status, &format!("400 Bad Request: {reason}")),
+            Self::NotImplemented(what) => plain(status, &format!("501 Not Implemented: {what}")),
             Self::TooLarge { limit } => plain(
                 status,
                 &format!("413 Content Too Large: this app accepts bodies up to {limit} bytes"),
@@ -341,6 +347,12 @@ mod tests {
                 400,
                 None,
                 "400 Bad Request: no body",
+            ),
+            (
+                Refusal::NotImplemented("gzip".into()),
+                501,
+                None,
+                "501 Not Implemented: gzip",
             ),
             (Refusal::NotFound, 404, None, "404 Not Found"),
             (

@@ -99,6 +99,7 @@ def echo(req, res):
             "header": req.headers.get("x-test"),
             "length": len(req.body),
             "remote": req.remote_addr.split(":")[0],
+            "host": req.host,
         }
     )
 

@@ -106,6 +106,18 @@ impl Client {
         }
     }
 
+    /// Writes `bytes` as they are (a request no well-behaved client would
+    /// send) and returns everything the server answers until it closes the
+    /// connection or `limit` passes.
+    pub async fn raw(&self, bytes: &[u8], limit: std::time::Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(limit, stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     /// `GET path` from a test that has no runtime of its own.
     pub fn get_blocking(&self, path: &str) -> Reply {
         tokio::runtime::Builder::new_current_thread()
