@@ -302,3 +302,30 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighu
     );
     stop(&mut child);
 }
+
+#[test]
+fn a_control_api_reachable_from_other_machines_needs_a_token_also_from_the_command_line() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n");
+    let output = run_with_timeout(
+        &[
+            "serve",
+            site.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin",
+            "0.0.0.0:0",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("terrarium.toml: server.admin: 0.0.0.0:0 is reachable from other machines")
+            && message.contains("server.admin_token"),
+        "{message}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).is_empty(),
+        "it must not listen"
+    );
+}

@@ -189,7 +189,7 @@ async fn mounts_switch_off_and_on_and_reload_through_the_control_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mount_can_start_switched_off_and_the_token_guards_the_api() {
     let site = TestSite::new(
-        "[server]\nadmin_token = \"let-me-in\"\n[[mount]]\npath = \"/\"\napp = \"@@hello\"\nenabled = false\n",
+        "[server]\nadmin_token = \"let-me-in-please-now\"\n[[mount]]\npath = \"/\"\napp = \"@@hello\"\nenabled = false\n",
     );
     let server = Server::start(site.path()).await;
     let down = server.get("/").await;
@@ -210,7 +210,7 @@ async fn a_mount_can_start_switched_off_and_the_token_guards_the_api() {
         .send(
             "POST",
             "/mounts/root/enable",
-            &[("authorization", "Bearer let-me-in")],
+            &[("authorization", "Bearer let-me-in-please-now")],
             Vec::new(),
         )
         .await;

@@ -9,7 +9,7 @@ use terrarium_python_wasi::BuildCache;
 use tokio::task::JoinHandle;
 
 use crate::{
-    config::SiteConfig,
+    config::{CONFIG_FILE, ConfigError, SiteConfig},
     http::{self, PublicListeners},
     site::{Progress, Site, StartError},
 };
@@ -50,6 +50,14 @@ pub async fn launch(
     options: LaunchOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartError> {
+    // `--admin` may have changed the address since the file was checked.
+    config
+        .server
+        .check_admin_exposure()
+        .map_err(|problem| ConfigError {
+            file: config.site_dir.join(CONFIG_FILE),
+            problem,
+        })?;
     let listen = config.server.listen;
     let admin = config.server.admin.address();
     let LaunchOptions { cache, mut progress } = options;

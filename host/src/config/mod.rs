@@ -67,7 +67,7 @@ pub use mount::{
     StaticSettings,
 };
 pub use secret::Secret;
-pub use server::{AccessLogTarget, AdminAddress, MAX_WORKERS, ServerConfig, Workers};
+pub use server::{AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, ServerConfig, Workers};
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 
 /// The configuration file's name inside a site folder.

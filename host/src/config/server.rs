@@ -49,14 +49,39 @@ impl Default for ServerConfig {
     }
 }
 
+/// The shortest `admin_token` accepted, in bytes.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
 impl ServerConfig {
     /// Checks what a value's type cannot, and takes relative paths from `site_dir`.
     pub(super) fn resolve(mut self, site_dir: &Path) -> Result<Self, String> {
         if self.max_connections == 0 {
             return Err("server.max_connections: must be at least 1".to_owned());
         }
+        if let Some(token) = &self.admin_token
+            && token.expose().len() < MIN_ADMIN_TOKEN_LEN
+        {
+            return Err(format!(
+                "server.admin_token: must be at least {MIN_ADMIN_TOKEN_LEN} bytes long"
+            ));
+        }
+        self.check_admin_exposure()?;
         self.access_log = self.access_log.relative_to(site_dir);
         Ok(self)
+    }
+
+    /// A control API reachable from other machines must require a token:
+    /// refuses a non-loopback `admin` address without `admin_token`. Checked
+    /// when the file is parsed, and again by `launch` after `--admin`.
+    pub fn check_admin_exposure(&self) -> Result<(), String> {
+        match self.admin.address() {
+            Some(address) if !address.ip().is_loopback() && self.admin_token.is_none() => Err(format!(
+                "server.admin: {address} is reachable from other machines, so the control API needs \
+                 server.admin_token (at least {MIN_ADMIN_TOKEN_LEN} bytes, e.g. \"env:TERRARIUM_ADMIN_TOKEN\"); \
+                 or listen on a loopback address"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -64,7 +64,7 @@ pub async fn serve_site(
             Arc::new(Semaphore::new(64)),
             grace,
             wait_for_stop(stopped),
-            move |request, _| admin::handle(site.clone(), request),
+            move |request, peer| admin::handle(site.clone(), peer, request),
         ))
     });
     shutdown.await;
