@@ -50,3 +50,74 @@ async fn http_1_1_framing_is_enforced_before_any_app_sees_the_request() {
     assert!(answer.contains(r#""host":"origin.test""#), "{answer}");
     server.stop().await;
 }
+
+/// Sends `head`, then each chunk after its pause; returns the status the
+/// server answered, and how long after the head it came.
+async fn send_slowly(
+    addr: std::net::SocketAddr,
+    head: &str,
+    chunks: &[(Duration, &[u8])],
+) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let chunks: Vec<(Duration, Vec<u8>)> = chunks
+        .iter()
+        .map(|(pause, bytes)| (*pause, bytes.to_vec()))
+        .collect();
+    let sender = tokio::spawn(async move {
+        for (pause, bytes) in chunks {
+            tokio::time::sleep(pause).await;
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        // Then nothing more, with the socket left open.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), reader.read_to_end(&mut answer)).await;
+    let elapsed = started.elapsed();
+    sender.abort();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    (status_of(&answer).to_owned(), elapsed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_or_trickling_body_is_cut_at_body_timeout_and_a_steady_one_is_read() {
+    let site = TestSite::new(
+        "[server]\nbody_timeout = \"600ms\"\nmin_body_rate = \"1KiB\"\n\
+         [[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n",
+    );
+    let server = Server::start(site.path()).await;
+    let head = |length: usize| format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n\r\n");
+    let ms = Duration::from_millis;
+
+    // Headers and ten bytes, then nothing: 408 at body_timeout, connection closed.
+    let (status, after) = send_slowly(server.addr, &head(1000), &[(ms(0), &[b'x'; 10])]).await;
+    assert_eq!(status, "408");
+    assert!(after >= ms(550) && after < ms(5000), "answered after {after:?}");
+
+    // A byte every 100 ms never stalls for 600 ms, but its rate is far
+    // below 1 KiB/s: cut soon after body_timeout.
+    let trickle: Vec<(Duration, &[u8])> = (0..100).map(|_| (ms(100), &b"x"[..])).collect();
+    let (status, after) = send_slowly(server.addr, &head(1000), &trickle).await;
+    assert_eq!(status, "408");
+    assert!(after < ms(5000), "the trickle held the connection for {after:?}");
+
+    // Four parts of 512 bytes, 200 ms apart (2.5 KiB/s): read whole.
+    let steady: Vec<(Duration, &[u8])> = (0..4).map(|_| (ms(200), &[b'y'; 512][..])).collect();
+    let (status, _) = send_slowly(
+        server.addr,
+        &head(2048).replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"),
+        &steady,
+    )
+    .await;
+    assert_eq!(status, "200");
+
+    // The app was never disturbed.
+    assert_eq!(server.get("/ok").await.status, 200);
+    server.stop().await;
+}

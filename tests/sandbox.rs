@@ -148,7 +148,8 @@ async fn request_details_reach_the_app_and_limits_hold() {
     assert_eq!(
         reply.json(),
         serde_json::json!({"method": "POST", "path": "/echo", "script_name": "", "query": ["1", "two"],
-                           "header": "yes", "length": 5, "remote": "127.0.0.1"})
+                           "header": "yes", "length": 5, "remote": "127.0.0.1",
+                           "host": server.addr.to_string()})
     );
     let too_big = server.post("/echo", vec![b'x'; 2048]).await;
     assert_eq!(too_big.status, 413);

@@ -12,7 +12,6 @@ import gc
 import importlib
 import os
 import shutil
-import sys
 import traceback
 
 from wit_world import exports
@@ -224,9 +223,8 @@ class Handler(exports.Handler):
         try:
             return _serve(request)
         except BaseException:
-            # The traceback goes to the host's log (stderr is captured there,
-            # tagged with the request id); the client only sees a plain 500.
-            print(f"terrarium: unhandled exception in {_describe(request)}", file=sys.stderr)
-            traceback.print_exc()
-            sys.stderr.flush()
+            # The traceback goes to the host's log as one record (tagged with
+            # the app and the request id), not a line each; the client only
+            # sees a plain 500.
+            log.error(f"unhandled exception in {_describe(request)}\n{traceback.format_exc().rstrip()}")
             return internal_error()

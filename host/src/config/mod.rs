@@ -20,6 +20,9 @@
 //! admin_token = "env:TOKEN"     # when set, the control API requires `Bearer <token>`
 //! shutdown_grace = "10s"        # how long requests in flight may finish on shutdown
 //! max_connections = 10000       # open connections accepted at once
+//! header_timeout = "30s"        # to send a request head (also the keep-alive idle timeout)
+//! body_timeout = "30s"          # the longest wait for the next part of a body (408)
+//! min_body_rate = "8KiB"        # bytes/s a body must average after body_timeout (408)
 //! workers = "auto"              # event loops serving the site: one per core, or a number
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
 //!

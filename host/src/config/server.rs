@@ -11,7 +11,7 @@ use std::{
 use serde::Deserialize;
 
 use super::{Secret, deserialize_from_str};
-use crate::units::HumanDuration;
+use crate::units::{ByteSize, HumanDuration};
 
 /// `[server]`
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +27,18 @@ pub struct ServerConfig {
     pub shutdown_grace: HumanDuration,
     /// `max_connections = 10000`: open connections accepted at once.
     pub max_connections: usize,
+    /// `header_timeout = "30s"`: how long a client may take to send a
+    /// request head, counted from the connection's start or the end of the
+    /// previous response (so it is also how long an idle keep-alive
+    /// connection stays open).
+    pub header_timeout: HumanDuration,
+    /// `body_timeout = "30s"`: the longest wait for the next part of a
+    /// request body; 408 after it.
+    pub body_timeout: HumanDuration,
+    /// `min_body_rate = "8KiB"`: bytes per second a body must average once
+    /// it has taken longer than `body_timeout`, so a trickle cannot hold a
+    /// connection (and the memory of its body) for long; 408 below it.
+    pub min_body_rate: ByteSize,
     /// `workers = "auto"` (one per core) or a number: threads that each run
     /// an event loop with its own share of every app's instances.
     pub workers: Workers,
@@ -43,6 +55,9 @@ impl Default for ServerConfig {
             admin_token: None,
             shutdown_grace: HumanDuration(Duration::from_secs(10)),
             max_connections: 10_000,
+            header_timeout: HumanDuration(Duration::from_secs(30)),
+            body_timeout: HumanDuration(Duration::from_secs(30)),
+            min_body_rate: ByteSize(8 << 10),
             workers: Workers::Auto,
             access_log: AccessLogTarget::Stderr,
         }
@@ -57,6 +72,20 @@ impl ServerConfig {
     pub(super) fn resolve(mut self, site_dir: &Path) -> Result<Self, String> {
         if self.max_connections == 0 {
             return Err("server.max_connections: must be at least 1".to_owned());
+        }
+        for (key, timeout) in [
+            ("header_timeout", self.header_timeout),
+            ("body_timeout", self.body_timeout),
+        ] {
+            if timeout.0 < Duration::from_millis(100) || timeout.0 > Duration::from_secs(3600) {
+                return Err(format!(
+                    "server.{key}: {:?} is out of range; use 100ms to 1h",
+                    timeout.0
+                ));
+            }
+        }
+        if self.min_body_rate.0 == 0 {
+            return Err("server.min_body_rate: must be at least 1B (bytes per second)".to_owned());
         }
         if let Some(token) = &self.admin_token
             && token.expose().len() < MIN_ADMIN_TOKEN_LEN

@@ -7,12 +7,12 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Request, Response, Version, header, request::Parts};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::{
@@ -112,8 +112,14 @@ async fn route(
                 .await
         }
         MountTarget::App(app) => {
+            let server = &site.config.server;
             let target = AppTarget {
                 mount: &mount,
+                body_limits: BodyLimits {
+                    max: mount.max_body,
+                    idle: server.body_timeout.0,
+                    min_rate: server.min_body_rate.0,
+                },
                 app,
                 sessions: if mount.sessions {
                     site.sessions().map(|s| &**s)
@@ -162,6 +168,7 @@ fn check_framing(version: Version, headers: &HeaderMap) -> Result<(), Refusal> {
 /// Where an app request goes, with its path split at the mount point.
 struct AppTarget<'a> {
     mount: &'a Mount,
+    body_limits: BodyLimits,
     app: &'a AppMount,
     sessions: Option<&'a Sessions>,
     script_name: &'a str,
@@ -178,7 +185,7 @@ async fn dispatch(
     request_id: &str,
 ) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
-    let body = read_body(&parts, body, target.mount.max_body).await?;
+    let body = read_body(&parts, body, target.body_limits).await?;
     let session = match target.sessions {
         Some(sessions) => {
             let secure = sessions.secure_for(
@@ -220,24 +227,64 @@ async fn dispatch(
     Ok(response)
 }
 
-/// The body, whole, within the mount's `max_body` (413 beyond it, checked
-/// against `Content-Length` before reading when there is one).
-async fn read_body(parts: &Parts, body: Incoming, max_body: u64) -> Result<Bytes, Refusal> {
+/// How much of a body, and how slowly, the host accepts.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    /// The mount's `max_body`.
+    max: u64,
+    /// `server.body_timeout`: the longest wait for the next part.
+    idle: Duration,
+    /// `server.min_body_rate`, bytes per second, once `idle` has passed.
+    min_rate: u64,
+}
+
+/// The body, whole, within `limits`: 413 beyond `max` (checked against
+/// `Content-Length` before reading when there is one), 408 when it stalls
+/// for `idle` or, after `idle`, averages less than `min_rate`.
+async fn read_body(parts: &Parts, mut body: Incoming, limits: BodyLimits) -> Result<Bytes, Refusal> {
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_body) {
-        return Err(Refusal::TooLarge { limit: max_body });
+    if declared.is_some_and(|length| length > limits.max) {
+        return Err(Refusal::TooLarge { limit: limits.max });
     }
-    match Limited::new(body, max_body as usize).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(Refusal::TooLarge { limit: max_body })
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
+    let started = Instant::now();
+    // Grown as the body arrives: a declared length costs nothing until it is sent.
+    let mut received = BytesMut::with_capacity(declared.unwrap_or(0).min(64 << 10) as usize);
+    loop {
+        let frame = match tokio::time::timeout(limits.idle, body.frame()).await {
+            Err(_) => {
+                return Err(Refusal::BodyTimeout(format!(
+                    "no part of the body came for {:?}",
+                    limits.idle
+                )));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                return Err(Refusal::Unreadable(format!("could not read the body: {error}")));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        if received.len() as u64 + data.len() as u64 > limits.max {
+            return Err(Refusal::TooLarge { limit: limits.max });
         }
-        Err(error) => Err(Refusal::Unreadable(format!("could not read the body: {error}"))),
+        received.extend_from_slice(&data);
+        let elapsed = started.elapsed();
+        if elapsed > limits.idle && (received.len() as f64) < limits.min_rate as f64 * elapsed.as_secs_f64() {
+            return Err(Refusal::BodyTimeout(format!(
+                "the body came at {:.0} bytes/s, below server.min_body_rate ({} bytes/s)",
+                received.len() as f64 / elapsed.as_secs_f64(),
+                limits.min_rate
+            )));
+        }
     }
+    Ok(received.freeze())
 }
 
 /// Runs the request in the app's current version; its checked answer and

@@ -61,6 +61,9 @@ pub enum Refusal {
     /// A folder with neither an index.html nor a listing (403).
     #[error("forbidden: the folder has no index.html and listings are off")]
     Forbidden,
+    /// The body stalled, or came too slowly (408; the connection is closed).
+    #[error("request timeout: {0}")]
+    BodyTimeout(String),
     /// The body is larger than the mount accepts (413).
     #[error("the body is larger than {limit} bytes")]
     TooLarge {
@@ -128,6 +131,7 @@ impl Refusal {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Maintenance(_) | Self::Sessions { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Guest(error) => guest_failure_status(error),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -160,6 +164,7 @@ impl Refusal {
             Self::BadPath(error) => plain(status, &format!("400 Bad Request: {error}")),
             Self::Unreadable(reason) => plain(status, &format!("400 Bad Request: {reason}")),
             Self::NotImplemented(what) => plain(status, &format!("501 Not Implemented: {what}")),
+            Self::BodyTimeout(why) => plain(status, &format!("408 Request Timeout: {why}")),
             Self::TooLarge { limit } => plain(
                 status,
                 &format!("413 Content Too Large: this app accepts bodies up to {limit} bytes"),
@@ -189,6 +194,11 @@ impl Refusal {
             }
             Self::Sessions { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::BodyTimeout(_) => {
+                // What is left of the body will never be read: the
+                // connection cannot carry another request.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             Self::Guest(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

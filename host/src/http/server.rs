@@ -25,8 +25,20 @@ use tokio::{
 use super::{PublicListeners, admin, pipeline, responses::Body};
 use crate::{access_log, site::Site, workers};
 
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest the control API waits for a request head: a connection
+/// that has not even sent one gives up its slot soon.
+const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a listener treats its connections.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionRules {
+    /// How long a client may take to send a request head (also the
+    /// keep-alive idle timeout: hyper starts the timer when a connection
+    /// goes idle).
+    header_timeout: Duration,
+    /// How long requests in flight may finish after the stop.
+    grace: Duration,
+}
 
 /// Serves `site` on `public` (a worker thread per socket), and its control
 /// API on `admin` when given, until `shutdown` resolves; then drains both.
@@ -39,14 +51,17 @@ pub async fn serve_site(
     let (stop, stopped) = watch::channel(false);
     let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
     let connections = Arc::new(Semaphore::new(site.config.server.max_connections));
-    let grace = site.config.server.shutdown_grace.0;
+    let rules = ConnectionRules {
+        header_timeout: site.config.server.header_timeout.0,
+        grace: site.config.server.shutdown_grace.0,
+    };
     let mut workers = Vec::new();
     for (index, socket) in public.into_sockets().into_iter().enumerate() {
         let worker = Worker {
             index,
             site: site.clone(),
             connections: connections.clone(),
-            grace,
+            rules,
             stopped: stopped.clone(),
         };
         match worker.spawn(socket) {
@@ -62,7 +77,10 @@ pub async fn serve_site(
         tokio::spawn(serve_connections(
             listener,
             Arc::new(Semaphore::new(64)),
-            grace,
+            ConnectionRules {
+                header_timeout: rules.header_timeout.min(ADMIN_HEADER_TIMEOUT),
+                ..rules
+            },
             wait_for_stop(stopped),
             move |request, peer| admin::handle(site.clone(), peer, request),
         ))
@@ -89,7 +107,7 @@ struct Worker {
     site: Arc<Site>,
     /// Shared by all workers: `server.max_connections` in all.
     connections: Arc<Semaphore>,
-    grace: Duration,
+    rules: ConnectionRules,
     stopped: watch::Receiver<bool>,
 }
 
@@ -128,7 +146,7 @@ impl Worker {
         serve_connections(
             listener,
             self.connections,
-            self.grace,
+            self.rules,
             wait_for_stop(self.stopped),
             move |request, remote| pipeline::handle(site.clone(), remote, request),
         )
@@ -144,7 +162,7 @@ async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
 async fn serve_connections<H, F>(
     listener: TcpListener,
     connections: Arc<Semaphore>,
-    grace: Duration,
+    rules: ConnectionRules,
     shutdown: impl Future<Output = ()>,
     handler: H,
 ) where
@@ -179,7 +197,7 @@ async fn serve_connections<H, F>(
         let connection = http1::Builder::new()
             .keep_alive(true)
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(rules.header_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -190,7 +208,10 @@ async fn serve_connections<H, F>(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(rules.grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("grace period over: closing the remaining connections");
     }
 }
