@@ -218,3 +218,36 @@ async fn file_sessions_survive_a_restart_and_secrets_rotate() {
     assert_eq!(get_with(&server, "/a/peek", &fresh).await.json()["user"], "grace");
     server.stop().await;
 }
+
+/// A flood of anonymous requests that each start a session, as many as the
+/// store holds, leaves a logged-in user logged in: sessions that never came
+/// back are the first to go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_anonymous_sessions_leaves_a_logged_in_user_logged_in() {
+    let text = config(MEMORY, &[S1], "30m").replace("idle_timeout", "max_sessions = 1000\nidle_timeout");
+    let site = TestSite::new(&text);
+    let server = Server::start(site.path()).await;
+    let cookie = cookie_of(&login(&server, "/a", "ada").await);
+    assert_eq!(get_with(&server, "/a/me", &cookie).await.json()["user"], "ada");
+    let client = server.client();
+    let flood: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async move {
+                for _ in 0..125 {
+                    let reply = client.get("/a/me").await;
+                    assert_eq!(reply.status, 200);
+                    assert!(reply.headers.contains_key("set-cookie"), "each starts a session");
+                }
+            })
+        })
+        .collect();
+    for task in flood {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        get_with(&server, "/a/peek", &cookie).await.json()["user"],
+        "ada",
+        "1,000 anonymous sessions pushed the user out"
+    );
+    server.stop().await;
+}

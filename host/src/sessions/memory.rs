@@ -1,6 +1,8 @@
 //! Sessions in this process's memory: fast, lost on restart, one host only.
-//! Bounded: beyond `max_sessions` the least recently seen are dropped, and
-//! a sweep removes expired ones.
+//! Bounded: beyond `max_sessions` a tenth is dropped, sessions that never
+//! came back first (oldest first), then the least recently seen; so a flood
+//! of anonymous one-request sessions cannot push out a user who is logged
+//! in. A sweep removes expired ones.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -10,8 +12,16 @@ use super::{Expiry, SessionKey, SessionRecord, SessionStore, StoreError};
 
 /// The memory store.
 pub struct MemoryStore {
-    sessions: Mutex<HashMap<SessionKey, SessionRecord>>,
+    sessions: Mutex<HashMap<SessionKey, Held>>,
     max_sessions: usize,
+}
+
+/// A session as the store holds it.
+struct Held {
+    record: SessionRecord,
+    /// Whether it was ever loaded again after it was first saved (its
+    /// cookie came back).
+    returned: bool,
 }
 
 impl MemoryStore {
@@ -37,21 +47,38 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.sessions.lock().unwrap().get(key).cloned())
+        let mut sessions = self.sessions.lock().unwrap();
+        Ok(sessions.get_mut(key).map(|held| {
+            held.returned = true;
+            held.record.clone()
+        }))
     }
 
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
         let mut sessions = self.sessions.lock().unwrap();
-        if sessions.len() >= self.max_sessions && !sessions.contains_key(key) {
-            // Drop the least recently seen tenth, so eviction is not paid per insert.
-            let mut by_age: Vec<(u64, SessionKey)> =
-                sessions.iter().map(|(k, r)| (r.last_seen, k.clone())).collect();
-            by_age.sort_unstable_by_key(|(seen, _)| *seen);
-            for (_, old) in by_age.into_iter().take((self.max_sessions / 10).max(1)) {
+        if let Some(held) = sessions.get_mut(key) {
+            held.record = record.clone();
+            return Ok(());
+        }
+        if sessions.len() >= self.max_sessions {
+            // Drop a tenth at once, so eviction is not paid per insert:
+            // never-returned sessions first, then the least recently seen.
+            let mut by_worth: Vec<(bool, u64, SessionKey)> = sessions
+                .iter()
+                .map(|(k, held)| (held.returned, held.record.last_seen, k.clone()))
+                .collect();
+            by_worth.sort_unstable_by_key(|(returned, seen, _)| (*returned, *seen));
+            for (_, _, old) in by_worth.into_iter().take((self.max_sessions / 10).max(1)) {
                 sessions.remove(&old);
             }
         }
-        sessions.insert(key.clone(), record.clone());
+        sessions.insert(
+            key.clone(),
+            Held {
+                record: record.clone(),
+                returned: false,
+            },
+        );
         Ok(())
     }
 
@@ -63,7 +90,7 @@ impl SessionStore for MemoryStore {
     async fn sweep(&self, expiry: Expiry) -> Result<usize, StoreError> {
         let mut sessions = self.sessions.lock().unwrap();
         let before = sessions.len();
-        sessions.retain(|_, record| !expiry.is_expired(record));
+        sessions.retain(|_, held| !expiry.is_expired(&held.record));
         Ok(before - sessions.len())
     }
 }

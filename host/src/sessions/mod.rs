@@ -546,6 +546,38 @@ mod tests {
         assert!(store.len() <= 50);
     }
 
+    #[tokio::test]
+    async fn a_flood_of_sessions_that_never_come_back_cannot_evict_one_that_did() {
+        let store = memory::MemoryStore::new(50);
+        let key = |id: &str| SessionKey {
+            namespace: "app".into(),
+            id: id.into(),
+        };
+        let record = |seen: u64| SessionRecord {
+            data: "{}".into(),
+            created: seen,
+            last_seen: seen,
+        };
+        // The user: saved first (so the oldest), then back with its cookie.
+        store.save(&key("user"), &record(0)).await.unwrap();
+        assert!(store.load(&key("user")).await.unwrap().is_some());
+        for n in 0..500u64 {
+            store
+                .save(&key(&format!("anon-{n}")), &record(n + 1))
+                .await
+                .unwrap();
+        }
+        assert!(store.len() <= 50);
+        assert!(
+            store.load(&key("user")).await.unwrap().is_some(),
+            "the returning session outlived the flood"
+        );
+        assert!(
+            store.load(&key("anon-0")).await.unwrap().is_none(),
+            "the oldest anonymous ones went"
+        );
+    }
+
     #[test]
     fn secure_cookies_follow_the_mode_and_trusted_proxies() {
         let mut config = SessionsConfig {
