@@ -121,3 +121,31 @@ async fn a_stalled_or_trickling_body_is_cut_at_body_timeout_and_a_steady_one_is_
     assert_eq!(server.get("/ok").await.status, 200);
     server.stop().await;
 }
+
+/// Started under a soft limit of 1,024 open files, the server raises it to
+/// the hard limit and keeps serving while 1,100 idle connections are open
+/// (more than the old limit would have let it accept).
+#[test]
+fn under_a_low_open_file_limit_the_server_raises_it_and_serves_beside_idle_sockets() {
+    use terrarium_test_support::binary::{serve_process_with_open_files, signal};
+    // This test's own process holds the idle sockets.
+    terrarium::fd_limit::raise();
+    let site = TestSite::new(
+        "[server]\nmax_connections = 1200\n[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n",
+    );
+    let (mut child, addr) = serve_process_with_open_files(site.path(), 1024, &["--admin", "off"]);
+    let idle: Vec<_> = (0..1100)
+        .map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    let reply = terrarium_test_support::Client::at(addr).get_blocking("/ok");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "a fresh client waited {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+}

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::{
     config::{CONFIG_FILE, ConfigError, SiteConfig},
+    fd_limit,
     http::{self, PublicListeners},
     site::{Progress, Site, StartError},
 };
@@ -58,6 +59,16 @@ pub async fn launch(
             file: config.site_dir.join(CONFIG_FILE),
             problem,
         })?;
+    let open_files = fd_limit::raise();
+    fd_limit::check(config.server.max_connections, open_files).map_err(|problem| ConfigError {
+        file: config.site_dir.join(CONFIG_FILE),
+        problem,
+    })?;
+    tracing::info!(
+        open_files,
+        max_connections = config.server.max_connections,
+        "open-file limit"
+    );
     let listen = config.server.listen;
     let admin = config.server.admin.address();
     let LaunchOptions { cache, mut progress } = options;

@@ -16,6 +16,7 @@
 //! - [`sessions`]: host-owned sessions: signed cookies; memory, file and Redis stores.
 //! - [`access_log`]: the line per request, batched per worker thread.
 //! - [`heap`]: freed build memory handed back to the OS.
+//! - [`fd_limit`]: the open-file limit raised at start, and checked against `max_connections`.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
 //!   and changed while serving (mounts switched off and on, apps reloaded).
 //! - [`http`]: the only code that touches hyper: listeners, request pipeline,
@@ -43,6 +44,7 @@ pub mod access_log;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod fd_limit;
 pub mod heap;
 pub mod http;
 pub mod launch;

@@ -158,6 +158,29 @@ async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
+/// Failed accepts, logged at most once a second (with how many there were
+/// since the last line), so a listener out of file descriptors does not
+/// flood the log.
+#[derive(Default)]
+struct AcceptErrors {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl AcceptErrors {
+    fn record(&mut self, error: &io::Error) {
+        self.unlogged += 1;
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(times = self.unlogged, "accept failed: {error}");
+            self.last_logged = Some(std::time::Instant::now());
+            self.unlogged = 0;
+        }
+    }
+}
+
 /// The accept loop shared by both listeners.
 async fn serve_connections<H, F>(
     listener: TcpListener,
@@ -170,6 +193,7 @@ async fn serve_connections<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -181,7 +205,7 @@ async fn serve_connections<H, F>(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: wait a moment, keep serving.
-                    tracing::warn!("accept failed: {error}");
+                    accept_errors.record(&error);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

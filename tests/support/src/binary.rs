@@ -58,8 +58,34 @@ pub fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
 /// arguments) as its own process; returns it and the address it printed.
 /// Its stderr (the log) goes to the test's.
 pub fn serve_process(site: &Path, extra: &[&str]) -> (Child, SocketAddr) {
-    let mut child = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(extra)
+    let mut command = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    command.args(extra);
+    listening(command)
+}
+
+/// [`serve_process`], started with a soft limit of `open_files` open
+/// files (as `ulimit -Sn` would leave it).
+pub fn serve_process_with_open_files(site: &Path, open_files: u64, extra: &[&str]) -> (Child, SocketAddr) {
+    let serve = terrarium(&[]);
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "ulimit -Sn \"$1\" && shift && exec \"$@\"", "sh"])
+        .arg(open_files.to_string())
+        .arg(serve.get_program())
+        .args(["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(extra);
+    for (key, value) in serve.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    listening(command)
+}
+
+/// Runs a `terrarium serve` command and waits for its "listening" line.
+fn listening(mut command: Command) -> (Child, SocketAddr) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -118,12 +118,18 @@ impl Client {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
-    /// `GET path` from a test that has no runtime of its own.
+    /// `GET path` from a test that has no runtime of its own; panics when
+    /// no answer comes within a minute (a test never hangs on a server that
+    /// stopped answering).
     pub fn get_blocking(&self, path: &str) -> Reply {
-        tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap()
-            .block_on(self.get(path))
+            .unwrap();
+        runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(60), self.get(path))
+                .await
+                .unwrap_or_else(|_| panic!("GET {path}: no answer from {} within 60 s", self.addr))
+        })
     }
 }
