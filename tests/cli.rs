@@ -7,7 +7,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use terrarium_test_support::{Client, TestSite, binary::signal, run_with_timeout, serve_process};
+use terrarium_test_support::{
+    Client, TestSite,
+    binary::{ServedChild, signal},
+    run_with_timeout, serve_process,
+};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -157,7 +161,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
 }
 
 /// Starts `terrarium serve SITE` on free ports; returns it and a client of it.
-fn start_serving(site: &Path) -> (Child, Client) {
+fn start_serving(site: &Path) -> (ServedChild, Client) {
     let (child, addr) = serve_process(site, &["--admin", "127.0.0.1:0"]);
     (child, Client::at(addr))
 }

@@ -149,3 +149,75 @@ fn under_a_low_open_file_limit_the_server_raises_it_and_serves_beside_idle_socke
     signal(&child, "-TERM");
     assert!(child.wait().unwrap().success());
 }
+
+/// Resident memory of a process, in bytes (Linux).
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// 20 uploads of 10 MB that stop one byte short, against a budget of
+/// 50 MiB: the server holds about the budget and no more (the rest are
+/// refused with 503), serves others meanwhile, and gives the memory back
+/// when the uploads go.
+#[test]
+fn stalled_uploads_hold_no_more_than_max_buffered_bodies() {
+    use std::io::{Read, Write};
+    use terrarium_test_support::{Client, binary::signal, serve_process};
+    const UPLOADS: usize = 20;
+    const SIZE: usize = 10_000_000;
+    let site = TestSite::new(
+        "[server]\nmax_buffered_bodies = \"50MiB\"\nbody_timeout = \"60s\"\n\
+         [[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\nmax_body = \"20MB\"\n",
+    );
+    let (mut child, addr) = serve_process(site.path(), &["--admin", "off"]);
+    assert_eq!(Client::at(addr).get_blocking("/ok").status, 200);
+    let before = rss_of(child.id());
+    let body = std::sync::Arc::new(vec![b'x'; SIZE - 1]);
+    let uploads: Vec<_> = (0..UPLOADS)
+        .map(|_| {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(addr).unwrap();
+                stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                let head = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {SIZE}\r\n\r\n");
+                let sent = stream
+                    .write_all(head.as_bytes())
+                    .and_then(|()| stream.write_all(&body))
+                    .is_ok();
+                let mut answer = [0u8; 64];
+                let refused = match stream.read(&mut answer) {
+                    Ok(n) => String::from_utf8_lossy(&answer[..n]).contains(" 503 "),
+                    Err(_) => !sent,
+                };
+                (stream, refused)
+            })
+        })
+        .collect();
+    let uploads: Vec<_> = uploads.into_iter().map(|t| t.join().unwrap()).collect();
+    let refused = uploads.iter().filter(|(_, refused)| *refused).count();
+    let held = rss_of(child.id()).saturating_sub(before);
+    assert!(
+        refused >= UPLOADS / 2,
+        "only {refused} of {UPLOADS} uploads were refused"
+    );
+    assert!(held < 90 << 20, "the server grew by {} MiB", held >> 20);
+    assert_eq!(
+        Client::at(addr).get_blocking("/ok").status,
+        200,
+        "others are served meanwhile"
+    );
+    drop(uploads);
+    let started = std::time::Instant::now();
+    while rss_of(child.id()) > before + (30 << 20) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the memory was not given back: {} MiB over the start",
+            (rss_of(child.id()) - before) >> 20
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+}

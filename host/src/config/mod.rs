@@ -23,6 +23,7 @@
 //! header_timeout = "30s"        # to send a request head (also the keep-alive idle timeout)
 //! body_timeout = "30s"          # the longest wait for the next part of a body (408)
 //! min_body_rate = "8KiB"        # bytes/s a body must average after body_timeout (408)
+//! max_buffered_bodies = "4GiB"  # body bytes the site holds at once (503); default: RAM/4
 //! workers = "auto"              # event loops serving the site: one per core, or a number
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
 //!

@@ -39,6 +39,10 @@ pub struct ServerConfig {
     /// it has taken longer than `body_timeout`, so a trickle cannot hold a
     /// connection (and the memory of its body) for long; 408 below it.
     pub min_body_rate: ByteSize,
+    /// `max_buffered_bodies = "4GiB"`: request-body bytes the whole site
+    /// holds in memory at once; past it a body gets 503. Default: a quarter
+    /// of the machine's memory.
+    pub max_buffered_bodies: Option<ByteSize>,
     /// `workers = "auto"` (one per core) or a number: threads that each run
     /// an event loop with its own share of every app's instances.
     pub workers: Workers,
@@ -58,6 +62,7 @@ impl Default for ServerConfig {
             header_timeout: HumanDuration(Duration::from_secs(30)),
             body_timeout: HumanDuration(Duration::from_secs(30)),
             min_body_rate: ByteSize(8 << 10),
+            max_buffered_bodies: None,
             workers: Workers::Auto,
             access_log: AccessLogTarget::Stderr,
         }

@@ -4,6 +4,7 @@
 //! - [`server`]: the worker threads, connections (HTTP/1.1, keep-alive), graceful shutdown.
 //! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
 //!   dispatch, stats, access log.
+//! - [`body_budget`]: the site-wide budget of request-body bytes held in memory.
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
@@ -11,6 +12,7 @@
 //!   turned into a response there; guest answers are checked there too.
 
 pub mod admin;
+pub mod body_budget;
 pub mod listeners;
 pub mod marshal;
 pub mod pipeline;

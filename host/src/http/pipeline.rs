@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::{
+    body_budget::{BodyBudget, HeldBytes},
     marshal,
     responses::{self, Body, Context, Refusal},
 };
@@ -40,12 +41,17 @@ fn next_request_id() -> String {
 
 /// Answers one request on the public listener. Never fails: every problem
 /// is a [`Refusal`], turned into a response (and logged) here.
-pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(
+    site: Arc<Site>,
+    bodies: Arc<BodyBudget>,
+    remote: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let started = Instant::now();
     let request_id = next_request_id();
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
-    let (mount, outcome) = route(&site, remote, request, &request_id).await;
+    let (mount, outcome) = route(&site, &bodies, remote, request, &request_id).await;
     let response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
             mount: mount.as_ref().map(|m| m.name.as_str()),
@@ -79,6 +85,7 @@ pub async fn handle(site: Arc<Site>, remote: SocketAddr, request: Request<Incomi
 /// The mount a request reached (if any), and its answer.
 async fn route(
     site: &Site,
+    bodies: &BodyBudget,
     remote: SocketAddr,
     request: Request<Incoming>,
     request_id: &str,
@@ -115,6 +122,7 @@ async fn route(
             let server = &site.config.server;
             let target = AppTarget {
                 mount: &mount,
+                bodies,
                 body_limits: BodyLimits {
                     max: mount.max_body,
                     idle: server.body_timeout.0,
@@ -168,6 +176,7 @@ fn check_framing(version: Version, headers: &HeaderMap) -> Result<(), Refusal> {
 /// Where an app request goes, with its path split at the mount point.
 struct AppTarget<'a> {
     mount: &'a Mount,
+    bodies: &'a BodyBudget,
     body_limits: BodyLimits,
     app: &'a AppMount,
     sessions: Option<&'a Sessions>,
@@ -185,7 +194,8 @@ async fn dispatch(
     request_id: &str,
 ) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
-    let body = read_body(&parts, body, target.body_limits).await?;
+    // The body's bytes count against the site's budget until the app is done.
+    let (body, _held) = read_body(&parts, body, target.body_limits, target.bodies).await?;
     let session = match target.sessions {
         Some(sessions) => {
             let secure = sessions.secure_for(
@@ -240,8 +250,15 @@ struct BodyLimits {
 
 /// The body, whole, within `limits`: 413 beyond `max` (checked against
 /// `Content-Length` before reading when there is one), 408 when it stalls
-/// for `idle` or, after `idle`, averages less than `min_rate`.
-async fn read_body(parts: &Parts, mut body: Incoming, limits: BodyLimits) -> Result<Bytes, Refusal> {
+/// for `idle` or, after `idle`, averages less than `min_rate`, 503 when the
+/// site's `budget` has no bytes left for it. Returns it with its bytes held
+/// from the budget.
+async fn read_body(
+    parts: &Parts,
+    mut body: Incoming,
+    limits: BodyLimits,
+    budget: &BodyBudget,
+) -> Result<(Bytes, HeldBytes), Refusal> {
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -250,8 +267,9 @@ async fn read_body(parts: &Parts, mut body: Incoming, limits: BodyLimits) -> Res
     if declared.is_some_and(|length| length > limits.max) {
         return Err(Refusal::TooLarge { limit: limits.max });
     }
+    let mut held = BodyBudget::none();
     if hyper::body::Body::is_end_stream(&body) {
-        return Ok(Bytes::new());
+        return Ok((Bytes::new(), held));
     }
     let started = Instant::now();
     // Grown as the body arrives: a declared length costs nothing until it is sent.
@@ -274,6 +292,9 @@ async fn read_body(parts: &Parts, mut body: Incoming, limits: BodyLimits) -> Res
         if received.len() as u64 + data.len() as u64 > limits.max {
             return Err(Refusal::TooLarge { limit: limits.max });
         }
+        if !budget.take(&mut held, data.len()) {
+            return Err(Refusal::BodiesBusy);
+        }
         received.extend_from_slice(&data);
         let elapsed = started.elapsed();
         if elapsed > limits.idle && (received.len() as f64) < limits.min_rate as f64 * elapsed.as_secs_f64() {
@@ -284,7 +305,7 @@ async fn read_body(parts: &Parts, mut body: Incoming, limits: BodyLimits) -> Res
             )));
         }
     }
-    Ok(received.freeze())
+    Ok((received.freeze(), held))
 }
 
 /// Runs the request in the app's current version; its checked answer and

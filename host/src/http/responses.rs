@@ -70,6 +70,10 @@ pub enum Refusal {
         /// The mount's `max_body`.
         limit: u64,
     },
+    /// The site holds as many body bytes as `server.max_buffered_bodies`
+    /// allows (503; the connection is closed).
+    #[error("too many request bodies held right now")]
+    BodiesBusy,
     /// The mount is switched off (503 with its maintenance page).
     #[error("the mount is switched off")]
     Maintenance(Option<Bytes>),
@@ -132,7 +136,9 @@ impl Refusal {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::Maintenance(_) | Self::Sessions { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Maintenance(_) | Self::Sessions { .. } | Self::BodiesBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Guest(error) => guest_failure_status(error),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Control(refusal) => refusal.status(),
@@ -170,6 +176,10 @@ impl Refusal {
                 &format!("413 Content Too Large: this app accepts bodies up to {limit} bytes"),
             ),
             Self::Maintenance(page) => maintenance(page.as_ref()),
+            Self::BodiesBusy => plain(
+                status,
+                "503 Service Unavailable: the server is receiving too many uploads right now; please retry",
+            ),
             Self::Sessions { .. } => plain(
                 status,
                 "503 Service Unavailable: sessions are unavailable right now; please retry",
@@ -195,10 +205,13 @@ impl Refusal {
             Self::Sessions { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            Self::BodyTimeout(_) => {
+            Self::BodyTimeout(_) | Self::BodiesBusy => {
                 // What is left of the body will never be read: the
                 // connection cannot carry another request.
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                if matches!(self, Self::BodiesBusy) {
+                    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                }
             }
             Self::Guest(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -22,7 +22,7 @@ use tokio::{
     sync::{Semaphore, oneshot, watch},
 };
 
-use super::{PublicListeners, admin, pipeline, responses::Body};
+use super::{PublicListeners, admin, body_budget::BodyBudget, pipeline, responses::Body};
 use crate::{access_log, site::Site, workers};
 
 /// The longest the control API waits for a request head: a connection
@@ -51,6 +51,12 @@ pub async fn serve_site(
     let (stop, stopped) = watch::channel(false);
     let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
     let connections = Arc::new(Semaphore::new(site.config.server.max_connections));
+    let bodies = Arc::new(BodyBudget::new(
+        site.config
+            .server
+            .max_buffered_bodies
+            .map_or_else(BodyBudget::default_total, |size| size.0),
+    ));
     let rules = ConnectionRules {
         header_timeout: site.config.server.header_timeout.0,
         grace: site.config.server.shutdown_grace.0,
@@ -61,6 +67,7 @@ pub async fn serve_site(
             index,
             site: site.clone(),
             connections: connections.clone(),
+            bodies: bodies.clone(),
             rules,
             stopped: stopped.clone(),
         };
@@ -107,6 +114,8 @@ struct Worker {
     site: Arc<Site>,
     /// Shared by all workers: `server.max_connections` in all.
     connections: Arc<Semaphore>,
+    /// Shared by all workers: `server.max_buffered_bodies` in all.
+    bodies: Arc<BodyBudget>,
     rules: ConnectionRules,
     stopped: watch::Receiver<bool>,
 }
@@ -142,13 +151,13 @@ impl Worker {
                 return;
             }
         };
-        let site = self.site;
+        let (site, bodies) = (self.site, self.bodies);
         serve_connections(
             listener,
             self.connections,
             self.rules,
             wait_for_stop(self.stopped),
-            move |request, remote| pipeline::handle(site.clone(), remote, request),
+            move |request, remote| pipeline::handle(site.clone(), bodies.clone(), remote, request),
         )
         .await;
     }

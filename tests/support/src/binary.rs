@@ -57,7 +57,7 @@ pub fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
 /// Starts `terrarium serve SITE --listen 127.0.0.1:0` (and the given extra
 /// arguments) as its own process; returns it and the address it printed.
 /// Its stderr (the log) goes to the test's.
-pub fn serve_process(site: &Path, extra: &[&str]) -> (Child, SocketAddr) {
+pub fn serve_process(site: &Path, extra: &[&str]) -> (ServedChild, SocketAddr) {
     let mut command = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     command.args(extra);
     listening(command)
@@ -65,7 +65,11 @@ pub fn serve_process(site: &Path, extra: &[&str]) -> (Child, SocketAddr) {
 
 /// [`serve_process`], started with a soft limit of `open_files` open
 /// files (as `ulimit -Sn` would leave it).
-pub fn serve_process_with_open_files(site: &Path, open_files: u64, extra: &[&str]) -> (Child, SocketAddr) {
+pub fn serve_process_with_open_files(
+    site: &Path,
+    open_files: u64,
+    extra: &[&str],
+) -> (ServedChild, SocketAddr) {
     let serve = terrarium(&[]);
     let mut command = Command::new("sh");
     command
@@ -83,8 +87,36 @@ pub fn serve_process_with_open_files(site: &Path, open_files: u64, extra: &[&str
     listening(command)
 }
 
+/// A `terrarium serve` child process, killed when dropped: a test that
+/// fails half-way never leaves a server running (whose inherited stderr
+/// would keep `cargo test` waiting).
+pub struct ServedChild(Child);
+
+impl std::ops::Deref for ServedChild {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ServedChild {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ServedChild {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Runs a `terrarium serve` command and waits for its "listening" line.
-fn listening(mut command: Command) -> (Child, SocketAddr) {
+fn listening(mut command: Command) -> (ServedChild, SocketAddr) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -100,7 +132,7 @@ fn listening(mut command: Command) -> (Child, SocketAddr) {
         .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
         .parse()
         .unwrap();
-    (child, addr)
+    (ServedChild(child), addr)
 }
 
 /// Sends `signal` ("-TERM", "-HUP", "-KILL") to `child`.
