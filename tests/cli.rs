@@ -17,23 +17,28 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `terrarium serve SITE --listen 127.0.0.1:0 EXTRA...`, which must be
+/// refused before it listens; returns its stderr.
+fn refused_to_serve(site: &Path, extra: &[&str], limit: Duration) -> String {
+    let mut args = vec!["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let output = run_with_timeout(&args, limit);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stdout).is_empty(),
+        "it must not listen"
+    );
+    stderr(&output)
+}
+
 #[test]
 fn missing_or_malformed_config_is_refused_before_listening() {
     let empty = tempfile::tempdir().unwrap();
     let site = empty.path().to_str().unwrap();
-    let output = run_with_timeout(
-        &["serve", site, "--listen", "127.0.0.1:0"],
-        Duration::from_secs(30),
-    );
-    assert!(!output.status.success());
-    let message = stderr(&output);
+    let message = refused_to_serve(empty.path(), &[], Duration::from_secs(30));
     assert!(
         message.contains("terrarium.toml: cannot read the site configuration"),
         "{message}"
-    );
-    assert!(
-        String::from_utf8_lossy(&output.stdout).is_empty(),
-        "it must not listen"
     );
 
     std::fs::write(
@@ -217,26 +222,14 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighu
 
     // A file that cannot be opened stops the server before it listens.
     let missing = site.path().join("no/such/folder/access.log");
-    let output = run_with_timeout(
-        &[
-            "serve",
-            site.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--access-log",
-            missing.to_str().unwrap(),
-        ],
+    let message = refused_to_serve(
+        site.path(),
+        &["--access-log", missing.to_str().unwrap()],
         Duration::from_secs(600),
     );
-    assert!(!output.status.success());
-    let message = stderr(&output);
     assert!(
         message.contains("server.access_log: cannot open") && message.contains("no/such/folder"),
         "{message}"
-    );
-    assert!(
-        String::from_utf8_lossy(&output.stdout).is_empty(),
-        "it must not listen"
     );
 
     let (mut child, addr) = serve_process(
@@ -310,26 +303,10 @@ fn the_access_log_goes_to_the_named_file_a_line_per_request_and_reopens_on_sighu
 #[test]
 fn a_control_api_reachable_from_other_machines_needs_a_token_also_from_the_command_line() {
     let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n");
-    let output = run_with_timeout(
-        &[
-            "serve",
-            site.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin",
-            "0.0.0.0:0",
-        ],
-        Duration::from_secs(60),
-    );
-    assert!(!output.status.success());
-    let message = stderr(&output);
+    let message = refused_to_serve(site.path(), &["--admin", "0.0.0.0:0"], Duration::from_secs(60));
     assert!(
         message.contains("terrarium.toml: server.admin: 0.0.0.0:0 is reachable from other machines")
             && message.contains("server.admin_token"),
         "{message}"
-    );
-    assert!(
-        String::from_utf8_lossy(&output.stdout).is_empty(),
-        "it must not listen"
     );
 }
