@@ -51,19 +51,14 @@ pub async fn launch(
     options: LaunchOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartError> {
-    // `--admin` may have changed the address since the file was checked.
-    config
-        .server
-        .check_admin_exposure()
-        .map_err(|problem| ConfigError {
-            file: config.site_dir.join(CONFIG_FILE),
-            problem,
-        })?;
-    let open_files = fd_limit::raise();
-    fd_limit::check(config.server.max_connections, open_files).map_err(|problem| ConfigError {
+    let config_error = |problem| ConfigError {
         file: config.site_dir.join(CONFIG_FILE),
         problem,
-    })?;
+    };
+    // `--admin` may have changed the address since the file was checked.
+    config.server.check_admin_exposure().map_err(config_error)?;
+    let open_files = fd_limit::raise();
+    fd_limit::check(config.server.max_connections, open_files).map_err(config_error)?;
     tracing::info!(
         open_files,
         max_connections = config.server.max_connections,
