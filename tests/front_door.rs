@@ -1,5 +1,6 @@
 //! The front door under requests no well-behaved client sends: HTTP/1.1
-//! framing the host must refuse (RFC 9112), sent as raw bytes over loopback.
+//! framing the host must refuse (RFC 9112), stalled and trickling bodies,
+//! idle sockets at the connection cap, sent as raw bytes over loopback.
 
 use std::time::Duration;
 
@@ -220,4 +221,127 @@ fn stalled_uploads_hold_no_more_than_max_buffered_bodies() {
     }
     signal(&child, "-TERM");
     assert!(child.wait().unwrap().success());
+}
+
+/// Whether the server has closed `stream` (end of file or reset), looking
+/// for at most `wait`.
+async fn is_closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// At `max_connections`, sockets that do nothing give way to real clients:
+/// 600 with a stalled body and 600 that never send a head, against a cap of
+/// 1,000, still let a fresh client in at once, and the ones cut are ones
+/// that were waiting.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_connection_cap_idle_and_stalled_sockets_give_way_to_a_fresh_client() {
+    use tokio::io::AsyncWriteExt;
+    let site = TestSite::new(
+        "[server]\nmax_connections = 1000\n[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n",
+    );
+    let server = Server::start(site.path()).await;
+    let mut stalled = Vec::new();
+    for _ in 0..600 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n0123456789")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let mut idle = Vec::new();
+    for _ in 0..600 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Long enough for every body to count as stalled.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    for attempt in 0..3 {
+        let started = std::time::Instant::now();
+        let reply = server.get("/ok").await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "fresh client {attempt} waited {:?}",
+            started.elapsed()
+        );
+    }
+    let mut closed = 0;
+    for stream in stalled.iter_mut().chain(idle.iter_mut()) {
+        if is_closed(stream, Duration::from_millis(2)).await {
+            closed += 1;
+        }
+    }
+    // 200 over the cap, and one for the first fresh client (the others may
+    // find the slot it left), no more than a few besides.
+    assert!((201..=260).contains(&closed), "{closed} sockets were closed");
+    server.stop().await;
+}
+
+/// A connection idle after its response is closed at `keep_alive`, well
+/// before `header_timeout`; one that sends its next request in time is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_keep_alive_connection_is_closed_at_keep_alive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let site = TestSite::new(
+        "[server]\nkeep_alive = \"400ms\"\n[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n",
+    );
+    let server = Server::start(site.path()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let read = stream.read(&mut answer).await.unwrap();
+        assert!(
+            answer[..read].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer[..read])
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let idle_since = std::time::Instant::now();
+    assert!(is_closed(&mut stream, Duration::from_secs(10)).await);
+    let idle_for = idle_since.elapsed();
+    assert!(
+        idle_for >= Duration::from_millis(150) && idle_for < Duration::from_secs(3),
+        "closed after {idle_for:?} idle"
+    );
+    server.stop().await;
+}
+
+/// 64 sockets that hold every slot of the control API without a word do
+/// not keep an operator out.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_sockets_on_the_control_api_do_not_keep_an_authorized_request_out() {
+    let token = "let-me-in-please-now";
+    let site = TestSite::new(&format!(
+        "[server]\nadmin_token = \"{token}\"\n[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n"
+    ));
+    let server = Server::start(site.path()).await;
+    let mut idle = Vec::new();
+    for _ in 0..64 {
+        idle.push(tokio::net::TcpStream::connect(server.admin).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let admin = terrarium_test_support::Client::at(server.admin);
+    let bearer = format!("Bearer {token}");
+    for attempt in 0..3 {
+        let started = std::time::Instant::now();
+        let reply = admin.get_with("/mounts", &[("authorization", &bearer)]).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "authorized request {attempt} waited {:?}",
+            started.elapsed()
+        );
+    }
+    server.stop().await;
 }

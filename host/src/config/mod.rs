@@ -20,7 +20,8 @@
 //! admin_token = "env:TOKEN"     # when set, the control API requires `Bearer <token>`
 //! shutdown_grace = "10s"        # how long requests in flight may finish on shutdown
 //! max_connections = 10000       # open connections accepted at once
-//! header_timeout = "30s"        # to send a request head (also the keep-alive idle timeout)
+//! header_timeout = "30s"        # to send a request head
+//! keep_alive = "5s"             # how long a connection may idle between requests
 //! body_timeout = "30s"          # the longest wait for the next part of a body (408)
 //! min_body_rate = "8KiB"        # bytes/s a body must average after body_timeout (408)
 //! max_buffered_bodies = "4GiB"  # body bytes the site holds at once (503); default: RAM/4

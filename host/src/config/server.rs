@@ -29,9 +29,11 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// `header_timeout = "30s"`: how long a client may take to send a
     /// request head, counted from the connection's start or the end of the
-    /// previous response (so it is also how long an idle keep-alive
-    /// connection stays open).
+    /// previous response.
     pub header_timeout: HumanDuration,
+    /// `keep_alive = "5s"`: how long a connection may stay idle between
+    /// requests before it is closed (at most `header_timeout`).
+    pub keep_alive: HumanDuration,
     /// `body_timeout = "30s"`: the longest wait for the next part of a
     /// request body; 408 after it.
     pub body_timeout: HumanDuration,
@@ -60,6 +62,7 @@ impl Default for ServerConfig {
             shutdown_grace: HumanDuration(Duration::from_secs(10)),
             max_connections: 10_000,
             header_timeout: HumanDuration(Duration::from_secs(30)),
+            keep_alive: HumanDuration(Duration::from_secs(5)),
             body_timeout: HumanDuration(Duration::from_secs(30)),
             min_body_rate: ByteSize(8 << 10),
             max_buffered_bodies: None,
@@ -80,6 +83,7 @@ impl ServerConfig {
         }
         for (key, timeout) in [
             ("header_timeout", self.header_timeout),
+            ("keep_alive", self.keep_alive),
             ("body_timeout", self.body_timeout),
         ] {
             if timeout.0 < Duration::from_millis(100) || timeout.0 > Duration::from_secs(3600) {
@@ -88,6 +92,13 @@ impl ServerConfig {
                     timeout.0
                 ));
             }
+        }
+        if self.keep_alive.0 > self.header_timeout.0 {
+            return Err(format!(
+                "server.keep_alive: {:?} is longer than server.header_timeout ({:?}), which also ends \
+                 an idle connection; raise header_timeout or shorten keep_alive",
+                self.keep_alive.0, self.header_timeout.0
+            ));
         }
         if self.min_body_rate.0 == 0 {
             return Err("server.min_body_rate: must be at least 1B (bytes per second)".to_owned());

@@ -4,6 +4,8 @@
 //! - [`server`]: the worker threads, connections (HTTP/1.1, keep-alive), graceful shutdown.
 //! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
 //!   dispatch, stats, access log.
+//! - [`connections`]: the connections a listener holds, what each is doing,
+//!   and which gives way at the cap.
 //! - [`body_budget`]: the site-wide budget of request-body bytes held in memory.
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
@@ -13,6 +15,7 @@
 
 pub mod admin;
 pub mod body_budget;
+pub mod connections;
 pub mod listeners;
 pub mod marshal;
 pub mod pipeline;

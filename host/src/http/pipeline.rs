@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 
 use super::{
     body_budget::{BodyBudget, HeldBytes},
+    connections::Activity,
     marshal,
     responses::{self, Body, Context, Refusal},
 };
@@ -46,12 +47,13 @@ pub async fn handle(
     bodies: Arc<BodyBudget>,
     remote: SocketAddr,
     request: Request<Incoming>,
+    activity: Arc<Activity>,
 ) -> Response<Body> {
     let started = Instant::now();
     let request_id = next_request_id();
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
-    let (mount, outcome) = route(&site, &bodies, remote, request, &request_id).await;
+    let (mount, outcome) = route(&site, &bodies, &activity, remote, request, &request_id).await;
     let response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
             mount: mount.as_ref().map(|m| m.name.as_str()),
@@ -86,6 +88,7 @@ pub async fn handle(
 async fn route(
     site: &Site,
     bodies: &BodyBudget,
+    activity: &Activity,
     remote: SocketAddr,
     request: Request<Incoming>,
     request_id: &str,
@@ -138,7 +141,7 @@ async fn route(
                 path_info: &resolved.path_info,
                 full_path: path.encoded(),
             };
-            dispatch(&target, request, remote, request_id).await
+            dispatch(&target, activity, request, remote, request_id).await
         }
     };
     (Some(mount), outcome)
@@ -189,13 +192,15 @@ struct AppTarget<'a> {
 /// session saved.
 async fn dispatch(
     target: &AppTarget<'_>,
+    activity: &Activity,
     request: Request<Incoming>,
     remote: SocketAddr,
     request_id: &str,
 ) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
     // The body's bytes count against the site's budget until the app is done.
-    let (body, _held) = read_body(&parts, body, target.body_limits, target.bodies).await?;
+    let (body, _held) = read_body(&parts, body, target.body_limits, target.bodies, activity).await?;
+    activity.working();
     let session = match target.sessions {
         Some(sessions) => {
             let secure = sessions.secure_for(
@@ -251,13 +256,16 @@ struct BodyLimits {
 /// The body, whole, within `limits`: 413 beyond `max` (checked against
 /// `Content-Length` before reading when there is one), 408 when it stalls
 /// for `idle` or, after `idle`, averages less than `min_rate`, 503 when the
-/// site's `budget` has no bytes left for it. Returns it with its bytes held
-/// from the budget.
+/// site's `budget` has no bytes left for it. Each part that comes is told
+/// to the connection's `activity` (a body without one for a while may be
+/// cut at the connection cap). Returns it with its bytes held from the
+/// budget.
 async fn read_body(
     parts: &Parts,
     mut body: Incoming,
     limits: BodyLimits,
     budget: &BodyBudget,
+    activity: &Activity,
 ) -> Result<(Bytes, HeldBytes), Refusal> {
     let declared = parts
         .headers
@@ -288,6 +296,7 @@ async fn read_body(
             }
             Ok(Some(Ok(frame))) => frame,
         };
+        activity.body_progressed();
         let Ok(data) = frame.into_data() else { continue };
         if received.len() as u64 + data.len() as u64 > limits.max {
             return Err(Refusal::TooLarge { limit: limits.max });

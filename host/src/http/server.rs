@@ -1,7 +1,9 @@
-//! The listeners: accept connections under a limit, serve HTTP/1.1 with
-//! keep-alive, and on shutdown stop accepting and let requests in flight
-//! finish within the grace period. The public site and the control API run
-//! the same loop with different handlers.
+//! The listeners: accept connections under a limit (at the cap the
+//! connection that has waited longest gives way, see [`super::connections`]),
+//! serve HTTP/1.1 with keep-alive, close connections idle past
+//! `server.keep_alive`, and on shutdown stop accepting and let requests in
+//! flight finish within the grace period. The public site and the control
+//! API run the same loop with different handlers.
 //!
 //! The public site is served by worker threads, each with an event loop of
 //! its own and its own listening socket (see [`crate::workers`]): a
@@ -9,33 +11,58 @@
 //! thread. The control API, the session sweeper and reloads run on the
 //! caller's runtime.
 
-use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, thread, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    thread,
+    time::Duration,
+};
 
+use bytes::Bytes;
 use http::{Request, Response};
-use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use http_body_util::BodyExt;
+use hyper::{
+    body::{Frame, Incoming, SizeHint},
+    server::conn::http1,
+    service::service_fn,
+};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
 use tokio::{
     net::TcpListener,
-    sync::{Semaphore, oneshot, watch},
+    sync::{oneshot, watch},
 };
 
-use super::{PublicListeners, admin, body_budget::BodyBudget, pipeline, responses::Body};
+use super::{
+    PublicListeners, admin,
+    body_budget::BodyBudget,
+    connections::{Activity, ConnectionTable},
+    pipeline,
+    responses::Body,
+};
 use crate::{access_log, site::Site, workers};
 
 /// The longest the control API waits for a request head: a connection
 /// that has not even sent one gives up its slot soon.
 const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Connections the control API holds at once.
+const ADMIN_CONNECTIONS: usize = 64;
+
 /// How a listener treats its connections.
 #[derive(Debug, Clone, Copy)]
 struct ConnectionRules {
-    /// How long a client may take to send a request head (also the
-    /// keep-alive idle timeout: hyper starts the timer when a connection
-    /// goes idle).
+    /// How long a client may take to send a request head.
     header_timeout: Duration,
+    /// How long a connection may stay idle between requests.
+    keep_alive: Duration,
     /// How long requests in flight may finish after the stop.
     grace: Duration,
 }
@@ -50,7 +77,7 @@ pub async fn serve_site(
 ) -> io::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
-    let connections = Arc::new(Semaphore::new(site.config.server.max_connections));
+    let connections = ConnectionTable::new(site.config.server.max_connections);
     let bodies = Arc::new(BodyBudget::new(
         site.config
             .server
@@ -59,6 +86,7 @@ pub async fn serve_site(
     ));
     let rules = ConnectionRules {
         header_timeout: site.config.server.header_timeout.0,
+        keep_alive: site.config.server.keep_alive.0,
         grace: site.config.server.shutdown_grace.0,
     };
     let mut workers = Vec::new();
@@ -83,13 +111,17 @@ pub async fn serve_site(
         let site = site.clone();
         tokio::spawn(serve_connections(
             listener,
-            Arc::new(Semaphore::new(64)),
+            ConnectionTable::new(ADMIN_CONNECTIONS),
             ConnectionRules {
                 header_timeout: rules.header_timeout.min(ADMIN_HEADER_TIMEOUT),
+                keep_alive: rules.keep_alive.min(ADMIN_HEADER_TIMEOUT),
                 ..rules
             },
             wait_for_stop(stopped),
-            move |request, peer| admin::handle(site.clone(), peer, request),
+            move |request, peer, activity: Arc<Activity>| {
+                activity.working();
+                admin::handle(site.clone(), peer, request)
+            },
         ))
     });
     shutdown.await;
@@ -113,7 +145,7 @@ struct Worker {
     index: usize,
     site: Arc<Site>,
     /// Shared by all workers: `server.max_connections` in all.
-    connections: Arc<Semaphore>,
+    connections: Arc<ConnectionTable>,
     /// Shared by all workers: `server.max_buffered_bodies` in all.
     bodies: Arc<BodyBudget>,
     rules: ConnectionRules,
@@ -157,7 +189,9 @@ impl Worker {
             self.connections,
             self.rules,
             wait_for_stop(self.stopped),
-            move |request, remote| pipeline::handle(site.clone(), bodies.clone(), remote, request),
+            move |request, remote, activity| {
+                pipeline::handle(site.clone(), bodies.clone(), remote, request, activity)
+            },
         )
         .await;
     }
@@ -193,22 +227,18 @@ impl AcceptErrors {
 /// The accept loop shared by both listeners.
 async fn serve_connections<H, F>(
     listener: TcpListener,
-    connections: Arc<Semaphore>,
+    connections: Arc<ConnectionTable>,
     rules: ConnectionRules,
     shutdown: impl Future<Output = ()>,
     handler: H,
 ) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
     let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => permit.expect("never closed"),
-            () = &mut shutdown => break,
-        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -221,11 +251,22 @@ async fn serve_connections<H, F>(
             },
             () = &mut shutdown => break,
         };
+        let slot = tokio::select! {
+            slot = connections.admit() => slot,
+            () = &mut shutdown => break,
+        };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let service = service_fn(move |request| {
-            let response = handler(request, remote);
-            async move { Ok::<_, Infallible>(response.await) }
+        let activity = slot.activity.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            activity.request_started(!hyper::body::Body::is_end_stream(request.body()));
+            let response = handler(request, remote, activity.clone());
+            let activity = activity.clone();
+            async move {
+                let response = response.await;
+                activity.responding();
+                Ok::<_, Infallible>(response.map(|body| IdleWhenSent { body, activity }.boxed()))
+            }
         });
         let connection = http1::Builder::new()
             .keep_alive(true)
@@ -234,10 +275,17 @@ async fn serve_connections<H, F>(
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%remote, "connection ended with an error: {error}");
+            let activity = slot.activity.clone();
+            tokio::select! {
+                ended = connection => if let Err(error) = ended {
+                    tracing::debug!(%remote, "connection ended with an error: {error}");
+                },
+                () = activity.until_evicted() => {
+                    tracing::debug!(%remote, "closed to admit another connection");
+                }
+                () = activity.until_idle_for(rules.keep_alive) => {}
             }
-            drop(permit);
+            drop(slot);
         });
     }
     drop(listener);
@@ -246,5 +294,38 @@ async fn serve_connections<H, F>(
         .is_err()
     {
         tracing::warn!("grace period over: closing the remaining connections");
+    }
+}
+
+/// A response body that marks its connection idle once it has been sent
+/// (or dropped unsent).
+struct IdleWhenSent {
+    body: Body,
+    activity: Arc<Activity>,
+}
+
+impl hyper::body::Body for IdleWhenSent {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Pin::new(&mut self.body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for IdleWhenSent {
+    fn drop(&mut self) {
+        self.activity.idle();
     }
 }
