@@ -17,7 +17,7 @@ use terrarium::{
     http::{marshal, responses},
     mounts::MountTable,
     paths::CanonicalPath,
-    sandbox::{AppTemplate, EngineCapacity, GuestRequest, GuestResponse, Sandbox},
+    sandbox::{AppTemplate, EngineCapacity, GuestRequest, GuestResponse, MemoryReset, Sandbox},
     sessions::Change,
 };
 use terrarium_python_wasi::{AppSource, BuildCache, build_app};
@@ -128,6 +128,7 @@ fn dispatch(c: &mut Criterion) {
     let sandbox = Sandbox::new(EngineCapacity {
         instances: 16,
         max_memory: 256 << 20,
+        reset: MemoryReset::on_this_host(false).reset,
     })
     .unwrap();
     let template = Arc::new(hello_template(&sandbox));

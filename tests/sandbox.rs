@@ -162,23 +162,53 @@ async fn request_details_reach_the_app_and_limits_hold() {
     server.stop().await;
 }
 
+/// Both isolation modes under both ways of resetting a sandbox's memory
+/// (`server.memory_reset`): a pooled instance keeps its state until it is
+/// replaced (here after blowing its memory cap), and its replacement, made in
+/// the same memory, starts fresh; request instances never share anything.
 #[tokio::test(flavor = "multi_thread")]
 async fn pooled_instances_keep_state_request_instances_share_nothing() {
-    let pooled = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n");
-    let server = Server::start(pooled.path()).await;
-    let counts: Vec<String> = futures_sequential(&server, 3).await;
-    assert_eq!(counts, ["1", "2", "3"]);
-    server.stop().await;
+    for reset in ["auto", "decommit"] {
+        let site = TestSite::new(&format!(
+            "[server]\nmemory_reset = \"{reset}\"\n\
+             [[mount]]\npath = \"/pooled\"\napp = \"@faults\"\ninstances = 1\nmemory = \"64MiB\"\n\
+             [[mount]]\npath = \"/request\"\napp = \"@faults\"\nisolation = \"request\"\ninstances = 2\n"
+        ));
+        let server = Server::start(site.path()).await;
+        let counts = |prefix: &'static str| {
+            let server = &server;
+            async move {
+                let mut out = Vec::new();
+                for _ in 0..3 {
+                    out.push(server.get(&format!("{prefix}/counter")).await.text());
+                }
+                out
+            }
+        };
+        assert_eq!(counts("/pooled").await, ["1", "2", "3"], "memory_reset = {reset}");
+        assert_eq!(server.get("/pooled/alloc").await.status, 500);
+        assert_eq!(
+            counts("/pooled").await,
+            ["1", "2", "3"],
+            "memory_reset = {reset}: replaced fresh"
+        );
 
-    let per_request =
-        TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\nisolation = \"request\"\ninstances = 2\n");
-    let server = Server::start(per_request.path()).await;
-    let counts: Vec<String> = futures_sequential(&server, 3).await;
-    assert_eq!(counts, ["1", "1", "1"]);
-    // Faults in request mode are contained the same way.
-    assert_eq!(server.get("/raise").await.status, 500);
-    assert_eq!(server.get("/decimal").await.status, 200);
-    server.stop().await;
+        assert_eq!(
+            counts("/request").await,
+            ["1", "1", "1"],
+            "memory_reset = {reset}"
+        );
+        // Faults in request mode are contained the same way.
+        assert_eq!(server.get("/request/raise").await.status, 500);
+        assert_eq!(server.get("/request/alloc").await.status, 500);
+        assert_eq!(server.get("/request/decimal").await.status, 200);
+        assert_eq!(
+            counts("/request").await,
+            ["1", "1", "1"],
+            "memory_reset = {reset}"
+        );
+        server.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

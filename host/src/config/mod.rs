@@ -27,6 +27,7 @@
 //! max_buffered_bodies = "4GiB"  # body bytes the site holds at once (503); default: RAM/4
 //! workers = "auto"              # event loops serving the site: one per core, or a number
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
+//! memory_reset = "auto"      # "decommit": drop every page of a sandbox between instances
 //!
 //! [sessions]                    # for mounts with `sessions = true`
 //! store = "memory"              # "memory", "file" (with `path`) or "redis" (with `url`)
@@ -72,7 +73,10 @@ pub use mount::{
     StaticSettings,
 };
 pub use secret::Secret;
-pub use server::{AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, ServerConfig, Workers};
+pub use server::{
+    AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting, ServerConfig,
+    Workers,
+};
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 
 /// The configuration file's name inside a site folder.

@@ -51,6 +51,9 @@ pub struct ServerConfig {
     /// `access_log = "stderr"` (or a file, relative to the site folder, or
     /// `"off"`): where the line per request goes.
     pub access_log: AccessLogTarget,
+    /// `memory_reset = "auto"` (or `"decommit"`): how a sandbox's memory is
+    /// made fresh for the next instance.
+    pub memory_reset: MemoryResetSetting,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             max_buffered_bodies: None,
             workers: Workers::Auto,
             access_log: AccessLogTarget::Stderr,
+            memory_reset: MemoryResetSetting::Auto,
         }
     }
 }
@@ -367,3 +371,30 @@ mod tests {
         assert_eq!(config.server.admin.address(), None);
     }
 }
+
+/// `server.memory_reset`: how the memory a sandbox used is made fresh for
+/// the next instance in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemoryResetSetting {
+    /// Only the pages it dirtied are copied back (fast) where that is safe:
+    /// no swap, no zswap, a kernel with `PAGEMAP_SCAN`; every page dropped
+    /// elsewhere. Decided at start.
+    #[default]
+    Auto,
+    /// Every page dropped, always (for a host that may turn swap on later).
+    Decommit,
+}
+
+impl FromStr for MemoryResetSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "decommit" => Ok(Self::Decommit),
+            other => Err(format!("expected \"auto\" or \"decommit\", not {other:?}")),
+        }
+    }
+}
+
+deserialize_from_str!(MemoryResetSetting, "a string: \"auto\" or \"decommit\"");

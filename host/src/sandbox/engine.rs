@@ -21,6 +21,7 @@ use wasmtime::{
 use super::{
     compiled::{self, SharedComponents},
     instance::AppTemplate,
+    reset::MemoryReset,
 };
 
 /// How often the epoch advances: a running guest yields to other tasks, and
@@ -37,6 +38,8 @@ pub struct EngineCapacity {
     pub instances: u32,
     /// The largest linear memory any instance may reach, in bytes.
     pub max_memory: u64,
+    /// How a freed slot's memory is made fresh for the next instance.
+    pub reset: MemoryReset,
 }
 
 /// The engine plus the thread that advances its epoch, and the components
@@ -68,8 +71,14 @@ const MEMORIES_PER_COMPONENT: u32 = 4;
 const TABLES_PER_COMPONENT: u32 = 8;
 /// CPython's function table is large; this bounds each table slot.
 const TABLE_ELEMENTS: usize = 200_000;
-/// Bytes of each linear memory kept resident between instances of a slot.
+/// Bytes of each linear memory kept resident between instances of a slot
+/// (when dirty pages are found by scanning, see [`MemoryReset::Scan`]).
 const KEEP_RESIDENT: usize = 64 << 20;
+
+/// Whether this kernel lets the engine find dirty pages with `PAGEMAP_SCAN`.
+pub fn memory_scan_available() -> bool {
+    PoolingAllocationConfig::is_pagemap_scan_available()
+}
 
 impl Sandbox {
     /// Creates the engine, sized for `capacity`, and starts the epoch ticker.
@@ -167,13 +176,19 @@ fn engine_config(capacity: EngineCapacity) -> Config {
         .max_component_instance_size(1 << 20)
         // Each instance runs at most one call (on its own fiber stack) at a time.
         .total_stacks(components)
+        // Tables are small: reset the first MiB in place.
+        .table_keep_resident(1 << 20);
+    match capacity.reset {
         // When a slot is freed, copy back only the pages the instance dirtied
         // (found with Linux's PAGEMAP_SCAN) and keep them resident: the next
         // instance in that slot then runs without a storm of copy-on-write
         // page faults (each one a TLB shootdown across cores).
-        .pagemap_scan(Enabled::Auto)
-        .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(1 << 20);
+        MemoryReset::Scan => pooling
+            .pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT),
+        // Every page dropped (madvise), swapped out or not.
+        MemoryReset::Decommit => pooling.pagemap_scan(Enabled::No).linear_memory_keep_resident(0),
+    };
 
     let mut config = Config::new();
     if std::env::var_os(PERF_MAP_VARIABLE).is_some() {
@@ -193,4 +208,58 @@ fn engine_config(capacity: EngineCapacity) -> Config {
         .parallel_compilation(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::{Instance, Module, Store};
+
+    use super::*;
+
+    const MARKER: &[u8] = b"previous-tenant-secret";
+
+    /// Each of six instances in turn (the engine has four memory slots, so
+    /// slots are reused) finds its memory as its image made it, then grows it
+    /// to 16 MiB and fills every byte with a marker: no instance ever sees one.
+    fn no_instance_sees_the_last_ones_memory(reset: MemoryReset) {
+        let engine = Engine::new(&engine_config(EngineCapacity {
+            instances: 1,
+            max_memory: 64 << 20,
+            reset,
+        }))
+        .unwrap();
+        let module = Module::new(
+            &engine,
+            r#"(module (memory (export "memory") 2 1024) (data (i32.const 0) "IMAGE"))"#,
+        )
+        .unwrap();
+        for round in 0..6 {
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            let data = memory.data(&store);
+            assert_eq!(data.len(), 2 << 16, "{reset:?}, round {round}: its initial size");
+            assert_eq!(&data[..5], b"IMAGE", "{reset:?}, round {round}");
+            assert!(
+                data[5..].iter().all(|&byte| byte == 0),
+                "{reset:?}, round {round}: a byte of a previous instance survived"
+            );
+            memory.grow(&mut store, 254).unwrap();
+            for chunk in memory.data_mut(&mut store).chunks_mut(MARKER.len()) {
+                chunk.copy_from_slice(&MARKER[..chunk.len()]);
+            }
+        }
+    }
+
+    #[test]
+    fn scanned_slots_come_back_fresh() {
+        if memory_scan_available() {
+            no_instance_sees_the_last_ones_memory(MemoryReset::Scan);
+        }
+    }
+
+    #[test]
+    fn decommitted_slots_come_back_fresh() {
+        no_instance_sees_the_last_ones_memory(MemoryReset::Decommit);
+    }
 }

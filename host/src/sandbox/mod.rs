@@ -5,6 +5,8 @@
 //! - [`compiled`]: compiles a component once and caches the native code on disk.
 //! - [`guest_log`]: the guest's stdout, stderr and `log` import, into the host's log.
 //! - [`instance`]: one sandboxed instance: its `Store`, limits and host state.
+//! - [`reset`]: how a freed slot's memory is made fresh (scanned, or
+//!   decommitted where swap could hide a dirty page from the scan).
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
 //!   and the dispatch of one request into one of them.
 //! - [`messages`]: the guest's request and response in the host's own types.
@@ -20,12 +22,14 @@ mod guest_log;
 pub mod instance;
 pub mod messages;
 pub mod pool;
+pub mod reset;
 
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
 pub use instance::{AppTemplate, Instance};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};
+pub use reset::MemoryReset;
 
 /// Host bindings generated from the contract (`python-wasi/wit/terrarium.wit`).
 mod bindings {

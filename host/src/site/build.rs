@@ -12,9 +12,9 @@ use std::{
 use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app};
 
 use crate::{
-    config::{AppSettings, ConfigError, MountConfig, SiteConfig},
+    config::{AppSettings, ConfigError, MemoryResetSetting, MountConfig, SiteConfig},
     heap,
-    sandbox::{AppPool, Compiled, EngineCapacity, PoolSettings, Sandbox},
+    sandbox::{AppPool, Compiled, EngineCapacity, MemoryReset, PoolSettings, Sandbox},
 };
 
 /// The build cache's default place inside a site folder.
@@ -111,7 +111,19 @@ pub(super) fn capacity(config: &SiteConfig) -> EngineCapacity {
     EngineCapacity {
         instances: instances + 8,
         max_memory,
+        reset: memory_reset(config.server.memory_reset),
     }
+}
+
+/// How sandboxes' memory is reset on this machine; the slower way is said
+/// once, with its cause.
+fn memory_reset(setting: MemoryResetSetting) -> MemoryReset {
+    let choice = MemoryReset::on_this_host(setting == MemoryResetSetting::Decommit);
+    match &choice.reason {
+        Some(reason) => tracing::info!("sandbox memory reset: {} because {reason}", choice.reset),
+        None => tracing::debug!("sandbox memory reset: {}", choice.reset),
+    }
+    choice.reset
 }
 
 /// The sandbox a site's apps run in, sized for `config`.
