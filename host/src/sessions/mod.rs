@@ -396,6 +396,39 @@ mod tests {
         set_cookie.to_str().unwrap().split(';').next().unwrap().to_owned()
     }
 
+    mod cookie_header {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+                /// The session cookie is found among any other cookies, in any
+                /// order, spacing or number of Cookie headers; a header of any
+                /// visible text never makes the parser panic.
+                #[test]
+                fn the_session_cookie_is_found_among_any_others(
+                    others in prop::collection::vec("[a-z_]{1,8}=[!#-+\\--:<-\\[\\]-~]{0,12}|[a-z]{0,3}|=|;| ", 0..8),
+                    at in any::<prop::sample::Index>(),
+                    headers_split in 1..4usize,
+                separator in prop::sample::select(vec![";", "; ", " ;  ", ";\t"]),
+                    junk in "[ -~]{0,60}",
+                ) {
+                    let target = format!("tsid_app={}", cookie::sign("s", "app", &cookie::new_id()));
+                    let mut pairs: Vec<String> = others.into_iter().filter(|p| !p.starts_with("tsid_app=")).collect();
+                    pairs.insert(at.index(pairs.len() + 1), target.clone());
+                    let mut headers = HeaderMap::new();
+                    for chunk in pairs.chunks(pairs.len().div_ceil(headers_split)) {
+                        headers.append(header::COOKIE, HeaderValue::from_str(&chunk.join(separator)).unwrap());
+                    }
+                    let found: Vec<&str> = cookie_values(&headers, "tsid_app").collect();
+                    prop_assert_eq!(found, vec![&target["tsid_app=".len()..]]);
+
+                    let headers = headers_with_cookie(&junk);
+                    let _ = cookie_values(&headers, "tsid_app").count();
+                }
+        }
+    }
+
     #[tokio::test]
     async fn a_session_is_created_only_when_written_and_then_found_again() {
         let store = Arc::new(memory::MemoryStore::new(100));
