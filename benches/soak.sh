@@ -20,7 +20,7 @@ esac
 command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install wrk)" >&2; exit 1; }
 cargo build --release -q -p terrarium
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export TERRARIUM_CACHE_DIR="$repo/target/soak-cache" TERRARIUM_LOG=warn
 
 mkdir -p "$work/static"
