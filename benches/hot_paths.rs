@@ -17,7 +17,7 @@ use terrarium::{
     http::{marshal, responses},
     mounts::MountTable,
     paths::CanonicalPath,
-    sandbox::{AppTemplate, EngineCapacity, GuestRequest, GuestResponse, MemoryReset, Sandbox},
+    sandbox::{AppTemplate, EngineCapacity, Grants, GuestRequest, GuestResponse, MemoryReset, Sandbox},
     sessions::Change,
 };
 use terrarium_python_wasi::{AppSource, BuildCache, build_app};
@@ -116,11 +116,20 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         dir: repo.join("examples/hello/apps/hello"),
         entry: "app:app".into(),
         warm_up: ["/", "/hello/world"].map(String::from).to_vec(),
+        env: Vec::new(),
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
     let compiled = sandbox.compile(&built.component).unwrap();
     sandbox
-        .template("hello", compiled, built.mounts, 256 << 20)
+        .template(
+            "hello",
+            compiled,
+            Grants {
+                mounts: built.mounts,
+                env: Vec::new(),
+                memory_cap: 256 << 20,
+            },
+        )
         .unwrap()
 }
 

@@ -103,6 +103,63 @@ async fn infinite_loop_is_a_504_after_the_deadline_and_others_are_served_meanwhi
     server.stop().await;
 }
 
+/// `hashlib.pbkdf2_hmac` and `hashlib.scrypt`, which the sandbox's CPython
+/// lacks, give CPython's results (computed by the host); a derivation past
+/// the deadline is a 504 like any other, and the pool is whole after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_hash_on_the_host_with_cpythons_results() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let pbkdf2 = |iterations: u32| {
+        let server = &server;
+        async move { server.get(&format!("/pbkdf2/{iterations}")).await }
+    };
+    // The published PBKDF2-HMAC-SHA256 vector ("password", "salt", c = 1, 32 bytes).
+    assert_eq!(
+        pbkdf2(1).await.json()["key"],
+        "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"
+    );
+    // Werkzeug's default cost: the same key as the host's own function gives.
+    let reply = pbkdf2(600_000).await.json();
+    let expected = terrarium::kdf::pbkdf2_hmac(
+        "sha256",
+        b"password",
+        b"salt",
+        600_000,
+        32,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    let hex: String = expected.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(reply["key"], hex);
+    println!(
+        "pbkdf2_hmac sha256, 600,000 iterations, in the sandbox: {} s",
+        reply["seconds"]
+    );
+    // RFC 7914 §12.
+    assert_eq!(
+        server.get("/scrypt/10").await.json()["key"],
+        "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162\
+         2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
+    );
+    assert_eq!(
+        server.get("/scrypt/20").await.json()["error"],
+        "scrypt may use at most 256 MiB in this sandbox."
+    );
+
+    let started = Instant::now();
+    assert_eq!(pbkdf2(u32::MAX).await.status, 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    for _ in 0..4 {
+        assert_eq!(server.get("/ok").await.status, 200);
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unbounded_allocation_hits_the_cap_as_a_500() {
     let site = TestSite::new(FAULTS_POOLED);
@@ -238,14 +295,40 @@ async fn futures_sequential(server: &Server, n: usize) -> Vec<String> {
 async fn apps_mounted_below_the_root_see_their_script_name() {
     let site = TestSite::new(
         "[[mount]]\npath = \"/\"\napp = \"@@hello\"\n[[mount]]\npath = \"/faults\"\napp = \"@faults\"\ninstances = 1\n\
-         [[mount]]\npath = \"/alt\"\napp = \"@faults\"\nentry = \"alt:application\"\ninstances = 1\n",
+         [[mount]]\npath = \"/alt\"\napp = \"@faults\"\nentry = \"alt:create_app()\"\ninstances = 1\n\
+         env = { TITLE = \"Hello\", API_KEY = \"s3cret-value\", FROM_HOST = \"env:CARGO_PKG_NAME\", EMPTY = \"\" }\n",
     );
     let server = Server::start(site.path()).await;
     assert_eq!(
         server.get("/alt").await.text(),
-        "alt entry",
-        "entry names another module:callable"
+        "alt entry, made by create_app() 1 time(s)",
+        "entry names a factory in another module, called once at build time"
     );
+    // The mount's env is os.environ, at build time and in every request.
+    let env = |name: &str| {
+        let server = &server;
+        let path = format!("/alt/env/{name}");
+        async move { server.get(&path).await.json() }
+    };
+    assert_eq!(env("TITLE").await["title_at_build"], "Hello");
+    assert_eq!(env("API_KEY").await["value"], "s3cret-value");
+    assert_eq!(
+        env("FROM_HOST").await["value"],
+        std::env::var("CARGO_PKG_NAME").unwrap()
+    );
+    assert_eq!(env("EMPTY").await["value"], "");
+    assert!(
+        env("HOME").await["value"].is_null(),
+        "nothing of the host's but what env names"
+    );
+    // The control API shows the names, never a value.
+    let mounts = server.control("GET", "/mounts").await;
+    let alt = &mounts.json()["mounts"][2];
+    assert_eq!(
+        alt["env"],
+        serde_json::json!(["API_KEY", "EMPTY", "FROM_HOST", "TITLE"])
+    );
+    assert!(!mounts.text().contains("s3cret-value"), "{}", mounts.text());
     let reply = server.post("/faults/echo", Vec::new()).await;
     assert_eq!(reply.json()["script_name"], "/faults");
     assert_eq!(reply.json()["path"], "/echo");

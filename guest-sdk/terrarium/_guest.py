@@ -14,11 +14,13 @@ import os
 import shutil
 import traceback
 
+from componentize_py_types import Err as HostError
 from wit_world import exports
 from wit_world.imports import http as wit_http
+from wit_world.imports import kdf as wit_kdf
 from wit_world.imports import log as wit_log
 
-from . import log
+from . import _hashlib, log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -35,8 +37,11 @@ _ERROR_BODY = b"500 Internal Server Error\n"
 _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
-def boot(entry, export_runtime_to=None, precompile=(), warm_up=()):
+def boot(entry, export_runtime_to=None, env_file=None, precompile=(), warm_up=()):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
+
+    The variables in `env_file` (`name=value` entries, each ended by NUL)
+    are set in `os.environ` first, so the app finds them while importing.
 
     The folders in `precompile` are compiled to bytecode first: instances
     cannot write `.pyc` files, so a module imported lazily at run time would
@@ -44,6 +49,9 @@ def boot(entry, export_runtime_to=None, precompile=(), warm_up=()):
     in `warm_up` is then served a few times (see `warm_up_app`).
     """
     global _serve
+    _hashlib.install(wit_kdf, HostError)
+    if env_file:
+        os.environ.update(read_env_file(env_file))
     if export_runtime_to:
         _export_runtime(export_runtime_to)
     for folder in precompile:
@@ -57,6 +65,13 @@ def boot(entry, export_runtime_to=None, precompile=(), warm_up=()):
     # snapshot heap, faulting in megabytes of copy-on-write pages.
     gc.collect()
     gc.freeze()
+
+
+def read_env_file(path):
+    """The `name=value` entries of `path`, each ended by NUL, as a dict."""
+    with open(path, encoding="utf-8") as file:
+        entries = file.read().split("\0")
+    return dict(entry.split("=", 1) for entry in entries if entry)
 
 
 def warm_up_app(serve, paths, rounds=WARM_UP_ROUNDS):
@@ -90,8 +105,13 @@ def warm_up_app(serve, paths, rounds=WARM_UP_ROUNDS):
 
 
 def load_entry(entry):
-    """Imports `module` and returns `attribute` (dotted) from an entry "module:attribute"."""
+    """Imports `module` and returns `attribute` (dotted) from an entry
+    "module:attribute"; for "module:factory()", calls the factory with no
+    arguments (once, at build time) and returns what it made."""
     module_name, _, attribute = entry.partition(":")
+    attribute, is_factory = (
+        (attribute[:-2], True) if attribute.endswith("()") else (attribute, False)
+    )
     target = importlib.import_module(module_name)
     for part in (attribute or "app").split("."):
         try:
@@ -100,6 +120,10 @@ def load_entry(entry):
             raise LookupError(
                 f"entry {entry!r}: module {module_name!r} has no attribute {attribute!r}"
             ) from None
+    if is_factory:
+        if not callable(target):
+            raise TypeError(f"entry {entry!r}: {attribute!r} is not callable")
+        target = target()
     if not isinstance(target, App) and not callable(target):
         raise TypeError(
             f"entry {entry!r} is a {type(target).__name__}: "

@@ -85,9 +85,14 @@ def guest(monkeypatch):
     records = []
     log.write = lambda level, message: records.append((level, message))
     log.Level = types.SimpleNamespace(DEBUG=0, INFO=1, WARNING=2, ERROR=3)
-    imports.http, imports.log, world.exports, world.imports = http, log, exports, imports
+    kdf = types.ModuleType("wit_world.imports.kdf")
+    host_types = types.ModuleType("componentize_py_types")
+    host_types.Err = type("Err", (Exception,), {})
+    imports.http, imports.log, imports.kdf = http, log, kdf
+    world.exports, world.imports = exports, imports
     for name, module in [("wit_world", world), ("wit_world.exports", exports), ("wit_world.imports", imports),
-                         ("wit_world.imports.http", http), ("wit_world.imports.log", log)]:
+                         ("wit_world.imports.http", http), ("wit_world.imports.log", log),
+                         ("wit_world.imports.kdf", kdf), ("componentize_py_types", host_types)]:
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "terrarium._guest", raising=False)
     import terrarium._guest as guest_module
@@ -193,6 +198,26 @@ def test_entries_that_name_nothing_useful_are_refused(guest, monkeypatch):
         guest.load_entry("native_app:not_an_app")
     with pytest.raises(ModuleNotFoundError):
         guest.load_entry("no_such_module:app")
+    with pytest.raises(TypeError, match="'not_an_app' is not callable"):
+        guest.load_entry("native_app:not_an_app()")
+
+
+def test_a_factory_entry_is_called_once_with_no_arguments(guest, monkeypatch):
+    from terrarium import App
+
+    module = native_module(monkeypatch)
+    made = []
+
+    def create_app():
+        made.append(App())
+        return made[-1]
+
+    module.create_app = create_app
+    assert guest.load_entry("native_app:create_app()") is made[0]
+    assert len(made) == 1
+    module.make_wsgi = lambda: 42
+    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI application"):
+        guest.load_entry("native_app:make_wsgi()")
 
 
 def test_sessions_reach_native_and_wsgi_apps_and_changes_go_back(guest, monkeypatch):

@@ -36,6 +36,9 @@ pub struct AppInfo {
     pub version: String,
     /// The error of the last reload, when it failed.
     pub last_error: Option<String>,
+    /// The names of the variables in its `env` (never their values).
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 /// `GET /mounts`.
@@ -82,6 +85,7 @@ mod tests {
                 live_instances: 2,
                 version: "abc".into(),
                 last_error: None,
+                env: vec!["TITLE".into()],
             }),
         }
     }

@@ -8,6 +8,7 @@
 //! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO`
 //!   split) and each mount's on/off switch.
 //! - [`packing`]: the contract's packed byte strings (request head, response headers).
+//! - [`kdf`]: PBKDF2 and scrypt for guests, with CPython's checks and bounded cost.
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`api`]: the control API's JSON shapes (server and client share them).
@@ -47,6 +48,7 @@ pub mod config;
 pub mod fd_limit;
 pub mod heap;
 pub mod http;
+pub mod kdf;
 pub mod launch;
 pub mod mounts;
 pub mod packing;

@@ -37,6 +37,9 @@ const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
 /// Where the app's requirements are seen by the guest (the fourth `python_path` entry).
 const DEPS_GUEST_DIR: &str = "/3";
 const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
+/// The file, in the boot folder while building only, that hands the app's
+/// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
+const ENV_FILE: &str = "_terrarium_env";
 
 /// One Python app to build.
 #[derive(Debug, Clone)]
@@ -50,6 +53,11 @@ pub struct AppSource {
     /// Paths (with an optional query) requested with GET at build time,
     /// before the snapshot; see `_guest.warm_up_app` in the SDK.
     pub warm_up: Vec<String>,
+    /// `(name, value)` pairs set in `os.environ` before the app is imported.
+    /// What the app reads of them while importing is part of its snapshot,
+    /// so they are part of the cache key, and the build's folder in the
+    /// cache is private to the owner when there are any.
+    pub env: Vec<(String, String)>,
 }
 
 /// A step of a build, reported as it starts.
@@ -215,7 +223,12 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
     ]
     .into_iter()
     .chain(source.warm_up.iter().map(String::as_str))
-    {
+    .chain(
+        source
+            .env
+            .iter()
+            .flat_map(|(name, value)| [name.as_str(), value.as_str()]),
+    ) {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
@@ -286,19 +299,30 @@ pub fn build_app(
     }
 
     let export_runtime = !runtime_dir.is_dir();
-    let boot_source = componentize::boot_module_source(
-        &source.entry,
-        export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
-        &[DEPS_GUEST_DIR],
-        &source.warm_up,
-    );
+    let env_file = boot_dir.join(ENV_FILE);
+    if !source.env.is_empty() {
+        private_to_owner(tmp.path()).map_err(cache_err(tmp.path()))?;
+        let entries: String = source
+            .env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}\0"))
+            .collect();
+        fs::write(&env_file, entries).map_err(cache_err(&env_file))?;
+    }
+    let boot_source = componentize::boot_module_source(&componentize::Boot {
+        entry: &source.entry,
+        export_runtime_to: export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
+        env_file: (!source.env.is_empty()).then(|| format!("/0/{ENV_FILE}")),
+        precompile: &[DEPS_GUEST_DIR],
+        warm_up: &source.warm_up,
+    });
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
     fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
 
     progress(BuildStep::Componentizing);
     let wit_dir = cache.wit_dir()?;
     let tmp_component = tmp.path().join("component.wasm");
-    componentize::componentize(
+    let componentized = componentize::componentize(
         &wit_dir,
         &[&boot_dir, &sdk_dir, &app_dir, &deps_dir],
         &tmp_component,
@@ -306,7 +330,10 @@ pub fn build_app(
     .map_err(|output| BuildError::Python {
         app: source.name.clone(),
         output,
-    })?;
+    });
+    // The values live on only in the snapshot, never in a file beside it.
+    let _ = fs::remove_file(&env_file);
+    componentized?;
 
     if export_runtime {
         let exported = boot_dir.join(RUNTIME_EXPORT_HOST_DIR);
@@ -320,6 +347,18 @@ pub fn build_app(
         mounts,
         built: true,
     })
+}
+
+/// Makes `dir` readable by its owner only (Unix; elsewhere nothing to do).
+fn private_to_owner(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// The read-only folders an instance sees, at the guest paths the build used
@@ -350,7 +389,29 @@ mod tests {
             dir: dir.to_owned(),
             entry: entry.into(),
             warm_up: Vec::new(),
+            env: Vec::new(),
         }
+    }
+
+    #[test]
+    fn key_depends_on_every_name_and_value_of_the_env() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("app.py"), "app = 1\n").unwrap();
+        let with = |env: &[(&str, &str)]| {
+            let mut source = source(dir.path(), "app:app");
+            source.env = env.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            cache_key(&source).unwrap()
+        };
+        let keys = [
+            with(&[]),
+            with(&[("A", "1")]),
+            with(&[("A", "2")]),
+            with(&[("B", "1")]),
+            with(&[("A", "1"), ("B", "")]),
+            with(&[("A", "1B")]),
+        ];
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
     }
 
     #[test]
@@ -406,11 +467,17 @@ mod tests {
     #[test]
     fn boot_module_names_the_entry() {
         let warm_up = ["/".to_owned(), "/a?b=\"c\"".to_owned()];
-        let text = componentize::boot_module_source("site.main:application", None, &["/3"], &warm_up);
+        let text = componentize::boot_module_source(&componentize::Boot {
+            entry: "site.main:application",
+            export_runtime_to: None,
+            env_file: Some("/0/_terrarium_env".to_owned()),
+            precompile: &["/3"],
+            warm_up: &warm_up,
+        });
         assert!(
             text.contains(
-                "_guest.boot(\"site.main:application\", export_runtime_to=None, precompile=[\"/3\"], \
-                 warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
+                "_guest.boot(\"site.main:application\", export_runtime_to=None, \
+                 env_file=\"/0/_terrarium_env\", precompile=[\"/3\"], warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
             ),
             "{text}"
         );

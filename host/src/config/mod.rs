@@ -5,6 +5,7 @@
 //! - [`sessions`]: `[sessions]`: the session store, its secrets and cookies.
 //! - [`secret`]: values such as tokens, read from the environment (`env:NAME`)
 //!   and never shown.
+//! - [`env`]: a mount's `env`, the variables its app sees (values never shown).
 //!
 //! Unknown keys are errors. Each value is checked as it is parsed (its type
 //! says what is valid: [`MountPath`], [`Entry`], ...), so an error names the
@@ -27,7 +28,7 @@
 //! max_buffered_bodies = "4GiB"  # body bytes the site holds at once (503); default: RAM/4
 //! workers = "auto"              # event loops serving the site: one per core, or a number
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
-//! memory_reset = "auto"      # "decommit": drop every page of a sandbox between instances
+//! memory_reset = "auto"        # "decommit": drop every page of a sandbox between instances
 //!
 //! [sessions]                    # for mounts with `sessions = true`
 //! store = "memory"              # "memory", "file" (with `path`) or "redis" (with `url`)
@@ -36,7 +37,8 @@
 //! [[mount]]
 //! path = "/"                    # mount point
 //! app = "apps/hello"            # Python app folder, relative to the site folder
-//! entry = "app:app"             # module:attribute naming the app object
+//! entry = "app:app"             # module:attribute naming the app object, or module:factory()
+//! env = { TITLE = "Hi", KEY = "env:BLOG_KEY" }  # os.environ in the app ("env:" reads the host's)
 //! name = "root"                 # defaults to the last segment of `path` ("root" for "/")
 //! isolation = "pooled"          # or "request": a fresh instance for every request
 //! instances = 4                 # pool size (request mode: concurrent instances)
@@ -54,6 +56,7 @@
 //! index = true                  # list folders that have no index.html
 //! ```
 
+pub mod env;
 pub mod mount;
 pub mod secret;
 pub mod server;
@@ -67,6 +70,7 @@ use std::{
 
 use serde::{Deserialize, de::DeserializeOwned};
 
+pub use env::AppEnv;
 pub use mount::{
     AppSettings, DEFAULT_ENTRY, DEFAULT_INSTANCES, DEFAULT_MAX_BODY, DEFAULT_MEMORY, DEFAULT_TIMEOUT, Entry,
     Isolation, MAX_INSTANCES, MAX_MEMORY, MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath,

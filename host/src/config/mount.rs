@@ -13,7 +13,7 @@ use std::{
 
 use serde::Deserialize;
 
-use super::checked_string;
+use super::{AppEnv, checked_string};
 use crate::units::{ByteSize, HumanDuration};
 
 /// The default entry: `app` in `app.py`.
@@ -84,6 +84,8 @@ pub struct AppSettings {
     /// build requests a few times before it snapshots the app, so that every
     /// instance starts warm. Empty by default.
     pub warm_up: Vec<String>,
+    /// `env = { NAME = "value" }`: what the app finds in `os.environ`.
+    pub env: AppEnv,
 }
 
 /// The settings of a static mount.
@@ -201,8 +203,10 @@ fn check_name(name: &str) -> Result<(), String> {
 
 checked_string! {
     /// What an app mount serves: `module:attribute`, both dotted Python
-    /// identifiers ("app:app", "mysite.wsgi:application").
-    pub Entry, check_entry, "an entry such as \"app:app\""
+    /// identifiers ("app:app", "mysite.wsgi:application"), or an app
+    /// factory called with no arguments, `module:function()`
+    /// ("flaskr:create_app()"), as gunicorn accepts.
+    pub Entry, check_entry, "an entry such as \"app:app\" or \"flaskr:create_app()\""
 }
 
 impl fmt::Display for Entry {
@@ -215,6 +219,7 @@ fn check_entry(entry: &str) -> Result<(), String> {
     let (module, attribute) = entry
         .split_once(':')
         .ok_or_else(|| format!("{entry:?} must look like \"module:attribute\""))?;
+    let attribute = attribute.strip_suffix("()").unwrap_or(attribute);
     let dotted = |s: &str| {
         !s.is_empty()
             && s.split('.').all(|part| {
@@ -224,7 +229,7 @@ fn check_entry(entry: &str) -> Result<(), String> {
     };
     if !dotted(module) || !dotted(attribute) {
         return Err(format!(
-            "{entry:?} must look like \"module:attribute\" with Python identifiers"
+            "{entry:?} must look like \"module:attribute\" or \"module:factory()\" with Python identifiers"
         ));
     }
     Ok(())
@@ -357,6 +362,7 @@ pub(super) struct RawMount {
     memory: Option<MemoryCap>,
     timeout: Option<RequestTimeout>,
     warm_up: Option<WarmUp>,
+    env: Option<AppEnv>,
     max_body: Option<BodyLimit>,
     index: Option<bool>,
     enabled: Option<bool>,
@@ -454,6 +460,7 @@ impl RawMount {
                 .timeout
                 .map_or(HumanDuration(DEFAULT_TIMEOUT), |timeout| timeout.0),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
+            env: self.env.clone().unwrap_or_default(),
         })
     }
 
@@ -465,6 +472,7 @@ impl RawMount {
             ("memory", self.memory.is_some()),
             ("timeout", self.timeout.is_some()),
             ("warm_up", self.warm_up.is_some()),
+            ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
         ];
         if let Some((field, _)) = app_only.iter().find(|(_, set)| *set) {
@@ -535,7 +543,11 @@ mod tests {
             ("app", Err("must look like \"module:attribute\"")),
             ("app:", Err("with Python identifiers")),
             ("1app:x", Err("with Python identifiers")),
-            ("app:create_app()", Err("with Python identifiers")),
+            ("flaskr:create_app()", Ok("flaskr:create_app()")),
+            ("pkg.factories:make.app()", Ok("pkg.factories:make.app()")),
+            ("app:create_app('x')", Err("with Python identifiers")),
+            ("app:()", Err("with Python identifiers")),
+            ("app:create_app()()", Err("with Python identifiers")),
         ];
         let mut failures = Vec::new();
         for (text, expected) in paths {

@@ -33,16 +33,22 @@ impl FromStr for Secret {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let value = match text.strip_prefix("env:") {
-            Some(variable) => {
-                std::env::var(variable).map_err(|_| format!("environment variable {variable} is not set"))?
-            }
-            None => text.to_owned(),
-        };
+        let value = read_reference(text)?;
         if value.trim().is_empty() {
             return Err("must not be empty".to_owned());
         }
         Ok(Self(value))
+    }
+}
+
+/// The value `text` stands for: the host's variable NAME for `"env:NAME"`
+/// (an error naming it when it is not set), else the text itself.
+pub(super) fn read_reference(text: &str) -> Result<String, String> {
+    match text.strip_prefix("env:") {
+        Some(variable) => {
+            std::env::var(variable).map_err(|_| format!("environment variable {variable} is not set"))
+        }
+        None => Ok(text.to_owned()),
     }
 }
 

@@ -105,6 +105,7 @@ fn describe(mount: &Mount) -> MountInfo {
                     live_instances: current.pool.live_instances(),
                     version: current.key.clone(),
                     last_error: app.last_error(),
+                    env: app.settings.env.names().map(str::to_owned).collect(),
                 })
             }
             MountTarget::Static(_) => None,

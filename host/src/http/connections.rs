@@ -263,6 +263,7 @@ mod tests {
         idle.activity.request_started(false);
         tick();
         idle.activity.idle();
+        tick();
 
         let fourth = table.admit().await;
         assert_eq!(table.len(), 3);

@@ -12,7 +12,6 @@ use std::{
     time::Duration,
 };
 
-use terrarium_python_wasi::GuestMount;
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
     component::Component,
@@ -20,7 +19,7 @@ use wasmtime::{
 
 use super::{
     compiled::{self, SharedComponents},
-    instance::AppTemplate,
+    instance::{AppTemplate, Grants},
     reset::MemoryReset,
 };
 
@@ -110,16 +109,10 @@ impl Sandbox {
     }
 
     /// Links a compiled app against WASI and the contract: the template its
-    /// instances come from, each with read-only `mounts` and `memory_cap`
-    /// bytes of memory. Fails when the component does not fit the contract.
-    pub fn template(
-        &self,
-        name: &str,
-        compiled: Compiled,
-        mounts: Vec<GuestMount>,
-        memory_cap: u64,
-    ) -> Result<AppTemplate, String> {
-        AppTemplate::new(&self.engine, name, compiled.component, mounts, memory_cap)
+    /// instances come from, each with what `grants` gives it. Fails when the
+    /// component does not fit the contract.
+    pub fn template(&self, name: &str, compiled: Compiled, grants: Grants) -> Result<AppTemplate, String> {
+        AppTemplate::new(&self.engine, name, compiled.component, grants)
             .map_err(|e| format!("the component does not fit the host: {e:?}"))
     }
 }

@@ -17,7 +17,7 @@ use wasmtime_wasi::{
     p2::{OutputStream, Pollable, StreamResult},
 };
 
-use super::terrarium::app::log::{Host as LogHost, Level};
+use super::terrarium::app::log::Level;
 
 /// A partial line longer than this is written out without waiting for '\n'.
 const MAX_LINE: usize = 16 * 1024;
@@ -76,8 +76,9 @@ impl GuestLog {
     }
 }
 
-impl LogHost for GuestLog {
-    fn write(&mut self, level: Level, message: String) {
+impl GuestLog {
+    /// One message of the guest's `log` import: a record per line.
+    pub fn write(&self, level: Level, message: &str) {
         let level = match level {
             Level::Debug => tracing::Level::DEBUG,
             Level::Info => tracing::Level::INFO,
@@ -182,6 +183,3 @@ impl AsyncWrite for GuestOutput {
         Poll::Ready(Ok(()))
     }
 }
-
-/// The contract's `http` interface holds only types; it has nothing to implement.
-impl super::terrarium::app::http::Host for GuestLog {}

@@ -26,10 +26,22 @@ use super::{
     error::GuestError,
     guest_log::{GuestLog, GuestOutput},
     messages::{GuestRequest, GuestResponse},
+    terrarium,
 };
 
 /// How long instantiating may take before it is abandoned.
 const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every instance of an app is granted: nothing else reaches it.
+#[derive(Debug, Clone)]
+pub struct Grants {
+    /// Folders it sees, read-only.
+    pub mounts: Vec<GuestMount>,
+    /// Its environment variables (the mount's `env`).
+    pub env: Vec<(String, String)>,
+    /// The most linear memory it may grow to, in bytes.
+    pub memory_cap: u64,
+}
 
 /// An app ready to be instantiated many times: compiled, linked, checked
 /// against the contract.
@@ -39,8 +51,7 @@ pub struct AppTemplate {
     /// Keeps the shared component loaded while this template lives.
     _component: Arc<Component>,
     pre: AppPre<GuestState>,
-    mounts: Vec<GuestMount>,
-    memory_cap: u64,
+    grants: Grants,
     live: Arc<AtomicUsize>,
 }
 
@@ -65,10 +76,27 @@ impl WasiView for GuestState {
     }
 }
 
-struct LogImport;
+/// The contract's imports, implemented by the instance's host state.
+struct ContractImports;
 
-impl HasData for LogImport {
-    type Data<'a> = &'a mut GuestLog;
+impl HasData for ContractImports {
+    type Data<'a> = &'a mut GuestState;
+}
+
+impl terrarium::app::log::Host for GuestState {
+    fn write(&mut self, level: terrarium::app::log::Level, message: String) {
+        self.log.write(level, &message);
+    }
+}
+
+/// The contract's `http` interface holds only types; it has nothing to implement.
+impl terrarium::app::http::Host for GuestState {}
+
+impl GuestState {
+    /// When the running call must be interrupted.
+    pub(super) fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 impl AppTemplate {
@@ -79,20 +107,18 @@ impl AppTemplate {
         engine: &Engine,
         name: &str,
         component: Arc<Component>,
-        mounts: Vec<GuestMount>,
-        memory_cap: u64,
+        grants: Grants,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::<GuestState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        App::add_to_linker::<GuestState, LogImport>(&mut linker, |state| &mut state.log)?;
+        App::add_to_linker::<GuestState, ContractImports>(&mut linker, |state| state)?;
         let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Self {
             name: Arc::from(name),
             engine: engine.clone(),
             _component: component,
             pre,
-            mounts,
-            memory_cap,
+            grants,
             live: Arc::new(AtomicUsize::new(0)),
         })
     }
@@ -108,7 +134,8 @@ impl AppTemplate {
     }
 
     /// Creates a fresh instance: copy-on-write memory from the pre-initialized
-    /// image, read-only access to the folders the build used, nothing else.
+    /// image, and its [`Grants`]: read-only access to the folders the build
+    /// used, its environment, nothing else.
     pub async fn instantiate(&self) -> Result<Instance, GuestError> {
         let log = GuestLog::new(self.name.clone());
         let stdout = log.output("stdout");
@@ -116,8 +143,9 @@ impl AppTemplate {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
+            .envs(&self.grants.env)
             .allow_blocking_current_thread(true);
-        for mount in &self.mounts {
+        for mount in &self.grants.mounts {
             wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)
                 .map_err(|e| {
                     GuestError::Instantiate(format!(
@@ -131,7 +159,7 @@ impl AppTemplate {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: MemoryCap {
-                cap: self.memory_cap as usize,
+                cap: self.grants.memory_cap as usize,
                 exceeded: false,
             },
             log,

@@ -4,6 +4,7 @@
 //!   images, epoch interruption) and the epoch ticker that enforces deadlines.
 //! - [`compiled`]: compiles a component once and caches the native code on disk.
 //! - [`guest_log`]: the guest's stdout, stderr and `log` import, into the host's log.
+//! - [`kdf_import`]: the `kdf` import: password hashing on the blocking pool.
 //! - [`instance`]: one sandboxed instance: its `Store`, limits and host state.
 //! - [`reset`]: how a freed slot's memory is made fresh (scanned, or
 //!   decommitted where swap could hide a dirty page from the scan).
@@ -20,13 +21,14 @@ pub mod engine;
 pub mod error;
 mod guest_log;
 pub mod instance;
+mod kdf_import;
 pub mod messages;
 pub mod pool;
 pub mod reset;
 
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
-pub use instance::{AppTemplate, Instance};
+pub use instance::{AppTemplate, Grants, Instance};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};
 pub use reset::MemoryReset;
@@ -37,6 +39,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../python-wasi/wit",
         world: "app",
+        imports: { "terrarium:app/kdf": async | trappable },
         exports: { default: async },
     });
 }

@@ -14,7 +14,7 @@ use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltA
 use crate::{
     config::{AppSettings, ConfigError, MemoryResetSetting, MountConfig, SiteConfig},
     heap,
-    sandbox::{AppPool, Compiled, EngineCapacity, MemoryReset, PoolSettings, Sandbox},
+    sandbox::{AppPool, Compiled, EngineCapacity, Grants, MemoryReset, PoolSettings, Sandbox},
 };
 
 /// The build cache's default place inside a site folder.
@@ -126,6 +126,14 @@ fn memory_reset(setting: MemoryResetSetting) -> MemoryReset {
     choice.reset
 }
 
+/// The app's `env`, as the build and the sandbox take it.
+fn env_pairs(app: &AppSettings) -> Vec<(String, String)> {
+    app.env
+        .expose()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
 /// The sandbox a site's apps run in, sized for `config`.
 pub(super) fn sandbox_for(config: &SiteConfig) -> Result<Sandbox, StartError> {
     Sandbox::new(capacity(config)).map_err(StartError::Engine)
@@ -154,6 +162,7 @@ fn build_and_compile(
         dir: app.folder.clone(),
         entry: app.entry.to_string(),
         warm_up: app.warm_up.clone(),
+        env: env_pairs(app),
     };
     let built = build_app(&source, cache, &mut |step| {
         progress(Progress::Step { app: name, step })
@@ -191,7 +200,15 @@ pub(super) fn prepare_app(
         from_cache,
     } = build_and_compile(sandbox, cache, name, app, progress)?;
     let template = sandbox
-        .template(name, compiled, built.mounts, app.memory.0)
+        .template(
+            name,
+            compiled,
+            Grants {
+                mounts: built.mounts,
+                env: env_pairs(app),
+                memory_cap: app.memory.0,
+            },
+        )
         .map_err(|message| StartError::mount(name, message))?;
     let pool = AppPool::new(
         Arc::new(template),

@@ -53,7 +53,7 @@ impl AppMount {
 /// What a mount serves.
 pub enum MountTarget {
     /// A Python app in sandboxes.
-    App(AppMount),
+    App(Box<AppMount>),
     /// A folder of files.
     Static(StaticFolder),
 }
@@ -139,12 +139,12 @@ impl Site {
             let target = match &mount.kind {
                 MountKind::App(app) => {
                     let version = build::prepare_app(&sandbox, cache, &mount.name, app, workers, progress)?;
-                    MountTarget::App(AppMount {
+                    MountTarget::App(Box::new(AppMount {
                         settings: app.clone(),
                         current: RwLock::new(Arc::new(version)),
                         reloading: tokio::sync::Mutex::new(()),
                         last_error: Mutex::new(None),
-                    })
+                    }))
                 }
                 MountKind::Static(settings) => {
                     MountTarget::Static(StaticFolder::open(&settings.folder, settings.index).map_err(

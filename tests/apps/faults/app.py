@@ -1,5 +1,6 @@
 """A test app with a route for every way a handler can go wrong."""
 
+import hashlib
 import sys
 import time
 
@@ -102,6 +103,22 @@ def echo(req, res):
             "host": req.host,
         }
     )
+
+
+@app.get("/pbkdf2/:iterations")
+def pbkdf2(req, res):
+    started = time.perf_counter()
+    key = hashlib.pbkdf2_hmac("sha256", b"password", b"salt", int(req.params["iterations"]))
+    res.send_json({"key": key.hex(), "seconds": time.perf_counter() - started})
+
+
+@app.get("/scrypt/:log_n")
+def scrypt(req, res):
+    try:
+        key = hashlib.scrypt(b"password", salt=b"NaCl", n=2 ** int(req.params["log_n"]), r=8, p=16, maxmem=2**31 - 1)
+    except ValueError as error:
+        return res.send_json({"error": str(error)})
+    res.send_json({"key": key.hex()})
 
 
 @app.get("/bad-status")
