@@ -32,7 +32,10 @@ warm_up = ["/"]
 TOML
   ./target/release/terrarium serve "$site" --listen 127.0.0.1:0 > "$work/out" &
   pid=$!
-  until grep -q listening "$work/out" 2>/dev/null; do sleep 0.1; done
+  until grep -q listening "$work/out" 2>/dev/null; do
+    kill -0 $pid 2>/dev/null || { echo "hello-load: the server did not start" >&2; exit 1; }
+    sleep 0.1
+  done
   url=$(sed -n 's#terrarium: listening on ##p' "$work/out")
   wrk -t2 -c"$connections" -d2s "$url/" > /dev/null   # warm-up
   echo "== hello, isolation = $isolation, memory_reset = $memory_reset: wrk -t2 -c$connections -d$duration --latency $url/"

@@ -160,6 +160,24 @@ async fn passwords_hash_on_the_host_with_cpythons_results() {
     server.stop().await;
 }
 
+/// `zoneinfo` finds the IANA database without the app shipping `tzdata`.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_zones_are_there_without_tzdata() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    let paris = server.get("/tz/Europe/Paris").await.json();
+    assert_eq!(paris["local"], "2026-07-01T14:00:00+02:00");
+    assert!(paris["zones"].as_u64().unwrap() > 400, "{paris}");
+    let deep = server.get("/tz/America/Argentina/Buenos_Aires").await.json();
+    assert_eq!(deep["local"], "2026-07-01T09:00:00-03:00");
+    assert_eq!(
+        server.get("/tz/UTC").await.json()["local"],
+        "2026-07-01T12:00:00+00:00"
+    );
+    assert_eq!(server.get("/tz/Not/A_Zone").await.status, 500);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unbounded_allocation_hits_the_cap_as_a_500() {
     let site = TestSite::new(FAULTS_POOLED);

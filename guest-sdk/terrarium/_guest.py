@@ -37,11 +37,12 @@ _ERROR_BODY = b"500 Internal Server Error\n"
 _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
-def boot(entry, export_runtime_to=None, env_file=None, precompile=(), warm_up=()):
+def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), warm_up=()):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The variables in `env_file` (`name=value` entries, each ended by NUL)
-    are set in `os.environ` first, so the app finds them while importing.
+    are set in `os.environ` first, so the app finds them while importing,
+    and `zoneinfo` is pointed at the time zone database in `tzpath`.
 
     The folders in `precompile` are compiled to bytecode first: instances
     cannot write `.pyc` files, so a module imported lazily at run time would
@@ -52,6 +53,10 @@ def boot(entry, export_runtime_to=None, env_file=None, precompile=(), warm_up=()
     _hashlib.install(wit_kdf, HostError)
     if env_file:
         os.environ.update(read_env_file(env_file))
+    if tzpath:
+        import zoneinfo
+
+        zoneinfo.reset_tzpath([tzpath])
     if export_runtime_to:
         _export_runtime(export_runtime_to)
     for folder in precompile:

@@ -10,6 +10,7 @@
 //! apps/<key>/boot/                  the generated entry module
 //! apps/<key>/deps/                  the app's requirements, installed by pip
 //! apps/<key>/component.wasm         the pre-initialized component
+//! zoneinfo-<release>/               the IANA time zones as TZif files (`zoneinfo`)
 //! ```
 //! `<key>` hashes everything that goes into a component, so an unchanged app
 //! is never rebuilt, and a change anywhere (app, SDK, contract, CPython
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     componentize::{self, BOOT_MODULE},
     contract::{COMPONENTIZE_PY_VERSION, WIT_SOURCE},
-    hashing, requirements, sdk,
+    hashing, requirements, sdk, zoneinfo,
 };
 
 /// Bump when the cache layout or the build recipe changes.
@@ -36,6 +37,8 @@ const FORMAT_VERSION: &str = "terrarium-build-2";
 const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
 /// Where the app's requirements are seen by the guest (the fourth `python_path` entry).
 const DEPS_GUEST_DIR: &str = "/3";
+/// Where the time zone database is seen by the guest (the fifth entry).
+const ZONEINFO_GUEST_DIR: &str = "/4";
 const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 /// The file, in the boot folder while building only, that hands the app's
 /// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
@@ -190,6 +193,10 @@ impl BuildCache {
         self.ensure_dir(&format!("sdk-{}", &sdk::digest()[..16]), sdk::write_to)
     }
 
+    fn zoneinfo_dir(&self) -> Result<PathBuf, BuildError> {
+        self.ensure_dir(&format!("zoneinfo-{}", zoneinfo::version()), zoneinfo::write_to)
+    }
+
     fn wit_dir(&self) -> Result<PathBuf, BuildError> {
         let digest = hashing::hex(&Sha256::digest(WIT_SOURCE));
         self.ensure_dir(&format!("wit-{}", &digest[..16]), |dir| {
@@ -219,6 +226,7 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
         COMPONENTIZE_PY_VERSION,
         WIT_SOURCE,
         &sdk::digest(),
+        zoneinfo::version(),
         &source.entry,
     ]
     .into_iter()
@@ -256,10 +264,11 @@ pub fn build_app(
     })?;
     let key = cache_key(source)?;
     let sdk_dir = cache.sdk_dir()?;
+    let zoneinfo_dir = cache.zoneinfo_dir()?;
     let runtime_dir = cache.runtime_dir();
     let entry_dir = cache.root.join("apps").join(&key);
     let component = entry_dir.join("component.wasm");
-    let mounts = guest_mounts(&runtime_dir, &entry_dir, &sdk_dir, &app_dir);
+    let mounts = guest_mounts(&runtime_dir, &entry_dir, &sdk_dir, &app_dir, &zoneinfo_dir);
 
     if component.is_file() && runtime_dir.is_dir() {
         progress(BuildStep::Cached);
@@ -313,6 +322,7 @@ pub fn build_app(
         entry: &source.entry,
         export_runtime_to: export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
         env_file: (!source.env.is_empty()).then(|| format!("/0/{ENV_FILE}")),
+        tzpath: ZONEINFO_GUEST_DIR,
         precompile: &[DEPS_GUEST_DIR],
         warm_up: &source.warm_up,
     });
@@ -324,7 +334,7 @@ pub fn build_app(
     let tmp_component = tmp.path().join("component.wasm");
     let componentized = componentize::componentize(
         &wit_dir,
-        &[&boot_dir, &sdk_dir, &app_dir, &deps_dir],
+        &[&boot_dir, &sdk_dir, &app_dir, &deps_dir, &zoneinfo_dir],
         &tmp_component,
     )
     .map_err(|output| BuildError::Python {
@@ -363,7 +373,7 @@ fn private_to_owner(dir: &Path) -> io::Result<()> {
 
 /// The read-only folders an instance sees, at the guest paths the build used
 /// (componentize-py mounts `python_path` entries as `/0`, `/1`, …).
-fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path) -> Vec<GuestMount> {
+fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path, zoneinfo: &Path) -> Vec<GuestMount> {
     let mount = |guest: &str, host: PathBuf| GuestMount {
         guest: guest.to_owned(),
         host,
@@ -376,6 +386,7 @@ fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path) -> Vec<Gue
         mount("/1", sdk.to_owned()),
         mount("/2", app.to_owned()),
         mount(DEPS_GUEST_DIR, entry.join("deps")),
+        mount(ZONEINFO_GUEST_DIR, zoneinfo.to_owned()),
     ]
 }
 
@@ -471,13 +482,14 @@ mod tests {
             entry: "site.main:application",
             export_runtime_to: None,
             env_file: Some("/0/_terrarium_env".to_owned()),
+            tzpath: "/4",
             precompile: &["/3"],
             warm_up: &warm_up,
         });
         assert!(
             text.contains(
                 "_guest.boot(\"site.main:application\", export_runtime_to=None, \
-                 env_file=\"/0/_terrarium_env\", precompile=[\"/3\"], warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
+                 env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
             ),
             "{text}"
         );

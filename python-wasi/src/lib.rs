@@ -10,6 +10,7 @@
 //! - [`sdk`]: the `terrarium` guest package, embedded in this crate at compile time.
 //! - [`hashing`]: the content hash that keys the build cache.
 //! - [`requirements`]: installs an app's `requirements.txt` with pip (only when it has one).
+//! - [`zoneinfo`]: the IANA time zone database, written out for `zoneinfo`.
 //! - [`componentize`]: runs componentize-py, pre-initializing the app.
 //! - [`cache`]: the on-disk cache of built apps, and [`build_app`], which ties it all together.
 //!
@@ -22,5 +23,6 @@ pub mod contract;
 pub mod hashing;
 pub mod requirements;
 pub mod sdk;
+pub mod zoneinfo;
 
 pub use cache::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, build_app};

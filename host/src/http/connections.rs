@@ -56,7 +56,6 @@ pub struct Activity {
     phase: AtomicU8,
     /// Milliseconds since `epoch`.
     since: AtomicU64,
-    changed: Notify,
     evicted: Notify,
 }
 
@@ -66,7 +65,6 @@ impl Activity {
             epoch,
             phase: AtomicU8::new(Phase::AwaitingHead as u8),
             since: AtomicU64::new(0),
-            changed: Notify::new(),
             evicted: Notify::new(),
         };
         activity.enter(Phase::AwaitingHead);
@@ -76,7 +74,6 @@ impl Activity {
     fn enter(&self, phase: Phase) {
         self.since.store(self.now(), Ordering::Relaxed);
         self.phase.store(phase as u8, Ordering::Release);
-        self.changed.notify_one();
     }
 
     fn now(&self) -> u64 {
@@ -135,24 +132,23 @@ impl Activity {
     }
 
     /// Resolves once the connection has been idle between requests for
-    /// `limit` (the keep-alive timeout).
+    /// `limit` (the keep-alive timeout). It looks at the phase once per
+    /// `limit` at most (never at each request), so a busy connection costs
+    /// it nothing.
     pub async fn until_idle_for(&self, limit: Duration) {
+        let limit_ms = limit.as_millis() as u64;
         loop {
-            let changed = self.changed.notified();
-            match self.snapshot() {
+            let wait = match self.snapshot() {
                 (Phase::Idle, since) => {
-                    let deadline = self.epoch + Duration::from_millis(since) + limit;
-                    tokio::select! {
-                        () = tokio::time::sleep_until(deadline.into()) => {
-                            if self.snapshot() == (Phase::Idle, since) {
-                                return;
-                            }
-                        }
-                        () = changed => {}
+                    let idle_for = self.now().saturating_sub(since);
+                    if idle_for >= limit_ms {
+                        return;
                     }
+                    limit_ms - idle_for
                 }
-                _ => changed.await,
-            }
+                _ => limit_ms,
+            };
+            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
         }
     }
 }

@@ -121,6 +121,16 @@ def scrypt(req, res):
     res.send_json({"key": key.hex()})
 
 
+@app.get("/tz/*")
+def time_zone(req, res):
+    import datetime
+    import zoneinfo
+
+    noon_utc = datetime.datetime(2026, 7, 1, 12, tzinfo=datetime.timezone.utc)
+    zone = zoneinfo.ZoneInfo(req.params["*"])
+    res.send_json({"local": noon_utc.astimezone(zone).isoformat(), "zones": len(zoneinfo.available_timezones())})
+
+
 @app.get("/bad-status")
 def bad_status(req, res):
     res.status = 999
