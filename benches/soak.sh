@@ -27,7 +27,7 @@ mkdir -p "$work/static"
 echo "User-agent: *" > "$work/static/robots.txt"
 cat > "$work/terrarium.toml" <<TOML
 [server]
-access_log = "off"
+access_log = "access.log"
 body_timeout = "2s"
 
 [[mount]]
@@ -78,8 +78,11 @@ wait $driver
 sleep 6
 rss_end=$(rss); fds_end=$(fds)
 kill -TERM $pid; wait $pid || true
+# What the untouched mounts answered other than 200, and the server's log about them.
+grep -E "access mount=(hello|static) " "$work/access.log" | grep -v " status=200 " | head -20 > "$work/untouched-failures" || true
+grep -E "mount=(hello|static)|hello" "$work/err" | grep -v " access " | head -20 >> "$work/untouched-failures" || true
 
-python3 - "$work/wrk" "$work/driver.json" "$rss_start" "$rss_end" "$fds_start" "$fds_end" "$duration" "$work/rss" <<'PY'
+python3 - "$work/wrk" "$work/driver.json" "$rss_start" "$rss_end" "$fds_start" "$fds_end" "$duration" "$work/rss" "$work/untouched-failures" <<'PY'
 import json, re, sys
 wrk, driver = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
 rss_start, rss_end, fds_start, fds_end, duration = sys.argv[3:8]
@@ -102,6 +105,9 @@ print(f"| open fds start → end | {fds_start} → {fds_end} |")
 for line in wrk.splitlines():
     if "Socket errors" in line or "Non-2xx" in line:
         print("wrk:", line.strip())
+failing = open(sys.argv[9]).read().strip()
+if failing:
+    print("untouched mounts, from the access log and the server's log:", failing, sep="\n")
 if driver["untouched_failures"]:
     print("untouched failures:", *driver["untouched_failures"], sep="\n  ")
 print("fault answers:", json.dumps(driver["faults"], sort_keys=True))

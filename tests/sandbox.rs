@@ -178,6 +178,31 @@ async fn time_zones_are_there_without_tzdata() {
     server.stop().await;
 }
 
+/// A pooled instance that leaks is retired between requests before it
+/// reaches its memory cap: 100 calls that each keep 4 MiB more, against a
+/// 128 MiB cap, all answer 200, and its state starts over in its successor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leaking_instance_is_replaced_before_its_cap_fails_a_request() {
+    let site =
+        TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\nmemory = \"128MiB\"\n");
+    let server = Server::start(site.path()).await;
+    let mut kept = Vec::new();
+    for call in 0..100 {
+        let reply = server.get("/grow").await;
+        assert_eq!(reply.status, 200, "call {call}: {}", reply.text());
+        kept.push(reply.text().parse::<u32>().unwrap());
+    }
+    assert!(
+        kept.iter().max().unwrap() * 4 < 128,
+        "never near the cap: {kept:?}"
+    );
+    assert!(
+        kept.iter().filter(|&&n| n == 1).count() >= 3,
+        "replaced several times: {kept:?}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unbounded_allocation_hits_the_cap_as_a_500() {
     let site = TestSite::new(FAULTS_POOLED);

@@ -161,6 +161,8 @@ impl AppTemplate {
             limiter: MemoryCap {
                 cap: self.grants.memory_cap as usize,
                 exceeded: false,
+                largest: 0,
+                at_start: 0,
             },
             log,
             stdout,
@@ -176,6 +178,8 @@ impl AppTemplate {
             .instantiate_async(&mut store)
             .await
             .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
+        let limiter = &mut store.data_mut().limiter;
+        limiter.at_start = limiter.largest;
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok(Instance {
             store,
@@ -202,6 +206,15 @@ impl Drop for LiveGuard {
 }
 
 impl Instance {
+    /// Whether its memory has grown through 3/4 of the room its cap left
+    /// it at start: time to retire it between requests rather than let a
+    /// later request fail at the cap.
+    pub fn is_near_memory_cap(&self) -> bool {
+        let limiter = &self.store.data().limiter;
+        let room = limiter.cap.saturating_sub(limiter.at_start);
+        limiter.largest - limiter.at_start > room / 4 * 3
+    }
+
     /// Runs one request, interrupted after `timeout`.
     /// Its log lines are tagged with `request_id`.
     pub async fn call(
@@ -252,6 +265,10 @@ fn classify(error: wasmtime::Error, state: &GuestState, timeout: Duration) -> Gu
 struct MemoryCap {
     cap: usize,
     exceeded: bool,
+    /// The largest size any of its memories has grown to, in bytes.
+    largest: usize,
+    /// That size once the instance was made (its snapshot's memory).
+    at_start: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -261,6 +278,7 @@ impl ResourceLimiter for MemoryCap {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        self.largest = self.largest.max(desired);
         if desired > self.cap {
             self.exceeded = true;
             wasmtime::bail!(

@@ -142,7 +142,17 @@ impl AppPool {
             None => self.template.instantiate().await?,
         };
         let result = instance.call(&request_id, &request, timeout).await;
-        if result.is_ok() && self.settings.isolation == Isolation::Pooled {
+        // An instance whose memory keeps growing (a leak in the app or in
+        // the interpreter) is retired between requests, well before its cap
+        // would fail one.
+        let worn = instance.is_near_memory_cap();
+        if worn {
+            tracing::info!(
+                app = self.template.name(),
+                "an instance grew past 3/4 of its memory cap: replacing it between requests"
+            );
+        }
+        if result.is_ok() && !worn && self.settings.isolation == Isolation::Pooled {
             shard.idle.lock().unwrap().push(instance);
             drop(slot);
         } else {

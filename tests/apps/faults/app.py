@@ -131,6 +131,16 @@ def time_zone(req, res):
     res.send_json({"local": noon_utc.astimezone(zone).isoformat(), "zones": len(zoneinfo.available_timezones())})
 
 
+kept = []
+
+
+@app.get("/grow")
+def grow(req, res):
+    """Keeps 4 MiB more at every call, as a leaking app does."""
+    kept.append(bytearray(4 << 20))
+    res.send_text(str(len(kept)))
+
+
 @app.get("/bad-status")
 def bad_status(req, res):
     res.status = 999
