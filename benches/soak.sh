@@ -80,7 +80,7 @@ rss_end=$(rss); fds_end=$(fds)
 kill -TERM $pid; wait $pid || true
 # What the untouched mounts answered other than 200, and the server's log about them.
 grep -E "access mount=(hello|static) " "$work/access.log" | grep -v " status=200 " | head -20 > "$work/untouched-failures" || true
-grep -E "mount=(hello|static)|hello" "$work/err" | grep -v " access " | head -20 >> "$work/untouched-failures" || true
+grep -E "mount=\"?(hello|static)" "$work/err" | grep -v " access " | head -20 >> "$work/untouched-failures" || true
 
 python3 - "$work/wrk" "$work/driver.json" "$rss_start" "$rss_end" "$fds_start" "$fds_end" "$duration" "$work/rss" "$work/untouched-failures" <<'PY'
 import json, re, sys
