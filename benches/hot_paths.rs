@@ -126,6 +126,8 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
             compiled,
             Grants {
                 mounts: built.mounts,
+                data: None,
+                tmp: None,
                 env: Vec::new(),
                 memory_cap: 256 << 20,
             },

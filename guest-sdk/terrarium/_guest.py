@@ -19,8 +19,9 @@ from wit_world import exports
 from wit_world.imports import http as wit_http
 from wit_world.imports import kdf as wit_kdf
 from wit_world.imports import log as wit_log
+from wit_world.imports import storage as wit_storage
 
-from . import _hashlib, log
+from . import _hashlib, _sqlite, _storage, log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -51,6 +52,8 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     """
     global _serve
     _hashlib.install(wit_kdf, HostError)
+    _sqlite.install()
+    _storage.install(wit_storage.take_quota_refusal)
     if env_file:
         os.environ.update(read_env_file(env_file))
     if tzpath:

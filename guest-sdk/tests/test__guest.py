@@ -4,8 +4,11 @@ The stand-ins mirror the contract's shapes (records as keyword dataclasses);
 the real bindings are exercised by the integration tests in ../../tests.
 """
 
+import builtins
 import dataclasses
+import io
 import json
+import sqlite3
 import sys
 import types
 
@@ -86,14 +89,22 @@ def guest(monkeypatch):
     log.write = lambda level, message: records.append((level, message))
     log.Level = types.SimpleNamespace(DEBUG=0, INFO=1, WARNING=2, ERROR=3)
     kdf = types.ModuleType("wit_world.imports.kdf")
+    storage = types.ModuleType("wit_world.imports.storage")
+    storage.take_quota_refusal = lambda: None
     host_types = types.ModuleType("componentize_py_types")
     host_types.Err = type("Err", (Exception,), {})
-    imports.http, imports.log, imports.kdf = http, log, kdf
+    imports.http, imports.log, imports.kdf, imports.storage = http, log, kdf, storage
     world.exports, world.imports = exports, imports
     for name, module in [("wit_world", world), ("wit_world.exports", exports), ("wit_world.imports", imports),
                          ("wit_world.imports.http", http), ("wit_world.imports.log", log),
-                         ("wit_world.imports.kdf", kdf), ("componentize_py_types", host_types)]:
+                         ("wit_world.imports.kdf", kdf), ("wit_world.imports.storage", storage),
+                         ("componentize_py_types", host_types)]:
         monkeypatch.setitem(sys.modules, name, module)
+    # boot() installs the shims: keep what they replace, to put it back.
+    monkeypatch.setattr(builtins, "open", builtins.open)
+    monkeypatch.setattr(io, "open", io.open)
+    monkeypatch.setattr(sqlite3, "connect", sqlite3.connect)
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite3.dbapi2.connect)
     monkeypatch.delitem(sys.modules, "terrarium._guest", raising=False)
     import terrarium._guest as guest_module
 

@@ -39,6 +39,26 @@ pub struct AppInfo {
     /// The names of the variables in its `env` (never their values).
     #[serde(default)]
     pub env: Vec<String>,
+    /// Its data folder (`data`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataInfo>,
+    /// The quota of each instance's private `/tmp` (`tmp`), in bytes, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmp_quota: Option<u64>,
+}
+
+/// An app's data folder as `GET /mounts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataInfo {
+    /// The folder on the host.
+    pub folder: String,
+    /// Where the app sees it.
+    pub at: String,
+    /// The most it may hold (`data_quota`), in bytes.
+    pub quota: u64,
+    /// What it holds as counted, in bytes (space freed since it was last
+    /// measured may still be counted).
+    pub used: u64,
 }
 
 /// `GET /mounts`.
@@ -86,6 +106,13 @@ mod tests {
                 version: "abc".into(),
                 last_error: None,
                 env: vec!["TITLE".into()],
+                data: Some(DataInfo {
+                    folder: "/srv/site/var/blog".into(),
+                    at: "/data".into(),
+                    quota: 1 << 30,
+                    used: 4096,
+                }),
+                tmp_quota: None,
             }),
         }
     }
@@ -103,6 +130,11 @@ mod tests {
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["mounts"][0]["version"], "abc");
         assert_eq!(json["mounts"][0]["last_error"], serde_json::Value::Null);
+        assert_eq!(json["mounts"][0]["data"]["at"], "/data");
+        assert!(
+            json["mounts"][0].get("tmp_quota").is_none(),
+            "absent when not granted"
+        );
         assert!(json["mounts"][1].get("version").is_none());
         let back: MountList = serde_json::from_value(json).unwrap();
         assert_eq!(back, list);

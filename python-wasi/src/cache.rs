@@ -39,6 +39,20 @@ const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
 const DEPS_GUEST_DIR: &str = "/3";
 /// Where the time zone database is seen by the guest (the fifth entry).
 const ZONEINFO_GUEST_DIR: &str = "/4";
+/// Where the app folder is seen by the guest (the third entry).
+pub const APP_GUEST_DIR: &str = "/2";
+/// Every folder the sandbox itself shows the guest, by its top-level path:
+/// nothing else may be mounted at or below them.
+pub const SANDBOX_GUEST_DIRS: &[&str] = &[
+    "/python",
+    "/world",
+    "/bundled",
+    "/0",
+    "/1",
+    APP_GUEST_DIR,
+    DEPS_GUEST_DIR,
+    ZONEINFO_GUEST_DIR,
+];
 const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 /// The file, in the boot folder while building only, that hands the app's
 /// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
@@ -384,7 +398,7 @@ fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path, zoneinfo: 
         mount("/bundled", runtime.join("bundled")),
         mount("/0", entry.join("boot")),
         mount("/1", sdk.to_owned()),
-        mount("/2", app.to_owned()),
+        mount(APP_GUEST_DIR, app.to_owned()),
         mount(DEPS_GUEST_DIR, entry.join("deps")),
         mount(ZONEINFO_GUEST_DIR, zoneinfo.to_owned()),
     ]

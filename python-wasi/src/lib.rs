@@ -25,4 +25,7 @@ pub mod requirements;
 pub mod sdk;
 pub mod zoneinfo;
 
-pub use cache::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, build_app};
+pub use cache::{
+    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, SANDBOX_GUEST_DIRS,
+    build_app,
+};

@@ -6,6 +6,7 @@
 //! - [`secret`]: values such as tokens, read from the environment (`env:NAME`)
 //!   and never shown.
 //! - [`env`]: a mount's `env`, the variables its app sees (values never shown).
+//! - [`storage`]: a mount's `data` folder and `tmp` space, each with a quota.
 //!
 //! Unknown keys are errors. Each value is checked as it is parsed (its type
 //! says what is valid: [`MountPath`], [`Entry`], ...), so an error names the
@@ -39,6 +40,10 @@
 //! app = "apps/hello"            # Python app folder, relative to the site folder
 //! entry = "app:app"             # module:attribute naming the app object, or module:factory()
 //! env = { TITLE = "Hi", KEY = "env:BLOG_KEY" }  # os.environ in the app ("env:" reads the host's)
+//! data = "var/blog"             # a host folder the app reads and writes, kept (created if missing)
+//! data_at = "/data"             # where the app sees it; relative: inside the app folder ("instance")
+//! data_quota = "1GiB"           # writes past it fail in the app with ENOSPC
+//! tmp = "64MiB"                 # a private /tmp per instance (TMPDIR), emptied when it goes
 //! name = "root"                 # defaults to the last segment of `path` ("root" for "/")
 //! isolation = "pooled"          # or "request": a fresh instance for every request
 //! instances = 4                 # pool size (request mode: concurrent instances)
@@ -61,6 +66,7 @@ pub mod mount;
 pub mod secret;
 pub mod server;
 pub mod sessions;
+pub mod storage;
 
 use std::{
     collections::HashSet,
@@ -82,6 +88,7 @@ pub use server::{
     Workers,
 };
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
+pub use storage::{AppStorage, DataAt, DataFolder};
 
 /// The configuration file's name inside a site folder.
 pub const CONFIG_FILE: &str = "terrarium.toml";
@@ -167,6 +174,7 @@ impl SiteConfig {
             }
             mounts.push(mount);
         }
+        storage::check_data_folders_apart(&mounts)?;
         let sessions = raw
             .sessions
             .resolve(site_dir, mounts.iter().any(|m| m.sessions))?;

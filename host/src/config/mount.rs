@@ -13,7 +13,10 @@ use std::{
 
 use serde::Deserialize;
 
-use super::{AppEnv, checked_string};
+use super::{
+    AppEnv, checked_string,
+    storage::{AppStorage, DataAtPath, Quota, RawStorage},
+};
 use crate::units::{ByteSize, HumanDuration};
 
 /// The default entry: `app` in `app.py`.
@@ -86,6 +89,8 @@ pub struct AppSettings {
     pub warm_up: Vec<String>,
     /// `env = { NAME = "value" }`: what the app finds in `os.environ`.
     pub env: AppEnv,
+    /// `data`, `data_at`, `data_quota` and `tmp`: what it may write.
+    pub storage: AppStorage,
 }
 
 /// The settings of a static mount.
@@ -363,6 +368,10 @@ pub(super) struct RawMount {
     timeout: Option<RequestTimeout>,
     warm_up: Option<WarmUp>,
     env: Option<AppEnv>,
+    data: Option<PathBuf>,
+    data_at: Option<DataAtPath>,
+    data_quota: Option<Quota>,
+    tmp: Option<Quota>,
     max_body: Option<BodyLimit>,
     index: Option<bool>,
     enabled: Option<bool>,
@@ -447,8 +456,10 @@ impl RawMount {
                 key.of("index")
             ));
         }
+        let folder = existing_folder(key, "app", site_dir, folder)?;
+        let storage = self.raw_storage().resolve(|k| key.of(k), site_dir, &folder)?;
         Ok(AppSettings {
-            folder: existing_folder(key, "app", site_dir, folder)?,
+            folder,
             entry: self
                 .entry
                 .clone()
@@ -461,7 +472,17 @@ impl RawMount {
                 .map_or(HumanDuration(DEFAULT_TIMEOUT), |timeout| timeout.0),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
+            storage,
         })
+    }
+
+    fn raw_storage(&self) -> RawStorage {
+        RawStorage {
+            data: self.data.clone(),
+            data_at: self.data_at.clone(),
+            data_quota: self.data_quota,
+            tmp: self.tmp,
+        }
     }
 
     fn static_settings(&self, key: &Key, site_dir: &Path, folder: &Path) -> Result<StaticSettings, String> {
@@ -475,7 +496,12 @@ impl RawMount {
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
         ];
-        if let Some((field, _)) = app_only.iter().find(|(_, set)| *set) {
+        let storage = self.raw_storage();
+        let mut app_only = app_only
+            .iter()
+            .filter_map(|(field, set)| set.then_some(*field))
+            .chain(storage.set_keys());
+        if let Some(field) = app_only.next() {
             return Err(format!("{}: only app mounts have this setting", key.of(field)));
         }
         Ok(StaticSettings {

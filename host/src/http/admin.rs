@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::responses::{self, Body, Context, ControlRefusal, Refusal};
 use crate::{
-    api::{AppInfo, MountInfo, MountList, Reloaded},
+    api::{AppInfo, DataInfo, MountInfo, MountList, Reloaded},
     site::{Mount, MountTarget, Site},
     stats::METRICS_HEADER,
 };
@@ -106,6 +106,13 @@ fn describe(mount: &Mount) -> MountInfo {
                     version: current.key.clone(),
                     last_error: app.last_error(),
                     env: app.settings.env.names().map(str::to_owned).collect(),
+                    data: app.data.as_ref().map(|data| DataInfo {
+                        folder: data.host.display().to_string(),
+                        at: data.guest.clone(),
+                        quota: data.quota.limit(),
+                        used: data.quota.counted(),
+                    }),
+                    tmp_quota: app.settings.storage.tmp.map(|quota| quota.0),
                 })
             }
             MountTarget::Static(_) => None,

@@ -21,6 +21,7 @@ use super::{
     compiled::{self, SharedComponents},
     instance::{AppTemplate, Grants},
     reset::MemoryReset,
+    writable::ScratchSpace,
 };
 
 /// How often the epoch advances: a running guest yields to other tasks, and
@@ -46,6 +47,7 @@ pub struct EngineCapacity {
 pub struct Sandbox {
     engine: Engine,
     components: SharedComponents,
+    scratch: Arc<ScratchSpace>,
     _ticker: EpochTicker,
 }
 
@@ -89,8 +91,15 @@ impl Sandbox {
         Ok(Self {
             engine,
             components: SharedComponents::default(),
+            scratch: Arc::default(),
             _ticker: ticker,
         })
+    }
+
+    /// Where instances' private scratch folders are made (one folder of
+    /// this process, removed with the sandbox).
+    pub fn scratch_space(&self) -> Arc<ScratchSpace> {
+        self.scratch.clone()
     }
 
     /// Whether the native code for `component` is already in the cache.

@@ -7,6 +7,7 @@
 //! once the call's deadline has passed, the next tick interrupts it.
 
 use std::{
+    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -19,7 +20,9 @@ use wasmtime::{
     Engine, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline,
     component::{Component, HasData, Linker, ResourceTable},
 };
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, filesystem::WasiFilesystemCtxView,
+};
 
 use super::{
     App, AppPre,
@@ -27,6 +30,7 @@ use super::{
     guest_log::{GuestLog, GuestOutput},
     messages::{GuestRequest, GuestResponse},
     terrarium,
+    writable::{self, DiskQuota, QuotaFs, ScratchDir, ScratchSpace, WritableFolders},
 };
 
 /// How long instantiating may take before it is abandoned.
@@ -37,10 +41,43 @@ const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Grants {
     /// Folders it sees, read-only.
     pub mounts: Vec<GuestMount>,
+    /// The app's data folder, which it may read and write.
+    pub data: Option<DataGrant>,
+    /// A private scratch folder of its own, made with the instance.
+    pub tmp: Option<TmpGrant>,
     /// Its environment variables (the mount's `env`).
     pub env: Vec<(String, String)>,
     /// The most linear memory it may grow to, in bytes.
     pub memory_cap: u64,
+}
+
+impl Grants {
+    /// Whether it may write anywhere.
+    fn writes(&self) -> bool {
+        self.data.is_some() || self.tmp.is_some()
+    }
+}
+
+/// A folder every instance of an app reads and writes, within one quota.
+#[derive(Debug, Clone)]
+pub struct DataGrant {
+    /// The folder on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it.
+    pub guest: String,
+    /// The space it may take, shared by all the app's instances.
+    pub quota: Arc<DiskQuota>,
+}
+
+/// A scratch folder per instance, emptied when the instance goes.
+#[derive(Debug, Clone)]
+pub struct TmpGrant {
+    /// Where the folders are made.
+    pub space: Arc<ScratchSpace>,
+    /// Where the guest sees its own.
+    pub guest: String,
+    /// The space each may take.
+    pub quota: u64,
 }
 
 /// An app ready to be instantiated many times: compiled, linked, checked
@@ -65,6 +102,10 @@ pub struct GuestState {
     stderr: GuestOutput,
     /// When the running call (or the instantiation) must be interrupted.
     deadline: Instant,
+    /// What it may write, and its open files there.
+    writable: WritableFolders,
+    /// Its scratch folder, removed after everything else of the instance.
+    _scratch: Option<ScratchDir>,
 }
 
 impl WasiView for GuestState {
@@ -89,6 +130,12 @@ impl terrarium::app::log::Host for GuestState {
     }
 }
 
+impl terrarium::app::storage::Host for GuestState {
+    fn take_quota_refusal(&mut self) -> Option<String> {
+        self.writable.refusal().take()
+    }
+}
+
 /// The contract's `http` interface holds only types; it has nothing to implement.
 impl terrarium::app::http::Host for GuestState {}
 
@@ -96,6 +143,17 @@ impl GuestState {
     /// When the running call must be interrupted.
     pub(super) fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// The filesystem with its quotas, for the linker.
+    fn quota_fs(&mut self) -> QuotaFs<'_> {
+        QuotaFs {
+            fs: WasiFilesystemCtxView {
+                ctx: self.wasi.filesystem(),
+                table: &mut self.table,
+            },
+            writable: &mut self.writable,
+        }
     }
 }
 
@@ -111,6 +169,9 @@ impl AppTemplate {
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::<GuestState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        if grants.writes() {
+            writable::shadow_filesystem(&mut linker, GuestState::quota_fs)?;
+        }
         App::add_to_linker::<GuestState, ContractImports>(&mut linker, |state| state)?;
         let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Self {
@@ -135,7 +196,8 @@ impl AppTemplate {
 
     /// Creates a fresh instance: copy-on-write memory from the pre-initialized
     /// image, and its [`Grants`]: read-only access to the folders the build
-    /// used, its environment, nothing else.
+    /// used, its environment, the folders it may write within their quotas,
+    /// nothing else.
     pub async fn instantiate(&self) -> Result<Instance, GuestError> {
         let log = GuestLog::new(self.name.clone());
         let stdout = log.output("stdout");
@@ -147,14 +209,29 @@ impl AppTemplate {
             .allow_blocking_current_thread(true);
         for mount in &self.grants.mounts {
             wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)
-                .map_err(|e| {
-                    GuestError::Instantiate(format!(
-                        "cannot open {} for {}: {e}",
-                        mount.host.display(),
-                        mount.guest
-                    ))
-                })?;
+                .map_err(|e| cannot_open(&mount.host, &mount.guest, e))?;
         }
+        let mut writable = WritableFolders::default();
+        if let Some(data) = &self.grants.data {
+            wasi.preopened_dir(&data.host, &data.guest, DirPerms::all(), FilePerms::all())
+                .map_err(|e| cannot_open(&data.host, &data.guest, e))?;
+            writable.grant(&data.guest, data.quota.clone());
+        }
+        let scratch = match &self.grants.tmp {
+            None => None,
+            Some(tmp) => {
+                let dir = tmp
+                    .space
+                    .make(&self.name)
+                    .map_err(|e| GuestError::Instantiate(format!("cannot make {}: {e}", tmp.guest)))?;
+                wasi.preopened_dir(dir.path(), &tmp.guest, DirPerms::all(), FilePerms::all())
+                    .map_err(|e| cannot_open(dir.path(), &tmp.guest, e))?;
+                let quota = DiskQuota::measure(dir.path(), tmp.quota)
+                    .map_err(|e| cannot_open(dir.path(), &tmp.guest, e))?;
+                writable.grant(&tmp.guest, Arc::new(quota));
+                Some(dir)
+            }
+        };
         let state = GuestState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -168,6 +245,8 @@ impl AppTemplate {
             stdout,
             stderr,
             deadline: Instant::now() + INSTANTIATE_TIMEOUT,
+            writable,
+            _scratch: scratch,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -187,6 +266,10 @@ impl AppTemplate {
             _live: LiveGuard(self.live.clone()),
         })
     }
+}
+
+fn cannot_open(host: &std::path::Path, guest: &str, error: impl std::fmt::Display) -> GuestError {
+    GuestError::Instantiate(format!("cannot open {} for {guest}: {error}", host.display()))
 }
 
 /// One live instance. After any error it must be dropped, never reused.
@@ -225,6 +308,7 @@ impl Instance {
     ) -> Result<GuestResponse, GuestError> {
         let state = self.store.data_mut();
         state.log.set_request(request_id.clone());
+        state.writable.refusal().take();
         state.deadline = Instant::now() + timeout;
         self.store.set_epoch_deadline(1);
         let result = self

@@ -10,6 +10,8 @@
 //!   decommitted where swap could hide a dirty page from the scan).
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
 //!   and the dispatch of one request into one of them.
+//! - [`writable`]: what an instance may write (its app's data folder, its
+//!   own `/tmp`), each within a quota, in place of WASI's filesystem.
 //! - [`messages`]: the guest's request and response in the host's own types.
 //! - [`error`]: why a call into the guest failed, classified once.
 //!
@@ -25,10 +27,11 @@ mod kdf_import;
 pub mod messages;
 pub mod pool;
 pub mod reset;
+pub mod writable;
 
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
-pub use instance::{AppTemplate, Grants, Instance};
+pub use instance::{AppTemplate, DataGrant, Grants, Instance, TmpGrant};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};
 pub use reset::MemoryReset;

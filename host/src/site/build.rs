@@ -9,12 +9,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use terrarium_python_wasi::{AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app};
+use terrarium_python_wasi::{
+    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app,
+};
 
 use crate::{
-    config::{AppSettings, ConfigError, MemoryResetSetting, MountConfig, SiteConfig},
+    config::{
+        AppSettings, ConfigError, DataAt, MemoryResetSetting, MountConfig, SiteConfig, storage::TMP_AT,
+    },
     heap,
-    sandbox::{AppPool, Compiled, EngineCapacity, Grants, MemoryReset, PoolSettings, Sandbox},
+    sandbox::{
+        AppPool, Compiled, DataGrant, EngineCapacity, Grants, MemoryReset, PoolSettings, Sandbox, TmpGrant,
+        writable::{DiskQuota, lock_dirs},
+    },
 };
 
 /// The build cache's default place inside a site folder.
@@ -134,6 +141,47 @@ fn env_pairs(app: &AppSettings) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The app's environment at run time: its `env`, and `TMPDIR` when it
+/// has a scratch folder (unless its `env` says otherwise).
+fn run_time_env(app: &AppSettings) -> Vec<(String, String)> {
+    let mut env = env_pairs(app);
+    if app.storage.tmp.is_some() && !env.iter().any(|(name, _)| name == "TMPDIR") {
+        env.push(("TMPDIR".to_owned(), TMP_AT.to_owned()));
+    }
+    env
+}
+
+/// Makes the app's data folder ready (created if missing, SQLite locks
+/// left by a server that was killed removed, its usage measured).
+pub(super) fn open_data_folder(name: &str, app: &AppSettings) -> Result<Option<DataGrant>, StartError> {
+    let Some(data) = &app.storage.data else {
+        return Ok(None);
+    };
+    let folder_error =
+        |e: std::io::Error| StartError::mount(name, format!("data folder {}: {e}", data.folder.display()));
+    std::fs::create_dir_all(&data.folder).map_err(folder_error)?;
+    lock_dirs::remove_stale(&data.folder);
+    let quota = DiskQuota::measure(&data.folder, data.quota.0).map_err(folder_error)?;
+    if quota.counted() > quota.limit() {
+        tracing::warn!(
+            mount = name,
+            "the data folder {} holds {} bytes, more than its data_quota of {}: the app cannot write until it shrinks",
+            data.folder.display(),
+            quota.counted(),
+            quota.limit()
+        );
+    }
+    let guest = match &data.at {
+        DataAt::Sandbox(path) => path.clone(),
+        DataAt::InApp(path) => format!("{APP_GUEST_DIR}/{path}"),
+    };
+    Ok(Some(DataGrant {
+        host: data.folder.clone(),
+        guest,
+        quota: Arc::new(quota),
+    }))
+}
+
 /// The sandbox a site's apps run in, sized for `config`.
 pub(super) fn sandbox_for(config: &SiteConfig) -> Result<Sandbox, StartError> {
     Sandbox::new(capacity(config)).map_err(StartError::Engine)
@@ -190,6 +238,7 @@ pub(super) fn prepare_app(
     cache: &BuildCache,
     name: &str,
     app: &AppSettings,
+    data: Option<&DataGrant>,
     workers: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AppVersion, StartError> {
@@ -205,7 +254,13 @@ pub(super) fn prepare_app(
             compiled,
             Grants {
                 mounts: built.mounts,
-                env: env_pairs(app),
+                data: data.cloned(),
+                tmp: app.storage.tmp.map(|quota| TmpGrant {
+                    space: sandbox.scratch_space(),
+                    guest: TMP_AT.to_owned(),
+                    quota: quota.0,
+                }),
+                env: run_time_env(app),
                 memory_cap: app.memory.0,
             },
         )

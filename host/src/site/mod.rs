@@ -20,7 +20,7 @@ use crate::{
     config::{AppSettings, MountKind, SiteConfig},
     http::static_files::StaticFolder,
     mounts::{MountTable, Switch},
-    sandbox::Sandbox,
+    sandbox::{DataGrant, Sandbox},
     sessions::Sessions,
     stats::MountStats,
 };
@@ -33,6 +33,8 @@ pub use build::{AppVersion, Progress, StartError, build_site, default_cache_dir}
 pub struct AppMount {
     /// The settings it was configured with.
     pub settings: AppSettings,
+    /// Its data folder, opened once and kept across reloads (one quota).
+    pub data: Option<DataGrant>,
     current: RwLock<Arc<AppVersion>>,
     reloading: tokio::sync::Mutex<()>,
     last_error: Mutex<Option<String>>,
@@ -138,9 +140,19 @@ impl Site {
             let mount_error = |message: String| StartError::mount(&mount.name, message);
             let target = match &mount.kind {
                 MountKind::App(app) => {
-                    let version = build::prepare_app(&sandbox, cache, &mount.name, app, workers, progress)?;
+                    let data = build::open_data_folder(&mount.name, app)?;
+                    let version = build::prepare_app(
+                        &sandbox,
+                        cache,
+                        &mount.name,
+                        app,
+                        data.as_ref(),
+                        workers,
+                        progress,
+                    )?;
                     MountTarget::App(Box::new(AppMount {
                         settings: app.clone(),
+                        data,
                         current: RwLock::new(Arc::new(version)),
                         reloading: tokio::sync::Mutex::new(()),
                         last_error: Mutex::new(None),
@@ -231,10 +243,19 @@ impl Site {
         let sandbox = self.sandbox.clone();
         let cache = self.cache.clone();
         let settings = app.settings.clone();
+        let data = app.data.clone();
         let name = mount.name.clone();
         let workers = self.workers;
         let prepared = tokio::task::spawn_blocking(move || {
-            build::prepare_app(&sandbox, &cache, &name, &settings, workers, &mut |_| {})
+            build::prepare_app(
+                &sandbox,
+                &cache,
+                &name,
+                &settings,
+                data.as_ref(),
+                workers,
+                &mut |_| {},
+            )
         })
         .await
         .unwrap_or_else(|_| Err(StartError::mount(&mount.name, "the build panicked")));

@@ -1,0 +1,188 @@
+//! Apps that write, through real HTTP: the data folder (its quota, kept
+//! across restarts, inside the app folder with a relative `data_at`),
+//! SQLite shared by four instances, and the private `/tmp`.
+
+use std::{path::Path, sync::Arc};
+
+use terrarium_test_support::{Server, TestSite};
+
+const SITE: &str = r#"
+[[mount]]
+path = "/store"
+app = "@storage"
+data = "var/store"
+data_quota = "1MiB"
+tmp = "1MiB"
+instances = 4
+timeout = "3s"
+max_body = "2MiB"
+
+[[mount]]
+path = "/other"
+app = "@storage"
+tmp = "1MiB"
+instances = 1
+
+[[mount]]
+path = "/fresh"
+app = "@storage"
+isolation = "request"
+instances = 2
+tmp = "1MiB"
+
+[[mount]]
+path = "/inapp"
+app = "@storage"
+data = "var/inapp"
+data_at = "instance"
+instances = 1
+"#;
+
+/// The quota of `/store`'s data folder.
+const QUOTA: u64 = 1 << 20;
+
+/// What the files below `folder` hold, in bytes.
+fn bytes_below(folder: &Path) -> u64 {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap())
+        .filter(|metadata| metadata.is_file())
+        .map(|metadata| metadata.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_folder_keeps_files_within_its_quota_and_across_restarts() {
+    let site = TestSite::new(SITE);
+    let server = Server::start(site.path()).await;
+    let chunk: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+
+    for name in ["a", "b"] {
+        let put = server
+            .send("PUT", &format!("/store/files/{name}"), &[], chunk.clone())
+            .await;
+        assert_eq!((put.status, put.text()), (200, "400000".to_owned()));
+    }
+    let refused = server.send("PUT", "/store/files/c", &[], chunk.clone()).await;
+    assert_eq!(refused.status, 507, "{}", refused.text());
+    assert!(
+        refused.text().starts_with("ENOSPC") && refused.text().contains("the quota of /data is full"),
+        "{}",
+        refused.text()
+    );
+    let data = site.path().join("var/store");
+    assert!(
+        bytes_below(&data) <= QUOTA,
+        "the host folder holds at most the quota"
+    );
+
+    let deleted = server.send("DELETE", "/store/files/a", &[], Vec::new()).await;
+    assert_eq!(deleted.status, 200);
+    let fits_again = server.send("PUT", "/store/files/c", &[], chunk.clone()).await;
+    assert_eq!(
+        fits_again.status,
+        200,
+        "space freed is found again: {}",
+        fits_again.text()
+    );
+
+    let nested = server
+        .send("PUT", "/inapp/files/note", &[], b"kept".to_vec())
+        .await;
+    assert_eq!(nested.status, 200, "{}", nested.text());
+    assert_eq!(
+        std::fs::read(site.path().join("var/inapp/note")).unwrap(),
+        b"kept"
+    );
+    assert!(
+        !terrarium_test_support::repo()
+            .join("tests/apps/storage/instance")
+            .exists(),
+        "a relative data_at shows the data folder inside the app, the app folder stays as it was"
+    );
+
+    let mounts = server.control("GET", "/mounts").await.json();
+    let store = &mounts["mounts"][0];
+    assert_eq!(store["data"]["at"], "/data");
+    assert_eq!(store["data"]["quota"], QUOTA);
+    assert!(store["data"]["used"].as_u64().unwrap() >= 800_000);
+    assert_eq!(store["tmp_quota"], QUOTA);
+    assert_eq!(mounts["mounts"][3]["data"]["at"], "/2/instance");
+    server.stop().await;
+
+    let server = Server::start(site.path()).await;
+    let kept = server.get("/store/files/b").await;
+    assert_eq!((kept.status, kept.body.len()), (200, chunk.len()));
+    assert!(kept.body[..] == chunk[..], "the same bytes after a restart");
+    assert_eq!(
+        server.get("/store/listing").await.json(),
+        serde_json::json!(["b", "c"])
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_instances_share_one_sqlite_database_without_losing_a_write() {
+    let site = TestSite::new(SITE);
+    let server = Server::start(site.path()).await;
+    assert_eq!(server.post("/store/sqlite/init", Vec::new()).await.status, 200);
+
+    let client = Arc::new(server.client());
+    let mut increments = tokio::task::JoinSet::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(16));
+    for _ in 0..1000 {
+        let (client, permits) = (client.clone(), permits.clone());
+        increments.spawn(async move {
+            let _permit = permits.acquire().await.unwrap();
+            client.post("/store/sqlite/increment", Vec::new()).await.status
+        });
+    }
+    let statuses = increments.join_all().await;
+    assert!(statuses.iter().all(|&status| status == 200), "{statuses:?}");
+    let state = server.get("/store/sqlite").await.json();
+    assert_eq!(state, serde_json::json!({"n": 1000, "integrity": "ok"}));
+
+    // An instance interrupted inside a transaction leaves no lock behind:
+    // the next writer rolls its change back and goes on.
+    let stuck = server.post("/store/sqlite/stuck", Vec::new()).await;
+    assert_eq!(stuck.status, 504);
+    let after = server.post("/store/sqlite/increment", Vec::new()).await;
+    assert_eq!((after.status, after.text()), (200, "1001".to_owned()));
+    server.stop().await;
+
+    let server = Server::start(site.path()).await;
+    let state = server.get("/store/sqlite").await.json();
+    assert_eq!(state, serde_json::json!({"n": 1001, "integrity": "ok"}));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tmp_is_private_to_each_instance_and_each_isolated_request() {
+    let site = TestSite::new(SITE);
+    let server = Server::start(site.path()).await;
+
+    let left = server.post("/store/tmp/secret", b"mine".to_vec()).await.json();
+    assert_eq!(left["tmpdir"], "/tmp");
+    assert!(left["files"].as_array().unwrap().contains(&"secret".into()));
+    assert_eq!(
+        server.get("/other/tmp").await.json(),
+        serde_json::json!([]),
+        "another app's /tmp is its own"
+    );
+
+    let first = server.post("/fresh/tmp/one", b"x".to_vec()).await.json();
+    assert_eq!(first["files"], serde_json::json!(["one"]));
+    for _ in 0..3 {
+        assert_eq!(
+            server.get("/fresh/tmp").await.json(),
+            serde_json::json!([]),
+            "in request isolation every request starts with an empty /tmp"
+        );
+    }
+
+    let spooled = server.post("/store/tmp-spool", vec![7u8; 500_000]).await;
+    assert_eq!((spooled.status, spooled.text()), (200, "500000".to_owned()));
+    let too_big = server.post("/store/tmp-spool", vec![7u8; 1_500_000]).await;
+    assert_eq!(too_big.status, 500, "past the tmp quota");
+    server.stop().await;
+}
