@@ -186,3 +186,66 @@ async fn tmp_is_private_to_each_instance_and_each_isolated_request() {
     assert_eq!(too_big.status, 500, "past the tmp quota");
     server.stop().await;
 }
+
+const WRITES_INTO_ITS_FOLDER: &str = r#"
+import importlib.util
+import os
+
+from terrarium import App
+
+HERE = os.path.dirname(__file__)
+
+
+def try_to_write(name):
+    try:
+        with open(os.path.join(HERE, name), "w") as file:
+            file.write("x")
+        return "written"
+    except OSError as error:
+        return type(error).__name__
+
+
+AT_BUILD = try_to_write("made-at-build.txt")
+app = App()
+
+
+@app.get("/")
+def index(req, res):
+    import lazy
+
+    res.send_json({
+        "build": AT_BUILD,
+        "run": try_to_write("made-at-run.txt"),
+        "file": __file__,
+        "lazy_bytecode": os.path.exists(importlib.util.cache_from_source(lazy.__file__)),
+    })
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_folder_is_read_only_while_building_and_serving() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"apps/ro\"\ninstances = 1\n");
+    site.write("apps/ro/app.py", WRITES_INTO_ITS_FOLDER);
+    site.write("apps/ro/lazy.py", "VALUE = 1\n");
+    let server = Server::start(site.path()).await;
+    let answer = server.get("/").await.json();
+    assert_eq!(
+        answer,
+        serde_json::json!({
+            "build": "PermissionError",
+            "run": "PermissionError",
+            "file": "/2/app.py",
+            "lazy_bytecode": true,
+        })
+    );
+    server.stop().await;
+    let mut left: Vec<String> = std::fs::read_dir(site.path().join("apps/ro"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["app.py", "lazy.py"],
+        "not even __pycache__ is written into the app folder"
+    );
+}

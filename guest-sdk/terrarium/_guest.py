@@ -12,6 +12,7 @@ import gc
 import importlib
 import os
 import shutil
+import sys
 import traceback
 
 from componentize_py_types import Err as HostError
@@ -38,7 +39,8 @@ _ERROR_BODY = b"500 Internal Server Error\n"
 _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
-def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), warm_up=()):
+def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), app_bytecode=None,
+         warm_up=()):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The variables in `env_file` (`name=value` entries, each ended by NUL)
@@ -47,7 +49,9 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
 
     The folders in `precompile` are compiled to bytecode first: instances
     cannot write `.pyc` files, so a module imported lazily at run time would
-    otherwise be parsed and compiled again in every fresh instance. Each path
+    otherwise be parsed and compiled again in every fresh instance. The app's
+    own folder is read-only here too: `app_bytecode` is `(alias, folder)`, a
+    writable alias of it through which its bytecode is written. Each path
     in `warm_up` is then served a few times (see `warm_up_app`).
     """
     global _serve
@@ -64,6 +68,13 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         _export_runtime(export_runtime_to)
     for folder in precompile:
         _compile_folder(folder)
+    if app_bytecode:
+        # The app's folder is read-only; its bytecode is written through a
+        # writable alias of it, which then leaves the import path.
+        alias, app_folder = app_bytecode
+        _compile_folder(alias, shown_as=app_folder)
+        if alias in sys.path:
+            sys.path.remove(alias)
     _serve = adapter_for(load_entry(entry))
     warm_up_app(_serve, warm_up)
     log._attach(wit_log.write, wit_log.Level)

@@ -7,10 +7,13 @@
 //! runtime-<hash>/{python,world,bundled}
 //!                                   the interpreter's stdlib and helpers, copied out
 //!                                   of the first build; mounted read-only at run time
+//! apps/<key>/app/                   a copy of the app folder as it was hashed (and its
+//!                                   bytecode): what the build and the instances see, read-only
 //! apps/<key>/boot/                  the generated entry module
 //! apps/<key>/deps/                  the app's requirements, installed by pip
 //! apps/<key>/component.wasm         the pre-initialized component
 //! zoneinfo-<release>/               the IANA time zones as TZif files (`zoneinfo`)
+//! tools/                            a pip wheel, when the build machine's pip is too old
 //! ```
 //! `<key>` hashes everything that goes into a component, so an unchanged app
 //! is never rebuilt, and a change anywhere (app, SDK, contract, CPython
@@ -31,7 +34,7 @@ use crate::{
 };
 
 /// Bump when the cache layout or the build recipe changes.
-const FORMAT_VERSION: &str = "terrarium-build-2";
+const FORMAT_VERSION: &str = "terrarium-build-4";
 
 /// Where, inside the build sandbox, the first build copies the runtime folders.
 const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
@@ -41,6 +44,12 @@ const DEPS_GUEST_DIR: &str = "/3";
 const ZONEINFO_GUEST_DIR: &str = "/4";
 /// Where the app folder is seen by the guest (the third entry).
 pub const APP_GUEST_DIR: &str = "/2";
+/// A writable alias of the app folder while building only (the sixth
+/// entry), through which its bytecode is written.
+const APP_BYTECODE_ALIAS: &str = "/5";
+/// The copy of the app folder in a cache entry: what was hashed, built and
+/// is served.
+const APP_COPY_DIR: &str = "app";
 /// Every folder the sandbox itself shows the guest, by its top-level path:
 /// nothing else may be mounted at or below them.
 pub const SANDBOX_GUEST_DIRS: &[&str] = &[
@@ -78,15 +87,14 @@ pub struct AppSource {
 }
 
 /// A step of a build, reported as it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildStep {
     /// The cache already holds this exact build.
     Cached,
     /// pip is installing `requirements.txt`.
     InstallingRequirements,
-    /// Some requirement had no pure-Python wheel: pip resolved with the build
-    /// machine's Python and native extension modules were removed.
-    RequirementsFellBack,
+    /// pip installed them (and some may have lost their native modules).
+    RequirementsInstalled(requirements::Installed),
     /// componentize-py is linking CPython and pre-initializing the app.
     Componentizing,
 }
@@ -282,7 +290,7 @@ pub fn build_app(
     let runtime_dir = cache.runtime_dir();
     let entry_dir = cache.root.join("apps").join(&key);
     let component = entry_dir.join("component.wasm");
-    let mounts = guest_mounts(&runtime_dir, &entry_dir, &sdk_dir, &app_dir, &zoneinfo_dir);
+    let mounts = guest_mounts(&runtime_dir, &entry_dir, &sdk_dir, &zoneinfo_dir);
 
     if component.is_file() && runtime_dir.is_dir() {
         progress(BuildStep::Cached);
@@ -306,19 +314,25 @@ pub fn build_app(
         .map_err(cache_err(&apps_dir))?;
     let boot_dir = tmp.path().join("boot");
     let deps_dir = tmp.path().join("deps");
+    let app_copy = tmp.path().join(APP_COPY_DIR);
+    hashing::copy_hashed_files(&app_dir, &app_copy).map_err(|e| BuildError::AppFolder {
+        app: source.name.clone(),
+        dir: source.dir.clone(),
+        source: e,
+    })?;
     fs::create_dir_all(&boot_dir).map_err(cache_err(&boot_dir))?;
     fs::create_dir_all(&deps_dir).map_err(cache_err(&deps_dir))?;
 
-    if app_dir.join(requirements::REQUIREMENTS_FILE).is_file() {
+    if app_copy.join(requirements::REQUIREMENTS_FILE).is_file() {
         progress(BuildStep::InstallingRequirements);
-        let resolution =
-            requirements::install(&app_dir, &deps_dir).map_err(|message| BuildError::Requirements {
-                app: source.name.clone(),
-                message,
+        let installed =
+            requirements::install(&app_copy, &deps_dir, &cache.root.join("tools")).map_err(|message| {
+                BuildError::Requirements {
+                    app: source.name.clone(),
+                    message,
+                }
             })?;
-        if resolution == requirements::Resolution::HostFallback {
-            progress(BuildStep::RequirementsFellBack);
-        }
+        progress(BuildStep::RequirementsInstalled(installed));
     }
 
     let export_runtime = !runtime_dir.is_dir();
@@ -338,6 +352,7 @@ pub fn build_app(
         env_file: (!source.env.is_empty()).then(|| format!("/0/{ENV_FILE}")),
         tzpath: ZONEINFO_GUEST_DIR,
         precompile: &[DEPS_GUEST_DIR],
+        app_bytecode: (APP_BYTECODE_ALIAS, APP_GUEST_DIR),
         warm_up: &source.warm_up,
     });
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
@@ -348,7 +363,14 @@ pub fn build_app(
     let tmp_component = tmp.path().join("component.wasm");
     let componentized = componentize::componentize(
         &wit_dir,
-        &[&boot_dir, &sdk_dir, &app_dir, &deps_dir, &zoneinfo_dir],
+        &[
+            &boot_dir,
+            &sdk_dir,
+            &app_copy,
+            &deps_dir,
+            &zoneinfo_dir,
+            &app_copy,
+        ],
         &tmp_component,
     )
     .map_err(|output| BuildError::Python {
@@ -387,7 +409,7 @@ fn private_to_owner(dir: &Path) -> io::Result<()> {
 
 /// The read-only folders an instance sees, at the guest paths the build used
 /// (componentize-py mounts `python_path` entries as `/0`, `/1`, …).
-fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path, zoneinfo: &Path) -> Vec<GuestMount> {
+fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, zoneinfo: &Path) -> Vec<GuestMount> {
     let mount = |guest: &str, host: PathBuf| GuestMount {
         guest: guest.to_owned(),
         host,
@@ -398,7 +420,7 @@ fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, app: &Path, zoneinfo: 
         mount("/bundled", runtime.join("bundled")),
         mount("/0", entry.join("boot")),
         mount("/1", sdk.to_owned()),
-        mount(APP_GUEST_DIR, app.to_owned()),
+        mount(APP_GUEST_DIR, entry.join(APP_COPY_DIR)),
         mount(DEPS_GUEST_DIR, entry.join("deps")),
         mount(ZONEINFO_GUEST_DIR, zoneinfo.to_owned()),
     ]
@@ -498,12 +520,14 @@ mod tests {
             env_file: Some("/0/_terrarium_env".to_owned()),
             tzpath: "/4",
             precompile: &["/3"],
+            app_bytecode: ("/5", "/2"),
             warm_up: &warm_up,
         });
         assert!(
             text.contains(
                 "_guest.boot(\"site.main:application\", export_runtime_to=None, \
-                 env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
+                 env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], \
+                 app_bytecode=(\"/5\", \"/2\"), warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
             ),
             "{text}"
         );

@@ -17,3 +17,11 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
 /// The CPython version inside that release.
 pub const PYTHON_VERSION: &str = "3.14";
+
+/// Host bindings of the contract, for the imports the build sandbox provides.
+pub(crate) mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "app",
+    });
+}

@@ -1,4 +1,5 @@
-//! Content hashing of app folders, for the build cache key.
+//! Content hashing of app folders, for the build cache key, and the copy
+//! of exactly what was hashed that the build and the instances see.
 
 use std::{
     fs, io,
@@ -37,6 +38,23 @@ pub fn hash_dir(hasher: &mut Sha256, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Copies every file `hash_dir` reads from `dir` into `to` (created), so
+/// that what is built and served is what was hashed, whatever happens to
+/// `dir` afterwards.
+pub fn copy_hashed_files(dir: &Path, to: &Path) -> io::Result<()> {
+    let mut files = Vec::new();
+    collect_files(dir, PathBuf::new(), &mut files)?;
+    fs::create_dir_all(to)?;
+    for relative in files {
+        let target = to.join(&relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::copy(dir.join(&relative), target)?;
+    }
+    Ok(())
+}
+
 fn collect_files(root: &Path, relative: PathBuf, out: &mut Vec<PathBuf>) -> io::Result<()> {
     for entry in fs::read_dir(root.join(&relative))? {
         let entry = entry?;
@@ -66,6 +84,19 @@ mod tests {
         let mut hasher = Sha256::new();
         hash_dir(&mut hasher, dir).unwrap();
         hex(&hasher.finalize())
+    }
+
+    #[test]
+    fn the_copy_holds_what_was_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("pkg/__pycache__")).unwrap();
+        fs::write(dir.path().join("app.py"), "x = 1").unwrap();
+        fs::write(dir.path().join("pkg/mod.py"), "y = 2").unwrap();
+        fs::write(dir.path().join("pkg/__pycache__/mod.cpython-314.pyc"), "junk").unwrap();
+        let copy = tempfile::tempdir().unwrap();
+        copy_hashed_files(dir.path(), &copy.path().join("app")).unwrap();
+        assert_eq!(digest_of(dir.path()), digest_of(&copy.path().join("app")));
+        assert!(!copy.path().join("app/pkg/__pycache__").exists());
     }
 
     #[test]

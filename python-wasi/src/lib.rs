@@ -12,11 +12,13 @@
 //! - [`requirements`]: installs an app's `requirements.txt` with pip (only when it has one).
 //! - [`zoneinfo`]: the IANA time zone database, written out for `zoneinfo`.
 //! - [`componentize`]: runs componentize-py, pre-initializing the app.
+//! - [`build_sandbox`]: what the app sees while it is built (its folder read-only).
 //! - [`cache`]: the on-disk cache of built apps, and [`build_app`], which ties it all together.
 //!
 //! Compiling the component to native code is the host's job (it owns the
 //! wasmtime `Engine`); this crate stops at the `.wasm` component.
 
+pub mod build_sandbox;
 pub mod cache;
 pub mod componentize;
 pub mod contract;

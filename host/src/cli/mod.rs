@@ -247,10 +247,18 @@ fn print_progress(progress: Progress) {
         Progress::Step { app, step } => match step {
             BuildStep::Cached => {}
             BuildStep::InstallingRequirements => eprintln!("[{app}] installing requirements.txt with pip…"),
-            BuildStep::RequirementsFellBack => eprintln!(
-                "[{app}] note: some requirements have no pure-Python wheel; installed them with this \
-                 machine's Python and removed their native modules (their pure-Python fallbacks will run)"
-            ),
+            BuildStep::RequirementsInstalled(installed) => {
+                eprintln!(
+                    "[{app}] installed for CPython 3.14: {}",
+                    installed.packages.join(", ")
+                );
+                if !installed.without_native.is_empty() {
+                    eprintln!(
+                        "[{app}] without their native modules (their pure-Python code runs instead): {}",
+                        installed.without_native.join(", ")
+                    );
+                }
+            }
             BuildStep::Componentizing => {
                 eprintln!("[{app}] building: pre-initializing CPython with the app…")
             }

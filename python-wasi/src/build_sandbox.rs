@@ -1,0 +1,107 @@
+//! What the app sees while it is built: WASI, with the app's folder
+//! read-only as at run time, and the contract's imports as far as they make
+//! sense before any request (logging goes to the build's error output;
+//! password hashing is refused with a message; no quota has refused anything).
+//!
+//! componentize-py pre-initializes the app in a wasmtime store of its own
+//! and mounts every `python_path` folder read-write; this is the linker it
+//! is given instead of its default one.
+
+use componentize_py::Ctx;
+use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime_wasi::{
+    DirPerms, FilePerms, WasiView,
+    filesystem::{Descriptor, WasiFilesystemCtxView},
+    p2::bindings::filesystem::preopens,
+};
+
+use crate::{
+    cache::APP_GUEST_DIR,
+    contract::bindings::{App, terrarium},
+};
+
+/// Fills `linker` for building: WASI with the app's folder read-only, and
+/// the contract's imports.
+pub fn add_to_linker(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    linker.allow_shadowing(true);
+    preopens::add_to_linker::<Ctx, ReadOnlyAppData>(linker, |ctx| {
+        let view = ctx.ctx();
+        ReadOnlyApp(WasiFilesystemCtxView {
+            ctx: view.ctx.filesystem(),
+            table: view.table,
+        })
+    })?;
+    linker.allow_shadowing(false);
+    App::add_to_linker::<Ctx, BuildImports>(linker, |_| BuildImports)?;
+    Ok(())
+}
+
+/// The preopens, the app's folder among them read-only.
+struct ReadOnlyApp<'a>(WasiFilesystemCtxView<'a>);
+
+struct ReadOnlyAppData;
+
+impl HasData for ReadOnlyAppData {
+    type Data<'a> = ReadOnlyApp<'a>;
+}
+
+impl preopens::Host for ReadOnlyApp<'_> {
+    fn get_directories(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        let preopens = preopens::Host::get_directories(&mut self.0)?;
+        for (fd, name) in &preopens {
+            // componentize-py names its preopens without the leading '/'.
+            if name.trim_start_matches('/') == APP_GUEST_DIR.trim_start_matches('/')
+                && let Descriptor::Dir(dir) = self.0.table.get_mut(fd)?
+            {
+                // What is opened from it inherits these: nothing below it
+                // can be created, changed or removed.
+                dir.perms = DirPerms::READ;
+                dir.file_perms = FilePerms::READ;
+            }
+        }
+        Ok(preopens)
+    }
+}
+
+/// The contract's imports while building.
+struct BuildImports;
+
+impl HasData for BuildImports {
+    type Data<'a> = BuildImports;
+}
+
+impl terrarium::app::http::Host for BuildImports {}
+
+impl terrarium::app::log::Host for BuildImports {
+    fn write(&mut self, level: terrarium::app::log::Level, message: String) {
+        eprintln!("[build] {level:?}: {message}");
+    }
+}
+
+impl terrarium::app::kdf::Host for BuildImports {
+    fn pbkdf2_hmac(&mut self, _: String, _: Vec<u8>, _: Vec<u8>, _: u32, _: u32) -> Result<Vec<u8>, String> {
+        Err(NO_HASHING_WHILE_BUILDING.to_owned())
+    }
+
+    fn scrypt(
+        &mut self,
+        _: Vec<u8>,
+        _: Vec<u8>,
+        _: u64,
+        _: u32,
+        _: u32,
+        _: u64,
+        _: u32,
+    ) -> Result<Vec<u8>, String> {
+        Err(NO_HASHING_WHILE_BUILDING.to_owned())
+    }
+}
+
+const NO_HASHING_WHILE_BUILDING: &str = "password hashing is done by the server, which is not there while the app is built: hash passwords when a request asks";
+
+impl terrarium::app::storage::Host for BuildImports {
+    fn take_quota_refusal(&mut self) -> Option<String> {
+        None
+    }
+}
