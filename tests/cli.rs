@@ -310,3 +310,51 @@ fn a_control_api_reachable_from_other_machines_needs_a_token_also_from_the_comma
         "{message}"
     );
 }
+
+#[test]
+fn exec_runs_python_in_a_mounts_sandbox_while_the_site_is_served() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/store\"\nname = \"store\"\napp = \"@storage\"\ndata = \"var/store\"\ntmp = \"1MiB\"\n\
+         instances = 2\nenv = { GREETING = \"hello\" }\n\n[[mount]]\npath = \"/files\"\nstatic = \"public\"\n",
+    );
+    std::fs::create_dir_all(site.path().join("public")).unwrap();
+    let (mut child, client) = start_serving(site.path());
+    assert_eq!(client.post_blocking("/store/sqlite/init").status, 200);
+
+    let site_arg = site.path().to_str().unwrap();
+    let add = "import os, sqlite3, sys\n\
+               db = sqlite3.connect('/data/counter.db')\n\
+               db.execute('UPDATE counter SET n = n + 41')\n\
+               db.commit()\n\
+               print(os.environ['GREETING'], os.getcwd(), os.environ['TMPDIR'], sys.argv[1:])\n\
+               sys.exit(3)";
+    let ran = run_with_timeout(
+        &["exec", site_arg, "store", "--", "-c", add, "extra"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(ran.status.code(), Some(3), "{}", stderr(&ran));
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "hello /2 /tmp ['extra']\n");
+    let state = client.get_blocking("/store/sqlite").json();
+    assert_eq!(state["n"], 41, "the served instances see what exec committed");
+
+    let failed = run_with_timeout(
+        &["exec", site_arg, "store", "--", "-c", "1/0"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        stderr(&failed).contains("ZeroDivisionError"),
+        "{}",
+        stderr(&failed)
+    );
+    let not_an_app = run_with_timeout(
+        &["exec", site_arg, "files", "--", "-c", "1"],
+        Duration::from_secs(60),
+    );
+    assert!(
+        stderr(&not_an_app).contains("serves static files"),
+        "{}",
+        stderr(&not_an_app)
+    );
+    stop(&mut child);
+}

@@ -30,6 +30,8 @@ from .session import DESTROY, REGENERATE, SAVE, Session
 from .wsgi import RawRequest, run_wsgi
 
 _serve = None
+# The app's folder in the sandbox (set by `boot`): where commands run.
+_app_folder = None
 
 # How many times `boot` serves each warm-up path: enough for the interpreter
 # to specialize the code the request runs (it adapts after a few calls).
@@ -54,7 +56,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     writable alias of it through which its bytecode is written. Each path
     in `warm_up` is then served a few times (see `warm_up_app`).
     """
-    global _serve
+    global _serve, _app_folder
     _hashlib.install(wit_kdf, HostError)
     _sqlite.install()
     _storage.install(wit_storage.take_quota_refusal)
@@ -71,8 +73,8 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     if app_bytecode:
         # The app's folder is read-only; its bytecode is written through a
         # writable alias of it, which then leaves the import path.
-        alias, app_folder = app_bytecode
-        _compile_folder(alias, shown_as=app_folder)
+        alias, _app_folder = app_bytecode
+        _compile_folder(alias, shown_as=_app_folder)
         if alias in sys.path:
             sys.path.remove(alias)
     _serve = adapter_for(load_entry(entry))
@@ -271,3 +273,62 @@ class Handler(exports.Handler):
             # sees a plain 500.
             log.error(f"unhandled exception in {_describe(request)}\n{traceback.format_exc().rstrip()}")
             return internal_error()
+
+
+class Command(exports.Command):
+    """The exported `command` interface: `terrarium exec`."""
+
+    def run(self, args):
+        return run_command(list(args))
+
+
+def run_command(args, folder=None):
+    """Runs `args` as `python ARGS...` would, in `folder` (the app's, by
+    default; also where a relative script is found); returns the exit status."""
+    import runpy
+
+    folder = folder or _app_folder or os.getcwd()
+    os.chdir(folder)
+    try:
+        if not args:
+            raise SystemExit("terrarium exec: nothing to run (give `-c CODE`, `-m MODULE` or a script)")
+        first, rest = args[0], args[1:]
+        if first == "-c":
+            if not rest:
+                raise SystemExit("Argument expected for the -c option")
+            sys.argv = ["-c", *rest[1:]]
+            exec(compile(rest[0], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        elif first == "-m":
+            if not rest:
+                raise SystemExit("Argument expected for the -m option")
+            sys.argv = [rest[0], *rest[1:]]
+            runpy.run_module(rest[0], run_name="__main__", alter_sys=True)
+        elif first.startswith("-"):
+            raise SystemExit(f"terrarium exec: unknown option {first} (give `-c CODE`, `-m MODULE` or a script)")
+        else:
+            script = os.path.join(folder, first)
+            sys.argv = [script, *rest]
+            runpy.run_path(script, run_name="__main__")
+        status = 0
+    except SystemExit as exit:
+        status = _exit_status(exit.code)
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    return status
+
+
+def _exit_status(code):
+    """The status `sys.exit(code)` gives: None is 0, an int itself, anything
+    else is printed and gives 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1

@@ -79,6 +79,7 @@ def guest(monkeypatch):
     world = types.ModuleType("wit_world")
     exports = types.ModuleType("wit_world.exports")
     exports.Handler = type("Handler", (), {})
+    exports.Command = type("Command", (), {})
     imports = types.ModuleType("wit_world.imports")
     http = types.ModuleType("wit_world.imports.http")
     http.Response, http.Request = WitResponse, PackedRequest
@@ -337,3 +338,25 @@ def test_an_error_handler_that_raises_is_logged_with_its_traceback_and_answers_5
     [(_, record)] = guest.host_log
     assert "ZeroDivisionError" in record and "KeyError: 'missing template'" in record, record
     assert "raised by the on_error handler error_page" in record, record
+
+
+def test_commands_run_as_python_would_run_them(guest, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", sys.argv)
+    (tmp_path / "manage.py").write_text(
+        "import sys\nprint('manage', sys.argv[1:])\nsys.exit(len(sys.argv) - 1)\n"
+    )
+    (tmp_path / "tool.py").write_text("import sys\nprint('tool', sys.argv[1:])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = lambda *args: guest.run_command(list(args), folder=str(tmp_path))
+    assert run("manage.py", "migrate", "--noinput") == 2
+    assert run("-m", "tool", "x") == 0
+    assert run("-c", "import sys; print(sys.argv); sys.exit(3)", "a") == 3
+    assert run("-c", "raise SystemExit('went wrong')") == 1
+    assert run("-c", "1/0") == 1
+    assert run() == 1
+    out, err = capsys.readouterr()
+    assert "manage ['migrate', '--noinput']" in out
+    assert "tool ['x']" in out
+    assert "['-c', 'a']" in out
+    assert "went wrong" in err and "ZeroDivisionError" in err and "nothing to run" in err

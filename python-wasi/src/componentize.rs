@@ -45,7 +45,8 @@ pub fn boot_module_source(boot: &Boot<'_>) -> String {
          from terrarium import _guest\n\
          _guest.boot({entry:?}, export_runtime_to={export}, env_file={env_file}, tzpath={tzpath:?}, \
          precompile={precompile:?}, app_bytecode=({alias:?}, {app:?}), warm_up={warm_up:?})\n\
-         Handler = _guest.Handler\n",
+         Handler = _guest.Handler\n\
+         Command = _guest.Command\n",
         entry = boot.entry,
         export = optional(boot.export_runtime_to),
         env_file = optional(boot.env_file.as_deref()),

@@ -5,6 +5,7 @@
 //! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto]
 //!                      [--access-log stderr|off|FILE] [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
+//! terrarium exec SITE MOUNT [--cache-dir DIR] -- ARGS...
 //! ```
 
 use std::{
@@ -65,6 +66,21 @@ enum Command {
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
+    /// Run a one-off Python command in a mount's sandbox, as `python ARGS...`
+    /// (`-- manage.py migrate`, `-- -m flask --app flaskr init-db`, `-- -c "print(1)"`):
+    /// with the app's env, data folder and tmp, the terminal as its stdio, its exit status as ours.
+    Exec {
+        /// The site folder (holds terrarium.toml).
+        site: PathBuf,
+        /// The mount's name.
+        mount: String,
+        /// What follows `python`: `-c CODE ...`, `-m MODULE ...` or `SCRIPT ...` (in the app's folder).
+        #[arg(last = true, required = true, value_name = "ARGS")]
+        args: Vec<String>,
+        /// Where built components are cached [default: SITE/.terrarium/cache]
+        #[arg(long, env = "TERRARIUM_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Look at and control the mounts of a running server, through its control API.
     App {
         #[command(subcommand)]
@@ -108,6 +124,15 @@ enum AppAction {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Command::Exec {
+        site,
+        mount,
+        args,
+        cache_dir,
+    } = &cli.command
+    {
+        return exec(site, mount, args, cache_dir.clone());
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -149,6 +174,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cache_dir,
         } => serve(&site, listen, admin, workers, access_log, cache_dir),
         Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
+        Command::Exec { .. } => unreachable!("`main` runs exec itself: it has an exit status of its own"),
+    }
+}
+
+/// `terrarium exec`: the command's exit status becomes ours (clamped to
+/// 0..=255); a failure to get it running is 1 with a message.
+fn exec(site: &Path, mount: &str, args: &[String], cache_dir: Option<PathBuf>) -> ExitCode {
+    let ran = SiteConfig::load(site)
+        .map_err(site::StartError::from)
+        .and_then(|config| {
+            site::exec(
+                &config,
+                &cache_for(site, cache_dir),
+                mount,
+                args,
+                &mut print_progress,
+            )
+        });
+    match ran {
+        Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -80,6 +80,15 @@ pub struct TmpGrant {
     pub quota: u64,
 }
 
+/// Where an instance's stdin, stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// Output into the host's log, tagged with the app and the request; no stdin.
+    Log,
+    /// This process's own stdin, stdout and stderr (`terrarium exec`).
+    Terminal,
+}
+
 /// An app ready to be instantiated many times: compiled, linked, checked
 /// against the contract.
 pub struct AppTemplate {
@@ -199,14 +208,20 @@ impl AppTemplate {
     /// used, its environment, the folders it may write within their quotas,
     /// nothing else.
     pub async fn instantiate(&self) -> Result<Instance, GuestError> {
+        self.instantiate_with(Stdio::Log).await
+    }
+
+    /// [`Self::instantiate`], with its standard streams going to `stdio`.
+    pub async fn instantiate_with(&self, stdio: Stdio) -> Result<Instance, GuestError> {
         let log = GuestLog::new(self.name.clone());
         let stdout = log.output("stdout");
         let stderr = log.output("stderr");
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .envs(&self.grants.env)
-            .allow_blocking_current_thread(true);
+        match stdio {
+            Stdio::Log => wasi.stdout(stdout.clone()).stderr(stderr.clone()),
+            Stdio::Terminal => wasi.inherit_stdio(),
+        };
+        wasi.envs(&self.grants.env).allow_blocking_current_thread(true);
         for mount in &self.grants.mounts {
             wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)
                 .map_err(|e| cannot_open(&mount.host, &mount.guest, e))?;
@@ -322,6 +337,23 @@ impl Instance {
         result
             .map(GuestResponse::from)
             .map_err(|error| classify(error, state, timeout))
+    }
+}
+
+impl Instance {
+    /// Runs a one-off command (`python ARGS...`, see the contract's
+    /// `command` interface), with no deadline; returns its exit status.
+    pub async fn run_command(&mut self, args: &[String]) -> Result<i32, GuestError> {
+        const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 86_400);
+        self.store.data_mut().deadline = Instant::now() + NO_DEADLINE;
+        self.store.set_epoch_deadline(1);
+        let result = self
+            .bindings
+            .terrarium_app_command()
+            .call_run(&mut self.store, args)
+            .await;
+        let state = self.store.data();
+        result.map_err(|error| classify(error, state, NO_DEADLINE))
     }
 }
 

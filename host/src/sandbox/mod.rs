@@ -31,7 +31,7 @@ pub mod writable;
 
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
-pub use instance::{AppTemplate, DataGrant, Grants, Instance, TmpGrant};
+pub use instance::{AppTemplate, DataGrant, Grants, Instance, Stdio, TmpGrant};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};
 pub use reset::MemoryReset;

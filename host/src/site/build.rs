@@ -10,7 +10,7 @@ use std::{
 };
 
 use terrarium_python_wasi::{
-    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, build_app,
+    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, build_app,
 };
 
 use crate::{
@@ -19,7 +19,8 @@ use crate::{
     },
     heap,
     sandbox::{
-        AppPool, Compiled, DataGrant, EngineCapacity, Grants, MemoryReset, PoolSettings, Sandbox, TmpGrant,
+        AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, MemoryReset, PoolSettings,
+        Sandbox, Stdio, TmpGrant,
         writable::{DiskQuota, lock_dirs},
     },
 };
@@ -151,16 +152,32 @@ fn run_time_env(app: &AppSettings) -> Vec<(String, String)> {
     env
 }
 
-/// Makes the app's data folder ready (created if missing, SQLite locks
-/// left by a server that was killed removed, its usage measured).
-pub(super) fn open_data_folder(name: &str, app: &AppSettings) -> Result<Option<DataGrant>, StartError> {
+/// What to do with SQLite locks found in a data folder being opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StaleLocks {
+    /// Remove them: no instance of this server holds one yet, so they were
+    /// left by a server that was killed.
+    Remove,
+    /// Keep them: a running server's instances may hold them.
+    Keep,
+}
+
+/// Makes the app's data folder ready (created if missing, stale SQLite
+/// locks handled as `locks` says, its usage measured).
+pub(super) fn open_data_folder(
+    name: &str,
+    app: &AppSettings,
+    locks: StaleLocks,
+) -> Result<Option<DataGrant>, StartError> {
     let Some(data) = &app.storage.data else {
         return Ok(None);
     };
     let folder_error =
         |e: std::io::Error| StartError::mount(name, format!("data folder {}: {e}", data.folder.display()));
     std::fs::create_dir_all(&data.folder).map_err(folder_error)?;
-    lock_dirs::remove_stale(&data.folder);
+    if locks == StaleLocks::Remove {
+        lock_dirs::remove_stale(&data.folder);
+    }
     let quota = DiskQuota::measure(&data.folder, data.quota.0).map_err(folder_error)?;
     if quota.counted() > quota.limit() {
         tracing::warn!(
@@ -232,6 +249,80 @@ fn build_and_compile(
     })
 }
 
+/// Links a built app into the template its instances come from, with what
+/// its mount grants.
+fn template_for(
+    sandbox: &Sandbox,
+    name: &str,
+    app: &AppSettings,
+    mounts: Vec<GuestMount>,
+    compiled: Compiled,
+    data: Option<&DataGrant>,
+) -> Result<AppTemplate, StartError> {
+    let grants = Grants {
+        mounts,
+        data: data.cloned(),
+        tmp: app.storage.tmp.map(|quota| TmpGrant {
+            space: sandbox.scratch_space(),
+            guest: TMP_AT.to_owned(),
+            quota: quota.0,
+        }),
+        env: run_time_env(app),
+        memory_cap: app.memory.0,
+    };
+    sandbox
+        .template(name, compiled, grants)
+        .map_err(|message| StartError::mount(name, message))
+}
+
+/// Runs one Python command (`python ARGS...`) in a fresh instance of the
+/// app mounted as `mount`, with its grants and this process's terminal;
+/// builds the app first if the cache lacks it. Returns the exit status.
+/// Safe while the site is served: stale SQLite locks are left alone.
+pub fn exec(
+    config: &SiteConfig,
+    cache: &BuildCache,
+    mount: &str,
+    args: &[String],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<i32, StartError> {
+    let Some(found) = config.mounts.iter().find(|m| m.name == mount) else {
+        let names: Vec<&str> = config.mounts.iter().map(|m| m.name.as_str()).collect();
+        return Err(StartError::mount(
+            mount,
+            format!(
+                "no mount has this name; the site's mounts are: {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    let Some(app) = found.app() else {
+        return Err(StartError::mount(
+            mount,
+            "serves static files; exec runs Python in an app's sandbox",
+        ));
+    };
+    let sandbox = Sandbox::new(EngineCapacity {
+        instances: 2,
+        max_memory: app.memory.0,
+        reset: memory_reset(config.server.memory_reset),
+    })
+    .map_err(StartError::Engine)?;
+    let CompiledApp { built, compiled, .. } = build_and_compile(&sandbox, cache, mount, app, progress)?;
+    let data = open_data_folder(mount, app, StaleLocks::Keep)?;
+    let template = template_for(&sandbox, mount, app, built.mounts, compiled, data.as_ref())?;
+    wait_for(async {
+        let mut instance = template
+            .instantiate_with(Stdio::Terminal)
+            .await
+            .map_err(|e| StartError::mount(mount, e.to_string()))?;
+        instance
+            .run_command(args)
+            .await
+            .map_err(|e| StartError::mount(mount, e.to_string()))
+    })
+}
+
 /// Builds, compiles, links and warms one version of an app.
 pub(super) fn prepare_app(
     sandbox: &Sandbox,
@@ -248,23 +339,7 @@ pub(super) fn prepare_app(
         compiled,
         from_cache,
     } = build_and_compile(sandbox, cache, name, app, progress)?;
-    let template = sandbox
-        .template(
-            name,
-            compiled,
-            Grants {
-                mounts: built.mounts,
-                data: data.cloned(),
-                tmp: app.storage.tmp.map(|quota| TmpGrant {
-                    space: sandbox.scratch_space(),
-                    guest: TMP_AT.to_owned(),
-                    quota: quota.0,
-                }),
-                env: run_time_env(app),
-                memory_cap: app.memory.0,
-            },
-        )
-        .map_err(|message| StartError::mount(name, message))?;
+    let template = template_for(sandbox, name, app, built.mounts, compiled, data)?;
     let pool = AppPool::new(
         Arc::new(template),
         PoolSettings {

@@ -27,7 +27,7 @@ use crate::{
 
 mod build;
 
-pub use build::{AppVersion, Progress, StartError, build_site, default_cache_dir};
+pub use build::{AppVersion, Progress, StartError, build_site, default_cache_dir, exec};
 
 /// An app mount's changing parts.
 pub struct AppMount {
@@ -140,7 +140,7 @@ impl Site {
             let mount_error = |message: String| StartError::mount(&mount.name, message);
             let target = match &mount.kind {
                 MountKind::App(app) => {
-                    let data = build::open_data_folder(&mount.name, app)?;
+                    let data = build::open_data_folder(&mount.name, app, build::StaleLocks::Remove)?;
                     let version = build::prepare_app(
                         &sandbox,
                         cache,

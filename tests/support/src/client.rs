@@ -122,14 +122,26 @@ impl Client {
     /// no answer comes within a minute (a test never hangs on a server that
     /// stopped answering).
     pub fn get_blocking(&self, path: &str) -> Reply {
+        self.send_blocking("GET", path)
+    }
+
+    /// `POST path` with an empty body, as [`Self::get_blocking`] sends a GET.
+    pub fn post_blocking(&self, path: &str) -> Reply {
+        self.send_blocking("POST", path)
+    }
+
+    fn send_blocking(&self, method: &str, path: &str) -> Reply {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async {
-            tokio::time::timeout(std::time::Duration::from_secs(60), self.get(path))
-                .await
-                .unwrap_or_else(|_| panic!("GET {path}: no answer from {} within 60 s", self.addr))
+            tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                self.send(method, path, &[], Vec::new()),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no answer from {} within 60 s", self.addr))
         })
     }
 }
