@@ -117,6 +117,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         entry: "app:app".into(),
         warm_up: ["/", "/hello/world"].map(String::from).to_vec(),
         env: Vec::new(),
+        data_in_app: None,
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
     let compiled = sandbox.compile(&built.component).unwrap();

@@ -84,6 +84,10 @@ pub struct AppSource {
     /// so they are part of the cache key, and the build's folder in the
     /// cache is private to the owner when there are any.
     pub env: Vec<(String, String)>,
+    /// Where, inside the app folder, the app's data folder appears at run
+    /// time (`data_at = "instance"`): the build shows an empty folder there,
+    /// so that an app creating it at start (Flask's instance folder) builds.
+    pub data_in_app: Option<String>,
 }
 
 /// A step of a build, reported as it starts.
@@ -255,6 +259,12 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
     .chain(source.warm_up.iter().map(String::as_str))
     .chain(
         source
+            .data_in_app
+            .iter()
+            .flat_map(|path| ["data-in-app", path.as_str()]),
+    )
+    .chain(
+        source
             .env
             .iter()
             .flat_map(|(name, value)| [name.as_str(), value.as_str()]),
@@ -315,11 +325,16 @@ pub fn build_app(
     let boot_dir = tmp.path().join("boot");
     let deps_dir = tmp.path().join("deps");
     let app_copy = tmp.path().join(APP_COPY_DIR);
-    hashing::copy_hashed_files(&app_dir, &app_copy).map_err(|e| BuildError::AppFolder {
-        app: source.name.clone(),
-        dir: source.dir.clone(),
-        source: e,
-    })?;
+    hashing::copy_hashed_files(&app_dir, &app_copy)
+        .and_then(|()| match &source.data_in_app {
+            Some(path) => fs::create_dir_all(app_copy.join(path)),
+            None => Ok(()),
+        })
+        .map_err(|e| BuildError::AppFolder {
+            app: source.name.clone(),
+            dir: source.dir.clone(),
+            source: e,
+        })?;
     fs::create_dir_all(&boot_dir).map_err(cache_err(&boot_dir))?;
     fs::create_dir_all(&deps_dir).map_err(cache_err(&deps_dir))?;
 
@@ -437,6 +452,7 @@ mod tests {
             entry: entry.into(),
             warm_up: Vec::new(),
             env: Vec::new(),
+            data_in_app: None,
         }
     }
 
@@ -472,6 +488,15 @@ mod tests {
         assert_ne!(key_a, cache_key(&source(a.path(), "app:other")).unwrap());
         fs::write(b.path().join("app.py"), "app = 2\n").unwrap();
         assert_ne!(key_a, cache_key(&source(b.path(), "app:app")).unwrap());
+    }
+
+    #[test]
+    fn key_depends_on_where_the_data_folder_shows_in_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut source = source(dir.path(), "app:app");
+        let without = cache_key(&source).unwrap();
+        source.data_in_app = Some("instance".into());
+        assert_ne!(cache_key(&source).unwrap(), without);
     }
 
     #[test]

@@ -96,5 +96,6 @@ pub fn componentize(wit_dir: &Path, python_path: &[&Path], output: &Path) -> Res
         .map_err(|e| format!("could not start the build runtime: {e}"))?;
     runtime
         .block_on(generator.generate())
-        .map_err(|e| format!("{e:?}"))
+        // The causes, without a backtrace of the build (RUST_BACKTRACE).
+        .map_err(|e| format!("{e:#}"))
 }

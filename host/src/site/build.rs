@@ -228,6 +228,10 @@ fn build_and_compile(
         entry: app.entry.to_string(),
         warm_up: app.warm_up.clone(),
         env: env_pairs(app),
+        data_in_app: app.storage.data.as_ref().and_then(|data| match &data.at {
+            DataAt::InApp(path) => Some(path.clone()),
+            DataAt::Sandbox(_) => None,
+        }),
     };
     let built = build_app(&source, cache, &mut |step| {
         progress(Progress::Step { app: name, step })
