@@ -5,7 +5,7 @@
 //! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto]
 //!                      [--access-log stderr|off|FILE] [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
-//! terrarium exec SITE MOUNT [--cache-dir DIR] -- ARGS...
+//! terrarium exec SITE MOUNT [--env NAME[=VALUE]]... [--cache-dir DIR] -- ARGS...
 //! ```
 
 use std::{
@@ -77,6 +77,10 @@ enum Command {
         /// What follows `python`: `-c CODE ...`, `-m MODULE ...` or `SCRIPT ...` (in the app's folder).
         #[arg(last = true, required = true, value_name = "ARGS")]
         args: Vec<String>,
+        /// A variable for this command only, besides the mount's `env`:
+        /// `NAME=VALUE`, or `NAME` to pass this shell's (a password, say).
+        #[arg(long = "env", short = 'e', value_name = "NAME[=VALUE]")]
+        env: Vec<String>,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -128,10 +132,11 @@ pub fn main() -> ExitCode {
         site,
         mount,
         args,
+        env,
         cache_dir,
     } = &cli.command
     {
-        return exec(site, mount, args, cache_dir.clone());
+        return exec(site, mount, args, env, cache_dir.clone());
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -178,9 +183,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `--env NAME=VALUE` as written, `--env NAME` from this process's environment.
+fn exec_env(env: &[String]) -> Result<Vec<(String, String)>, String> {
+    env.iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((name, value)) => Ok((name.to_owned(), value.to_owned())),
+            None => std::env::var(entry)
+                .map(|value| (entry.clone(), value))
+                .map_err(|_| format!("--env {entry}: this shell has no variable {entry}")),
+        })
+        .collect()
+}
+
 /// `terrarium exec`: the command's exit status becomes ours (clamped to
 /// 0..=255); a failure to get it running is 1 with a message.
-fn exec(site: &Path, mount: &str, args: &[String], cache_dir: Option<PathBuf>) -> ExitCode {
+fn exec(site: &Path, mount: &str, args: &[String], env: &[String], cache_dir: Option<PathBuf>) -> ExitCode {
+    let extra_env = match exec_env(env) {
+        Ok(extra_env) => extra_env,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let ran = SiteConfig::load(site)
         .map_err(site::StartError::from)
         .and_then(|config| {
@@ -189,6 +213,7 @@ fn exec(site: &Path, mount: &str, args: &[String], cache_dir: Option<PathBuf>) -
                 &cache_for(site, cache_dir),
                 mount,
                 args,
+                &extra_env,
                 &mut print_progress,
             )
         });

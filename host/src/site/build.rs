@@ -262,7 +262,11 @@ fn template_for(
     mounts: Vec<GuestMount>,
     compiled: Compiled,
     data: Option<&DataGrant>,
+    extra_env: &[(String, String)],
 ) -> Result<AppTemplate, StartError> {
+    let mut env = run_time_env(app);
+    env.retain(|(name, _)| !extra_env.iter().any(|(extra, _)| extra == name));
+    env.extend_from_slice(extra_env);
     let grants = Grants {
         mounts,
         data: data.cloned(),
@@ -271,7 +275,7 @@ fn template_for(
             guest: TMP_AT.to_owned(),
             quota: quota.0,
         }),
-        env: run_time_env(app),
+        env,
         memory_cap: app.memory.0,
     };
     sandbox
@@ -280,7 +284,8 @@ fn template_for(
 }
 
 /// Runs one Python command (`python ARGS...`) in a fresh instance of the
-/// app mounted as `mount`, with its grants and this process's terminal;
+/// app mounted as `mount`, with its grants (its environment plus
+/// `extra_env`, for this command only) and this process's terminal;
 /// builds the app first if the cache lacks it. Returns the exit status.
 /// Safe while the site is served: stale SQLite locks are left alone.
 pub fn exec(
@@ -288,6 +293,7 @@ pub fn exec(
     cache: &BuildCache,
     mount: &str,
     args: &[String],
+    extra_env: &[(String, String)],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<i32, StartError> {
     let Some(found) = config.mounts.iter().find(|m| m.name == mount) else {
@@ -314,7 +320,15 @@ pub fn exec(
     .map_err(StartError::Engine)?;
     let CompiledApp { built, compiled, .. } = build_and_compile(&sandbox, cache, mount, app, progress)?;
     let data = open_data_folder(mount, app, StaleLocks::Keep)?;
-    let template = template_for(&sandbox, mount, app, built.mounts, compiled, data.as_ref())?;
+    let template = template_for(
+        &sandbox,
+        mount,
+        app,
+        built.mounts,
+        compiled,
+        data.as_ref(),
+        extra_env,
+    )?;
     wait_for(async {
         let mut instance = template
             .instantiate_with(Stdio::Terminal)
@@ -343,7 +357,7 @@ pub(super) fn prepare_app(
         compiled,
         from_cache,
     } = build_and_compile(sandbox, cache, name, app, progress)?;
-    let template = template_for(sandbox, name, app, built.mounts, compiled, data)?;
+    let template = template_for(sandbox, name, app, built.mounts, compiled, data, &[])?;
     let pool = AppPool::new(
         Arc::new(template),
         PoolSettings {

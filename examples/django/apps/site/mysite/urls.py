@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from notes import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", views.index, name="index"),
+    path("notes/new", views.new_note, name="new-note"),
+    path("uploads/new", views.upload, name="upload"),
+]
