@@ -308,3 +308,76 @@ async fn a_django_project_migrates_logs_into_its_admin_and_keeps_notes_and_uploa
     );
     server.stop().await;
 }
+
+/// Falcon's README example, and Pyramid's hello world (its app made at
+/// import, outside `if __name__ == "__main__"`, so that it can be served),
+/// each on its framework's latest release for CPython 3.14.
+const FALCON_APP: &str = r#"
+import falcon
+
+
+class ThingsResource:
+    def on_get(self, req, resp):
+        """Handles GET requests"""
+        resp.status = falcon.HTTP_200  # This is the default status
+        resp.content_type = falcon.MEDIA_TEXT  # Default is JSON, so override
+        resp.text = (
+            "\nTwo things awe me most, the starry sky above me and the moral law within me.\n"
+            "\n    ~ Immanuel Kant\n\n"
+        )
+
+
+app = falcon.App()
+things = ThingsResource()
+app.add_route("/things", things)
+"#;
+
+const PYRAMID_APP: &str = r#"
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+
+def hello_world(request):
+    name = request.POST.get("name", "World")
+    return Response(f"Hello {name}!")
+
+
+with Configurator() as config:
+    config.add_route("hello", "/")
+    config.add_view(hello_world, route_name="hello")
+    app = config.make_wsgi_app()
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn falcon_and_pyramid_docs_examples_answer() {
+    let site = terrarium_test_support::TestSite::new(
+        "[[mount]]\npath = \"/falcon\"\napp = \"apps/falcon\"\ninstances = 1\n\n\
+         [[mount]]\npath = \"/pyramid\"\napp = \"apps/pyramid\"\ninstances = 1\n",
+    );
+    site.write("apps/falcon/app.py", FALCON_APP);
+    site.write("apps/falcon/requirements.txt", "falcon\n");
+    site.write("apps/pyramid/app.py", PYRAMID_APP);
+    // Pyramid needs `legacy-cgi; python_version >= "3.13"` (WebOb parses forms with it).
+    site.write("apps/pyramid/requirements.txt", "pyramid\n");
+    let server = Server::start(site.path()).await;
+    let kant = server.get("/falcon/things").await;
+    assert_eq!(kant.status, 200);
+    assert!(kant.text().contains("the starry sky above me"), "{}", kant.text());
+    let hello = server.get("/pyramid/").await;
+    assert_eq!((hello.status, hello.text()), (200, "Hello World!".to_owned()));
+    let boundary = "b";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAda\r\n--{boundary}--\r\n"
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let posted = server
+        .send(
+            "POST",
+            "/pyramid/",
+            &[("content-type", &content_type)],
+            form.into_bytes(),
+        )
+        .await;
+    assert_eq!((posted.status, posted.text()), (200, "Hello Ada!".to_owned()));
+    server.stop().await;
+}
