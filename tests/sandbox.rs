@@ -178,6 +178,23 @@ async fn time_zones_are_there_without_tzdata() {
     server.stop().await;
 }
 
+/// `asyncio.run` works in the sandbox (its loop needs no self-pipe): three
+/// 100 ms sleeps run at once, a timer fires, and it works twice in one instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn asyncio_runs_timers_and_tasks_in_the_sandbox() {
+    let site = TestSite::new(FAULTS_POOLED);
+    let server = Server::start(site.path()).await;
+    for _ in 0..2 {
+        let answer = server.get("/asyncio").await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let answer = answer.json();
+        assert_eq!(answer["results"], serde_json::json!([0, 1, 2, "timer"]));
+        let seconds = answer["seconds"].as_f64().unwrap();
+        assert!((0.1..0.29).contains(&seconds), "the sleeps overlap: {seconds} s");
+    }
+    server.stop().await;
+}
+
 /// A pooled instance that leaks is retired between requests before it
 /// reaches its memory cap: 100 calls that each keep 4 MiB more, against a
 /// 128 MiB cap, all answer 200, and its state starts over in its successor.

@@ -22,7 +22,7 @@ from wit_world.imports import kdf as wit_kdf
 from wit_world.imports import log as wit_log
 from wit_world.imports import storage as wit_storage
 
-from . import _hashlib, _posix, _sqlite, _storage, log
+from . import _asyncio, _hashlib, _posix, _sqlite, _storage, log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -60,6 +60,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     _hashlib.install(wit_kdf, HostError)
     _sqlite.install()
     _posix.install()
+    _asyncio.install()
     _storage.install(wit_storage.take_quota_refusal)
     if env_file:
         os.environ.update(read_env_file(env_file))

@@ -131,6 +131,24 @@ def time_zone(req, res):
     res.send_json({"local": noon_utc.astimezone(zone).isoformat(), "zones": len(zoneinfo.available_timezones())})
 
 
+@app.get("/asyncio")
+def run_asyncio(req, res):
+    """Three sleeps at once, a timer, a queue: asyncio.run in the sandbox."""
+    import asyncio
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        results = await asyncio.gather(*(asyncio.sleep(0.1, result=i) for i in range(3)))
+        queue = asyncio.Queue()
+        loop.call_later(0.01, queue.put_nowait, "timer")
+        results.append(await queue.get())
+        return results, loop.time() - started
+
+    results, took = asyncio.run(main())
+    res.send_json({"results": results, "seconds": took})
+
+
 kept = []
 
 

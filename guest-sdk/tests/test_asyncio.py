@@ -1,0 +1,44 @@
+import asyncio
+import asyncio.selector_events
+import socket
+
+from terrarium import _asyncio
+
+
+def test_a_loop_runs_timers_and_tasks_without_a_self_pipe(monkeypatch):
+    loop_class = asyncio.selector_events.BaseSelectorEventLoop
+    for name in ("_make_self_pipe", "_close_self_pipe", "_write_to_self"):
+        monkeypatch.setattr(loop_class, name, getattr(loop_class, name))
+    monkeypatch.delattr(loop_class, "_terrarium_without_self_pipe", raising=False)
+
+    def no_socketpair(*args):
+        raise PermissionError(2, "Permission denied")
+
+    monkeypatch.setattr(socket, "socketpair", no_socketpair)
+    _asyncio.install()
+    assert loop_class._terrarium_without_self_pipe
+    monkeypatch.delattr(loop_class, "_terrarium_without_self_pipe")
+
+    async def main():
+        queue = asyncio.Queue()
+
+        async def produce(i):
+            await asyncio.sleep(0.01 * i)
+            await queue.put(i)
+
+        await asyncio.gather(*(produce(i) for i in range(3)))
+        asyncio.get_running_loop().call_soon_threadsafe(queue.put_nowait, 9)
+        await asyncio.sleep(0)
+        return [queue.get_nowait() for _ in range(4)]
+
+    loop = asyncio.SelectorEventLoop()
+    try:
+        assert loop.run_until_complete(main()) == [0, 1, 2, 9]
+    finally:
+        loop.close()
+
+
+def test_nothing_changes_where_a_socketpair_can_be_made():
+    before = asyncio.selector_events.BaseSelectorEventLoop._make_self_pipe
+    _asyncio.install()
+    assert asyncio.selector_events.BaseSelectorEventLoop._make_self_pipe is before
