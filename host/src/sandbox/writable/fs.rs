@@ -175,7 +175,7 @@ impl QuotaFs<'_> {
 
 /// Runs `result`; when it failed after space was reserved for it, tells
 /// the quota (the reservation may now count space nothing uses).
-fn settle<T>(quota: &Option<Arc<DiskQuota>>, result: FsResult<T>) -> FsResult<T> {
+fn settle<T>(quota: Option<&DiskQuota>, result: FsResult<T>) -> FsResult<T> {
     if let (Some(quota), Err(_)) = (quota, &result) {
         quota.note_change();
     }
@@ -264,7 +264,7 @@ impl types::HostDescriptor for QuotaFs<'_> {
             }
         }
         settle(
-            &quota,
+            quota.as_deref(),
             types::HostDescriptor::set_size(&mut self.fs, fd, size).await,
         )
     }
@@ -281,24 +281,22 @@ impl types::HostDescriptor for QuotaFs<'_> {
             quota.reserve(end.saturating_sub(self.length(&fd)?))?;
         }
         settle(
-            &quota,
+            quota.as_deref(),
             types::HostDescriptor::write(&mut self.fs, fd, buffer, offset).await,
         )
     }
 
     async fn create_directory_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
-        let quota = self.quota_of(&fd);
-        let Some(quota) = quota else {
+        let Some(quota) = self.quota_of(&fd) else {
             return types::HostDescriptor::create_directory_at(&mut self.fs, fd, path).await;
         };
         quota.reserve(ENTRY_COST)?;
         let dir = self.dir(&fd)?;
-        let is_lock = lock_dirs::is_lock(&path);
         let made = settle(
-            &Some(quota),
+            Some(&quota),
             types::HostDescriptor::create_directory_at(&mut self.fs, fd, path.clone()).await,
         );
-        if made.is_ok() && is_lock {
+        if made.is_ok() && lock_dirs::is_lock(&path) {
             self.writable.locks.made(&dir, &path);
         }
         made
@@ -360,7 +358,7 @@ impl types::HostDescriptor for QuotaFs<'_> {
         let linked =
             types::HostDescriptor::link_at(&mut self.fs, fd, old_path_flags, old_path, new_fd, new_path)
                 .await;
-        settle(&quota, linked)
+        settle(quota.as_deref(), linked)
     }
 
     async fn symlink_at(
@@ -374,7 +372,7 @@ impl types::HostDescriptor for QuotaFs<'_> {
             quota.reserve(ENTRY_COST)?;
         }
         settle(
-            &quota,
+            quota.as_deref(),
             types::HostDescriptor::symlink_at(&mut self.fs, fd, src_path, dest_path).await,
         )
     }
@@ -398,7 +396,7 @@ impl types::HostDescriptor for QuotaFs<'_> {
             }
         }
         let opened = settle(
-            &quota,
+            quota.as_deref(),
             types::HostDescriptor::open_at(&mut self.fs, fd, path_flags, path, oflags, flags).await,
         )?;
         if let (Some(folder), Descriptor::File(file)) = (&folder, self.fs.table.get(&opened)?) {

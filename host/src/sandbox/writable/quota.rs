@@ -103,11 +103,6 @@ impl DiskQuota {
         self.usage.lock().unwrap().counted
     }
 
-    /// Whether nothing has been reserved or changed since it was measured.
-    pub fn untouched(&self) -> bool {
-        !self.usage.lock().unwrap().changed
-    }
-
     /// Reserves `bytes` more, measuring the folder again before refusing.
     pub fn reserve(&self, bytes: u64) -> Result<(), QuotaExceeded> {
         if bytes == 0 {
@@ -190,7 +185,6 @@ mod tests {
     fn reservations_stop_at_the_limit_and_space_freed_is_found_again() {
         let root = tempfile::tempdir().unwrap();
         let quota = DiskQuota::measure(root.path(), 100_000).unwrap();
-        assert!(quota.untouched());
         fs::write(root.path().join("big"), vec![0; 90_000]).unwrap();
         quota.reserve(90_000 + ENTRY_COST).unwrap();
         assert_eq!(quota.reserve(10_000), Err(QuotaExceeded), "past the limit");
