@@ -14,10 +14,14 @@ use std::{hint::black_box, path::Path, sync::Arc, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use terrarium::{
+    config::Outbound,
     http::{marshal, responses},
     mounts::MountTable,
     paths::CanonicalPath,
-    sandbox::{AppTemplate, EngineCapacity, Grants, GuestRequest, GuestResponse, MemoryReset, Sandbox},
+    sandbox::{
+        AppTemplate, EngineCapacity, Grants, GuestRequest, GuestResponse, MemoryReset, Sandbox,
+        net::OutboundAccess,
+    },
     sessions::Change,
 };
 use terrarium_python_wasi::{AppSource, BuildCache, build_app};
@@ -131,6 +135,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
                 tmp: None,
                 env: Vec::new(),
                 memory_cap: 256 << 20,
+                outbound: Arc::new(OutboundAccess::new(Outbound::default()).unwrap()),
             },
         )
         .unwrap()

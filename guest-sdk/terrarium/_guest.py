@@ -20,9 +20,11 @@ from wit_world import exports
 from wit_world.imports import http as wit_http
 from wit_world.imports import kdf as wit_kdf
 from wit_world.imports import log as wit_log
+from wit_world.imports import net as wit_net
+from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 
-from . import _asyncio, _hashlib, _posix, _sqlite, _storage, log
+from . import _asyncio, _hashlib, _net, _posix, _sqlite, _storage, _tls, log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -60,6 +62,10 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     _hashlib.install(wit_kdf, HostError)
     _sqlite.install()
     _posix.install()
+    # Before anything makes a socket: none may be made while building (its
+    # WASI handle would be dead in every instance made from the snapshot).
+    _net.install(wit_net, HostError)
+    _tls.install(wit_tls, HostError)
     _asyncio.install()
     _storage.install(wit_storage.take_quota_refusal)
     if env_file:
@@ -81,6 +87,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
             sys.path.remove(alias)
     _serve = adapter_for(load_entry(entry))
     warm_up_app(_serve, warm_up)
+    _net.built()
     log._attach(wit_log.write, wit_log.Level)
     # Everything made so far (the interpreter, the app, its imports) lives as
     # long as the instance: move it out of the collector's sight. Otherwise

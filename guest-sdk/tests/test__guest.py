@@ -13,6 +13,7 @@ import sys
 import types
 
 import pytest
+from conftest import keep_socket_api
 
 
 HEAD_DEFAULTS = {
@@ -92,13 +93,20 @@ def guest(monkeypatch):
     kdf = types.ModuleType("wit_world.imports.kdf")
     storage = types.ModuleType("wit_world.imports.storage")
     storage.take_quota_refusal = lambda: None
+    net = types.ModuleType("wit_world.imports.net")
+    net.LookupError_Refused = type("LookupError_Refused", (), {})
+    net.resolve = lambda name, port: ["127.0.0.1"]
+    net.take_refusal = lambda: None
+    net.connect_timeout = lambda: 10_000
+    tls = types.ModuleType("wit_world.imports.tls")
     host_types = types.ModuleType("componentize_py_types")
     host_types.Err = type("Err", (Exception,), {})
-    imports.http, imports.log, imports.kdf, imports.storage = http, log, kdf, storage
+    imports.http, imports.log, imports.kdf, imports.storage, imports.net, imports.tls = http, log, kdf, storage, net, tls
     world.exports, world.imports = exports, imports
     for name, module in [("wit_world", world), ("wit_world.exports", exports), ("wit_world.imports", imports),
                          ("wit_world.imports.http", http), ("wit_world.imports.log", log),
                          ("wit_world.imports.kdf", kdf), ("wit_world.imports.storage", storage),
+                         ("wit_world.imports.net", net), ("wit_world.imports.tls", tls),
                          ("componentize_py_types", host_types)]:
         monkeypatch.setitem(sys.modules, name, module)
     # boot() installs the shims: keep what they replace, to put it back.
@@ -106,6 +114,7 @@ def guest(monkeypatch):
     monkeypatch.setattr(io, "open", io.open)
     monkeypatch.setattr(sqlite3, "connect", sqlite3.connect)
     monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite3.dbapi2.connect)
+    keep_socket_api(monkeypatch)
     monkeypatch.delitem(sys.modules, "terrarium._guest", raising=False)
     import terrarium._guest as guest_module
 

@@ -291,7 +291,7 @@ fn utc_timestamp(unix_seconds: u64) -> String {
 /// The proleptic Gregorian (year, month, day) of a day count since
 /// 1970-01-01, counted in 400-year eras of 146,097 days that start on
 /// 1 March (so the leap day falls at the end of a year).
-fn civil_date(days_since_epoch: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_date(days_since_epoch: u64) -> (u64, u64, u64) {
     let days = days_since_epoch + 719_468; // days from 0000-03-01 to 1970-01-01
     let era = days / 146_097;
     let day_of_era = days % 146_097;

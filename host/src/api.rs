@@ -45,6 +45,25 @@ pub struct AppInfo {
     /// The quota of each instance's private `/tmp` (`tmp`), in bytes, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmp_quota: Option<u64>,
+    /// What it may connect to (`outbound`), and its connections.
+    #[serde(default)]
+    pub outbound: OutboundInfo,
+}
+
+/// An app's outbound grants as `GET /mounts` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundInfo {
+    /// The destinations it may connect to, as `outbound` lists them
+    /// (canonical: "api.example.com:443", "[::1]:5432").
+    pub allow: Vec<String>,
+    /// The most sockets it may have open at once (`outbound_connections`).
+    pub connections: u32,
+    /// `outbound_connect_timeout`, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Sockets its instances have open now.
+    pub open: usize,
+    /// Lookups and connections refused since the server started.
+    pub refused: u64,
 }
 
 /// An app's data folder as `GET /mounts` shows it.
@@ -113,6 +132,13 @@ mod tests {
                     used: 4096,
                 }),
                 tmp_quota: None,
+                outbound: OutboundInfo {
+                    allow: vec!["localhost:6379".into()],
+                    connections: 32,
+                    connect_timeout_ms: 10_000,
+                    open: 1,
+                    refused: 0,
+                },
             }),
         }
     }

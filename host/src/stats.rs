@@ -84,6 +84,10 @@ pub const METRICS_HEADER: &str = "\
 # TYPE terrarium_request_duration_seconds histogram
 # HELP terrarium_instances_live Sandboxed instances alive, per app mount.
 # TYPE terrarium_instances_live gauge
+# HELP terrarium_outbound_open Outbound sockets open, per app mount.
+# TYPE terrarium_outbound_open gauge
+# HELP terrarium_outbound_refused_total Outbound lookups and connections refused (not in `outbound`, or past `outbound_connections`), per app mount.
+# TYPE terrarium_outbound_refused_total counter
 # HELP terrarium_mount_enabled 1 when the mount is switched on.
 # TYPE terrarium_mount_enabled gauge
 ";

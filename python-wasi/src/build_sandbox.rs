@@ -105,3 +105,131 @@ impl terrarium::app::storage::Host for BuildImports {
         None
     }
 }
+
+/// While building, the guest SDK does not ask (it knows nothing can
+/// connect then, and componentize-py cannot yet take an answer with a
+/// payload while it pre-initializes): no addresses, no reason.
+impl terrarium::app::net::Host for BuildImports {
+    fn resolve(
+        &mut self,
+        _: String,
+        _: Option<u16>,
+    ) -> Result<Vec<String>, terrarium::app::net::LookupError> {
+        Ok(Vec::new())
+    }
+
+    fn take_refusal(&mut self) -> Option<String> {
+        None
+    }
+
+    fn connect_timeout(&mut self) -> u32 {
+        10_000
+    }
+}
+
+/// No TLS while building: the SDK makes its host configs and sessions
+/// only when a connection needs them, and none can be made then. A call
+/// that comes anyway ends the build with this message.
+const NO_TLS_WHILE_BUILDING: &str =
+    "no TLS while the app is built (imported and snapshotted): make connections when a request needs them";
+
+mod build_tls {
+    use wasmtime::component::Resource;
+
+    use super::{BuildImports, NO_TLS_WHILE_BUILDING, terrarium::app::tls::*};
+
+    fn refused<T>() -> wasmtime::Result<T> {
+        Err(wasmtime::format_err!("{NO_TLS_WHILE_BUILDING}"))
+    }
+
+    impl Host for BuildImports {
+        fn describe_certificate(&mut self, _: Vec<u8>) -> wasmtime::Result<Result<CertificateInfo, String>> {
+            refused()
+        }
+    }
+
+    impl HostClientConfig for BuildImports {
+        fn new(&mut self) -> wasmtime::Result<Resource<ClientConfig>> {
+            refused()
+        }
+        fn add_roots(
+            &mut self,
+            _: Resource<ClientConfig>,
+            _: Vec<u8>,
+        ) -> wasmtime::Result<Result<u32, String>> {
+            refused()
+        }
+        fn add_system_roots(&mut self, _: Resource<ClientConfig>) -> wasmtime::Result<u32> {
+            refused()
+        }
+        fn added_roots(&mut self, _: Resource<ClientConfig>) -> wasmtime::Result<Vec<Vec<u8>>> {
+            refused()
+        }
+        fn root_count(&mut self, _: Resource<ClientConfig>) -> wasmtime::Result<u32> {
+            refused()
+        }
+        fn set_client_certificate(
+            &mut self,
+            _: Resource<ClientConfig>,
+            _: Vec<u8>,
+            _: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), String>> {
+            refused()
+        }
+        fn drop(&mut self, _: Resource<ClientConfig>) -> wasmtime::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl HostClientSession for BuildImports {
+        fn open(
+            &mut self,
+            _: Resource<ClientConfig>,
+            _: SessionOptions,
+        ) -> wasmtime::Result<Result<Resource<ClientSession>, String>> {
+            refused()
+        }
+        fn receive(
+            &mut self,
+            _: Resource<ClientSession>,
+            _: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), TlsError>> {
+            refused()
+        }
+        fn transmit(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<Vec<u8>> {
+            refused()
+        }
+        fn handshaking(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<bool> {
+            refused()
+        }
+        fn read(
+            &mut self,
+            _: Resource<ClientSession>,
+            _: u32,
+        ) -> wasmtime::Result<Result<ReadOutcome, TlsError>> {
+            refused()
+        }
+        fn pending(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<u32> {
+            refused()
+        }
+        fn write(
+            &mut self,
+            _: Resource<ClientSession>,
+            _: Vec<u8>,
+        ) -> wasmtime::Result<Result<u32, TlsError>> {
+            refused()
+        }
+        fn close(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<()> {
+            refused()
+        }
+        fn peer_closed(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<bool> {
+            refused()
+        }
+        fn info(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<Option<SessionInfo>> {
+            refused()
+        }
+        fn drop(&mut self, _: Resource<ClientSession>) -> wasmtime::Result<()> {
+            Ok(())
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //!   and never shown.
 //! - [`env`]: a mount's `env`, the variables its app sees (values never shown).
 //! - [`storage`]: a mount's `data` folder and `tmp` space, each with a quota.
+//! - [`outbound`]: the destinations a mount's app may connect to.
 //!
 //! Unknown keys are errors. Each value is checked as it is parsed (its type
 //! says what is valid: [`MountPath`], [`Entry`], ...), so an error names the
@@ -44,6 +45,10 @@
 //! data_at = "/data"             # where the app sees it; relative: inside the app folder ("instance")
 //! data_quota = "1GiB"           # writes past it fail in the app with ENOSPC
 //! tmp = "64MiB"                 # a private /tmp per instance (TMPDIR), emptied when it goes
+//! outbound = ["localhost:6379", "*.internal.example:443"]  # host:port it may connect to; none by default
+//! outbound_connections = 32     # connections open at once, over all its instances
+//! outbound_ca = "certs/ca.pem"  # roots its TLS connections trust beside the system's
+//! outbound_connect_timeout = "10s"  # the longest a connect without a timeout of its own waits
 //! name = "root"                 # defaults to the last segment of `path` ("root" for "/")
 //! isolation = "pooled"          # or "request": a fresh instance for every request
 //! instances = 4                 # pool size (request mode: concurrent instances)
@@ -63,6 +68,7 @@
 
 pub mod env;
 pub mod mount;
+pub mod outbound;
 pub mod secret;
 pub mod server;
 pub mod sessions;
@@ -82,6 +88,7 @@ pub use mount::{
     Isolation, MAX_INSTANCES, MAX_MEMORY, MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath,
     StaticSettings,
 };
+pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;
 pub use server::{
     AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting, ServerConfig,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::{
     AppEnv, checked_string,
+    outbound::{AllowList, ConnectTimeout, ConnectionLimit, Outbound, RawOutbound},
     storage::{AppStorage, DataAtPath, Quota, RawStorage},
 };
 use crate::units::{ByteSize, HumanDuration};
@@ -63,7 +64,7 @@ pub struct MountConfig {
 #[derive(Debug, Clone)]
 pub enum MountKind {
     /// A Python app (`app = ...`).
-    App(AppSettings),
+    App(Box<AppSettings>),
     /// A folder served by the host (`static = ...`).
     Static(StaticSettings),
 }
@@ -91,6 +92,8 @@ pub struct AppSettings {
     pub env: AppEnv,
     /// `data`, `data_at`, `data_quota` and `tmp`: what it may write.
     pub storage: AppStorage,
+    /// `outbound` and `outbound_connections`: what it may connect to.
+    pub outbound: Outbound,
 }
 
 /// The settings of a static mount.
@@ -372,6 +375,10 @@ pub(super) struct RawMount {
     data_at: Option<DataAtPath>,
     data_quota: Option<Quota>,
     tmp: Option<Quota>,
+    outbound: Option<AllowList>,
+    outbound_connections: Option<ConnectionLimit>,
+    outbound_ca: Option<PathBuf>,
+    outbound_connect_timeout: Option<ConnectTimeout>,
     max_body: Option<BodyLimit>,
     index: Option<bool>,
     enabled: Option<bool>,
@@ -412,7 +419,7 @@ impl RawMount {
             }
         };
         let kind = match (&self.app, &self.static_dir) {
-            (Some(app), None) => MountKind::App(self.app_settings(key, site_dir, app)?),
+            (Some(app), None) => MountKind::App(Box::new(self.app_settings(key, site_dir, app)?)),
             (None, Some(folder)) => MountKind::Static(self.static_settings(key, site_dir, folder)?),
             (Some(_), Some(_)) => {
                 return Err(format!("{}: set `app` or `static`, not both", key.of("app")));
@@ -473,7 +480,17 @@ impl RawMount {
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
             storage,
+            outbound: self.raw_outbound().resolve(|k| key.of(k), site_dir)?,
         })
+    }
+
+    fn raw_outbound(&self) -> RawOutbound {
+        RawOutbound {
+            allow: self.outbound.clone(),
+            connections: self.outbound_connections,
+            ca: self.outbound_ca.clone(),
+            connect_timeout: self.outbound_connect_timeout,
+        }
     }
 
     fn raw_storage(&self) -> RawStorage {
@@ -497,10 +514,12 @@ impl RawMount {
             ("sessions", self.sessions.is_some()),
         ];
         let storage = self.raw_storage();
+        let outbound = self.raw_outbound();
         let mut app_only = app_only
             .iter()
             .filter_map(|(field, set)| set.then_some(*field))
-            .chain(storage.set_keys());
+            .chain(storage.set_keys())
+            .chain(outbound.set_keys());
         if let Some(field) = app_only.next() {
             return Err(format!("{}: only app mounts have this setting", key.of(field)));
         }

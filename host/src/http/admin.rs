@@ -22,7 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::responses::{self, Body, Context, ControlRefusal, Refusal};
 use crate::{
-    api::{AppInfo, DataInfo, MountInfo, MountList, Reloaded},
+    api::{AppInfo, DataInfo, MountInfo, MountList, OutboundInfo, Reloaded},
+    sandbox::net::OutboundAccess,
     site::{Mount, MountTarget, Site},
     stats::METRICS_HEADER,
 };
@@ -106,17 +107,29 @@ fn describe(mount: &Mount) -> MountInfo {
                     version: current.key.clone(),
                     last_error: app.last_error(),
                     env: app.settings.env.names().map(str::to_owned).collect(),
-                    data: app.data.as_ref().map(|data| DataInfo {
+                    data: app.grants.data.as_ref().map(|data| DataInfo {
                         folder: data.host.display().to_string(),
                         at: data.guest.clone(),
                         quota: data.quota.limit(),
                         used: data.quota.counted(),
                     }),
                     tmp_quota: app.settings.storage.tmp.map(|quota| quota.0),
+                    outbound: outbound_info(&app.grants.outbound),
                 })
             }
             MountTarget::Static(_) => None,
         },
+    }
+}
+
+fn outbound_info(access: &OutboundAccess) -> OutboundInfo {
+    let rules = access.rules();
+    OutboundInfo {
+        allow: rules.allow.iter().map(ToString::to_string).collect(),
+        connections: rules.connections,
+        connect_timeout_ms: rules.connect_timeout.as_millis() as u64,
+        open: access.open(),
+        refused: access.refused(),
     }
 }
 
@@ -132,6 +145,12 @@ fn metrics(site: &Site) -> Response<Body> {
         if let MountTarget::App(app) = &mount.target {
             let live = app.current().pool.live_instances();
             out.push_str(&format!("terrarium_instances_live{{mount=\"{label}\"}} {live}\n"));
+            let outbound = &app.grants.outbound;
+            out.push_str(&format!(
+                "terrarium_outbound_open{{mount=\"{label}\"}} {}\nterrarium_outbound_refused_total{{mount=\"{label}\"}} {}\n",
+                outbound.open(),
+                outbound.refused()
+            ));
         }
     }
     let mut response = Response::new(responses::full(out));

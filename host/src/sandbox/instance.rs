@@ -29,6 +29,7 @@ use super::{
     error::GuestError,
     guest_log::{GuestLog, GuestOutput},
     messages::{GuestRequest, GuestResponse},
+    net::{self, CountedSockets, InstanceNet, OpenSockets, OutboundAccess},
     terrarium,
     writable::{self, DiskQuota, QuotaFs, ScratchDir, ScratchSpace, WritableFolders},
 };
@@ -49,6 +50,8 @@ pub struct Grants {
     pub env: Vec<(String, String)>,
     /// The most linear memory it may grow to, in bytes.
     pub memory_cap: u64,
+    /// What it may connect to (its mount's, shared by all its instances).
+    pub outbound: Arc<OutboundAccess>,
 }
 
 impl Grants {
@@ -113,6 +116,12 @@ pub struct GuestState {
     deadline: Instant,
     /// What it may write, and its open files there.
     writable: WritableFolders,
+    /// What it may connect to, and what its lookups learned.
+    net: Arc<InstanceNet>,
+    /// Its sockets, each counted against its mount's limit.
+    sockets: OpenSockets,
+    /// Its TLS sessions open (at most its mount's `outbound_connections`).
+    pub(super) tls_sessions: usize,
     /// Its scratch folder, removed after everything else of the instance.
     _scratch: Option<ScratchDir>,
 }
@@ -154,6 +163,28 @@ impl GuestState {
         self.deadline
     }
 
+    /// Its resource table (the contract's resources live there too).
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// Its outbound state.
+    pub(super) fn net(&self) -> &Arc<InstanceNet> {
+        &self.net
+    }
+
+    /// Its sockets, counted, for the linker.
+    fn counted_sockets(&mut self) -> CountedSockets<'_> {
+        CountedSockets {
+            sockets: wasmtime_wasi::sockets::WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            net: &self.net,
+            open: &mut self.sockets,
+        }
+    }
+
     /// The filesystem with its quotas, for the linker.
     fn quota_fs(&mut self) -> QuotaFs<'_> {
         QuotaFs {
@@ -181,6 +212,7 @@ impl AppTemplate {
         if grants.writes() {
             writable::shadow_filesystem(&mut linker, GuestState::quota_fs)?;
         }
+        net::shadow_sockets(&mut linker, GuestState::counted_sockets)?;
         App::add_to_linker::<GuestState, ContractImports>(&mut linker, |state| state)?;
         let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Self {
@@ -222,6 +254,8 @@ impl AppTemplate {
             Stdio::Terminal => wasi.inherit_stdio(),
         };
         wasi.envs(&self.grants.env).allow_blocking_current_thread(true);
+        let net = Arc::new(InstanceNet::new(self.grants.outbound.clone()));
+        net::grant_sockets(&mut wasi, &net);
         for mount in &self.grants.mounts {
             wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)
                 .map_err(|e| cannot_open(&mount.host, &mount.guest, e))?;
@@ -261,6 +295,9 @@ impl AppTemplate {
             stderr,
             deadline: Instant::now() + INSTANTIATE_TIMEOUT,
             writable,
+            net,
+            sockets: OpenSockets::default(),
+            tls_sessions: 0,
             _scratch: scratch,
         };
         let mut store = Store::new(&self.engine, state);
@@ -324,13 +361,20 @@ impl Instance {
         let state = self.store.data_mut();
         state.log.set_request(request_id.clone());
         state.writable.refusal().take();
+        state.net.take_refusal();
         state.deadline = Instant::now() + timeout;
         self.store.set_epoch_deadline(1);
-        let result = self
+        // A guest computing is interrupted at its next epoch tick past the
+        // deadline; one waiting (a timer, a socket, a lookup) is not
+        // running, so the wait itself is bounded here too.
+        let call = self
             .bindings
             .terrarium_app_handler()
-            .call_handle(&mut self.store, &request.0)
-            .await;
+            .call_handle(&mut self.store, &request.0);
+        let result = match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(Trap::Interrupt.into()),
+        };
         let state = self.store.data();
         state.stdout.flush_partial();
         state.stderr.flush_partial();

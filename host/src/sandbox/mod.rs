@@ -10,6 +10,8 @@
 //!   decommitted where swap could hide a dirty page from the scan).
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
 //!   and the dispatch of one request into one of them.
+//! - [`net`]: what an instance may connect to (its mount's `outbound`), and
+//!   how many sockets it may hold, through WASI's sockets.
 //! - [`writable`]: what an instance may write (its app's data folder, its
 //!   own `/tmp`), each within a quota, in place of WASI's filesystem.
 //! - [`messages`]: the guest's request and response in the host's own types.
@@ -25,6 +27,7 @@ mod guest_log;
 pub mod instance;
 mod kdf_import;
 pub mod messages;
+pub mod net;
 pub mod pool;
 pub mod reset;
 pub mod writable;
@@ -42,7 +45,15 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../python-wasi/wit",
         world: "app",
-        imports: { "terrarium:app/kdf": async | trappable },
+        imports: {
+            "terrarium:app/kdf": async | trappable,
+            "terrarium:app/net.resolve": async | trappable,
+            "terrarium:app/tls": trappable,
+        },
+        with: {
+            "terrarium:app/tls.client-config": crate::sandbox::net::tls::ClientConfig,
+            "terrarium:app/tls.client-session": crate::sandbox::net::tls::ClientSession,
+        },
         exports: { default: async },
     });
 }

@@ -21,6 +21,7 @@ use crate::{
     sandbox::{
         AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, MemoryReset, PoolSettings,
         Sandbox, Stdio, TmpGrant,
+        net::OutboundAccess,
         writable::{DiskQuota, lock_dirs},
     },
 };
@@ -162,9 +163,34 @@ pub(super) enum StaleLocks {
     Keep,
 }
 
+/// What an app mount keeps across its versions (reloads): its data folder,
+/// with one quota, and its outbound access, with one set of counters.
+#[derive(Debug, Clone)]
+pub struct MountGrants {
+    /// Its data folder, when it has one.
+    pub data: Option<DataGrant>,
+    /// What it may connect to, and how many connections it has open.
+    pub outbound: Arc<OutboundAccess>,
+}
+
+/// The grants of the app mounted as `name`, ready for its first version:
+/// its data folder opened (see [`open_data_folder`]).
+pub(super) fn open_mount_grants(
+    name: &str,
+    app: &AppSettings,
+    locks: StaleLocks,
+) -> Result<MountGrants, StartError> {
+    Ok(MountGrants {
+        data: open_data_folder(name, app, locks)?,
+        outbound: Arc::new(
+            OutboundAccess::new(app.outbound.clone()).map_err(|e| StartError::mount(name, e))?,
+        ),
+    })
+}
+
 /// Makes the app's data folder ready (created if missing, stale SQLite
 /// locks handled as `locks` says, its usage measured).
-pub(super) fn open_data_folder(
+fn open_data_folder(
     name: &str,
     app: &AppSettings,
     locks: StaleLocks,
@@ -261,7 +287,7 @@ fn template_for(
     app: &AppSettings,
     mounts: Vec<GuestMount>,
     compiled: Compiled,
-    data: Option<&DataGrant>,
+    kept: &MountGrants,
     extra_env: &[(String, String)],
 ) -> Result<AppTemplate, StartError> {
     let mut env = run_time_env(app);
@@ -269,7 +295,7 @@ fn template_for(
     env.extend_from_slice(extra_env);
     let grants = Grants {
         mounts,
-        data: data.cloned(),
+        data: kept.data.clone(),
         tmp: app.storage.tmp.map(|quota| TmpGrant {
             space: sandbox.scratch_space(),
             guest: TMP_AT.to_owned(),
@@ -277,6 +303,7 @@ fn template_for(
         }),
         env,
         memory_cap: app.memory.0,
+        outbound: kept.outbound.clone(),
     };
     sandbox
         .template(name, compiled, grants)
@@ -319,16 +346,8 @@ pub fn exec(
     })
     .map_err(StartError::Engine)?;
     let CompiledApp { built, compiled, .. } = build_and_compile(&sandbox, cache, mount, app, progress)?;
-    let data = open_data_folder(mount, app, StaleLocks::Keep)?;
-    let template = template_for(
-        &sandbox,
-        mount,
-        app,
-        built.mounts,
-        compiled,
-        data.as_ref(),
-        extra_env,
-    )?;
+    let kept = open_mount_grants(mount, app, StaleLocks::Keep)?;
+    let template = template_for(&sandbox, mount, app, built.mounts, compiled, &kept, extra_env)?;
     wait_for(async {
         let mut instance = template
             .instantiate_with(Stdio::Terminal)
@@ -347,7 +366,7 @@ pub(super) fn prepare_app(
     cache: &BuildCache,
     name: &str,
     app: &AppSettings,
-    data: Option<&DataGrant>,
+    kept: &MountGrants,
     workers: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AppVersion, StartError> {
@@ -357,7 +376,7 @@ pub(super) fn prepare_app(
         compiled,
         from_cache,
     } = build_and_compile(sandbox, cache, name, app, progress)?;
-    let template = template_for(sandbox, name, app, built.mounts, compiled, data, &[])?;
+    let template = template_for(sandbox, name, app, built.mounts, compiled, kept, &[])?;
     let pool = AppPool::new(
         Arc::new(template),
         PoolSettings {

@@ -20,21 +20,22 @@ use crate::{
     config::{AppSettings, MountKind, SiteConfig},
     http::static_files::StaticFolder,
     mounts::{MountTable, Switch},
-    sandbox::{DataGrant, Sandbox},
+    sandbox::Sandbox,
     sessions::Sessions,
     stats::MountStats,
 };
 
 mod build;
 
-pub use build::{AppVersion, Progress, StartError, build_site, default_cache_dir, exec};
+pub use build::{AppVersion, MountGrants, Progress, StartError, build_site, default_cache_dir, exec};
 
 /// An app mount's changing parts.
 pub struct AppMount {
     /// The settings it was configured with.
     pub settings: AppSettings,
-    /// Its data folder, opened once and kept across reloads (one quota).
-    pub data: Option<DataGrant>,
+    /// Its data folder and outbound access, kept across reloads (one quota,
+    /// one set of counters).
+    pub grants: MountGrants,
     current: RwLock<Arc<AppVersion>>,
     reloading: tokio::sync::Mutex<()>,
     last_error: Mutex<Option<String>>,
@@ -140,19 +141,12 @@ impl Site {
             let mount_error = |message: String| StartError::mount(&mount.name, message);
             let target = match &mount.kind {
                 MountKind::App(app) => {
-                    let data = build::open_data_folder(&mount.name, app, build::StaleLocks::Remove)?;
-                    let version = build::prepare_app(
-                        &sandbox,
-                        cache,
-                        &mount.name,
-                        app,
-                        data.as_ref(),
-                        workers,
-                        progress,
-                    )?;
+                    let grants = build::open_mount_grants(&mount.name, app, build::StaleLocks::Remove)?;
+                    let version =
+                        build::prepare_app(&sandbox, cache, &mount.name, app, &grants, workers, progress)?;
                     MountTarget::App(Box::new(AppMount {
-                        settings: app.clone(),
-                        data,
+                        settings: app.as_ref().clone(),
+                        grants,
                         current: RwLock::new(Arc::new(version)),
                         reloading: tokio::sync::Mutex::new(()),
                         last_error: Mutex::new(None),
@@ -243,19 +237,11 @@ impl Site {
         let sandbox = self.sandbox.clone();
         let cache = self.cache.clone();
         let settings = app.settings.clone();
-        let data = app.data.clone();
+        let grants = app.grants.clone();
         let name = mount.name.clone();
         let workers = self.workers;
         let prepared = tokio::task::spawn_blocking(move || {
-            build::prepare_app(
-                &sandbox,
-                &cache,
-                &name,
-                &settings,
-                data.as_ref(),
-                workers,
-                &mut |_| {},
-            )
+            build::prepare_app(&sandbox, &cache, &name, &settings, &grants, workers, &mut |_| {})
         })
         .await
         .unwrap_or_else(|_| Err(StartError::mount(&mount.name, "the build panicked")));

@@ -6,11 +6,15 @@
 //! - [`binary`]: the real `terrarium` binary as a child process.
 //! - [`client`]: the one HTTP client: real HTTP/1.1 over loopback.
 //! - [`redis`]: a real redis-server on a free loopback port.
+//! - [`backend`]: a small HTTP(S) server on loopback, for apps to call out to.
+//! - [`certificates`]: a CA made by the test, and server certificates it signs.
 //!
 //! Every server and binary shares one build cache per test run
 //! ([`shared_cache_dir`]), so each app is built once.
 
+pub mod backend;
 pub mod binary;
+pub mod certificates;
 pub mod client;
 pub mod redis;
 pub mod server;
@@ -21,7 +25,9 @@ use std::{
     sync::Once,
 };
 
+pub use backend::Backend;
 pub use binary::{run_with_timeout, serve_process, terrarium};
+pub use certificates::TestCa;
 pub use client::{Client, Reply, cookie_of};
 pub use server::Server;
 pub use site::TestSite;
