@@ -24,7 +24,7 @@ from wit_world.imports import net as wit_net
 from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 
-from . import _asyncio, _hashlib, _net, _posix, _sqlite, _storage, _tls, log
+from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, log
 from ._packing import pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -59,6 +59,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     in `warm_up` is then served a few times (see `warm_up_app`).
     """
     global _serve, _app_folder
+    _phase.begin_build()
     _hashlib.install(wit_kdf, HostError)
     _sqlite.install()
     _posix.install()
@@ -87,7 +88,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
             sys.path.remove(alias)
     _serve = adapter_for(load_entry(entry))
     warm_up_app(_serve, warm_up)
-    _net.built()
+    _phase.built()
     log._attach(wit_log.write, wit_log.Level)
     # Everything made so far (the interpreter, the app, its imports) lives as
     # long as the instance: move it out of the collector's sight. Otherwise

@@ -7,8 +7,14 @@ CPython's; `install` adds them only where hashlib lacks them.
 import hashlib
 import operator
 
+from . import _phase
+
 _HASHES = ("sha1", "sha224", "sha256", "sha384", "sha512")
 _INT_MAX = 2**31 - 1
+_WHILE_BUILDING = (
+    "password hashing is done by the server, which is not there while the app is built: "
+    "hash passwords when a request asks"
+)
 
 
 def install(kdf, host_error):
@@ -19,6 +25,8 @@ def install(kdf, host_error):
     """
 
     def derive(call, *args):
+        if _phase.building:
+            raise ValueError(_WHILE_BUILDING)
         try:
             return bytes(call(*args))
         except host_error as error:

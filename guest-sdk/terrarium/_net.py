@@ -18,18 +18,16 @@ import), and its libc reports a refusal only as an errno. `install` makes:
   thread (the default ones hand the call to a thread pool; the sandbox
   has no threads).
 
-While the app is built (imported, then snapshotted) nothing can connect,
-and the host is not asked: until `built()` is called no socket can be
-made, and every lookup and refusal says so. (A WASI handle made then
-would be dead in every instance made from the snapshot, and
-componentize-py cannot yet take an import's answer that carries a payload
-while it pre-initializes.)
+While the app is built (see `_phase`) nothing can connect, and the host
+is not asked: no socket can be made, and every lookup and refusal says so.
 """
 
 import errno
 import socket
 
 import _socket
+
+from . import _phase
 
 # What a port's service name means, for the few clients that pass one.
 _SERVICES = {"http": 80, "https": 443}
@@ -39,13 +37,6 @@ _WHILE_BUILDING = (
     "outbound: no connections while the app is built (imported and snapshotted); "
     "connect when a request needs it, or lazily on first use"
 )
-_building = False
-
-
-def built():
-    """The app is built: from now on the host answers lookups and explains refusals."""
-    global _building
-    _building = False
 
 
 def install(net, host_error):
@@ -55,10 +46,8 @@ def install(net, host_error):
     `connect_timeout` and the `LookupError_Refused` case); `host_error` the exception its calls raise
     when the host answers with an error (componentize-py's `Err`).
     """
-    global _building
     if getattr(socket, "_terrarium_lookups", None) is not None:
         return
-    _building = True
     lookups = socket._terrarium_lookups = _Lookups(net, host_error)
     socket.getaddrinfo = lookups.getaddrinfo
     socket.gethostbyname = lookups.gethostbyname
@@ -120,7 +109,7 @@ class _Lookups:
             return [name]
         if flags & socket.AI_NUMERICHOST:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        if _building:
+        if _phase.building:
             raise PermissionError(errno.EACCES, _WHILE_BUILDING)
         try:
             return list(self._net.resolve(name, port))
@@ -193,7 +182,7 @@ def _install_connect(lookups, net):
         finally:
             if timeout is not None:
                 self.settimeout(None)
-        if code in _REFUSAL_ERRNOS and not _building:
+        if code in _REFUSAL_ERRNOS and not _phase.building:
             # Keep the reason for a later connect() or for nobody; clear it.
             take_refusal()
         return code
@@ -210,7 +199,7 @@ def _install_connect(lookups, net):
     base_init = socket.socket.__init__
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-        if _building and fileno is None:
+        if _phase.building and fileno is None:
             # A WASI handle made now would be dead in the snapshot's instances.
             raise PermissionError(errno.EACCES, _WHILE_BUILDING)
         try:
@@ -228,7 +217,7 @@ def explained(error, take_refusal):
     """`error`, or one that says why, when the host refused it."""
     if error.errno not in _REFUSAL_ERRNOS:
         return error
-    reason = _WHILE_BUILDING if _building else take_refusal()
+    reason = _WHILE_BUILDING if _phase.building else take_refusal()
     if reason is None:
         return error
     if error.errno in (errno.EMFILE, errno.ENFILE):

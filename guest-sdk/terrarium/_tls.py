@@ -22,7 +22,7 @@ import sys
 
 import _socket
 
-from . import _net
+from . import _phase
 
 OPENSSL_VERSION = "OpenSSL 3.0 compatible (TLS by rustls in the Terrarium host)"
 OPENSSL_VERSION_INFO = (3, 0, 0, 0, 0)
@@ -467,7 +467,7 @@ class _SSLContext:
     def _apply(self, step):
         """Applies a loading step to the host's config (now, unless the app
         is being built and there is none yet)."""
-        if self._config is None and _net._building:
+        if self._config is None and _phase.building:
             self._waiting.append(step)
         else:
             _load(self._host_config(), step)

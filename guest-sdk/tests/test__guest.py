@@ -115,6 +115,9 @@ def guest(monkeypatch):
     monkeypatch.setattr(sqlite3, "connect", sqlite3.connect)
     monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite3.dbapi2.connect)
     keep_socket_api(monkeypatch)
+    from terrarium import _phase
+
+    monkeypatch.setattr(_phase, "building", False)  # put back even when boot() fails midway
     monkeypatch.delitem(sys.modules, "terrarium._guest", raising=False)
     import terrarium._guest as guest_module
 

@@ -77,3 +77,13 @@ def test_a_hashlib_with_its_own_functions_is_left_alone(monkeypatch):
     monkeypatch.setattr(hashlib, "pbkdf2_hmac", own)
     _hashlib.install(types.SimpleNamespace(), HostError)
     assert hashlib.pbkdf2_hmac is own
+
+
+def test_while_the_app_is_built_the_host_is_not_asked(shimmed, monkeypatch):
+    from terrarium import _phase
+
+    _, calls = shimmed
+    monkeypatch.setattr(_phase, "building", True)
+    with pytest.raises(ValueError, match="not there while the app is built"):
+        hashlib.pbkdf2_hmac("sha256", b"password", b"salt", 1000)
+    assert calls == []

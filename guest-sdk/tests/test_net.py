@@ -9,7 +9,7 @@ import types
 import pytest
 from conftest import keep_socket_api
 
-from terrarium import _net
+from terrarium import _net, _phase
 
 
 class Err(Exception):
@@ -48,13 +48,15 @@ def host(monkeypatch):
     net = types.SimpleNamespace(
         resolve=resolve, take_refusal=take_refusal, connect_timeout=lambda: 250, LookupError_Refused=Refused
     )
+    monkeypatch.setattr(_phase, "building", False)
+    _phase.begin_build()
     _net.install(net, Err)
     with pytest.raises(PermissionError, match="no connections while the app is built"):
         socket.getaddrinfo("db.internal", 5432)
     assert host.asked == [], "the host is not asked while the app is built"
     with pytest.raises(PermissionError, match="no connections while the app is built"):
         socket.socket()
-    _net.built()
+    _phase.built()
     return host
 
 
