@@ -271,7 +271,7 @@ async fn asyncio_streams_and_timers_overlap() {
 }
 
 /// While two requests of `/net` wait on a slow service, the one worker
-/// thread keeps answering `/closed` as fast as before.
+/// thread keeps answering `/closed` as fast as before (p99 of 40).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_outbound_call_holds_no_worker_thread() {
     let backend = Backend::start();
@@ -305,7 +305,9 @@ async fn a_slow_outbound_call_holds_no_worker_thread() {
         assert_eq!(call.await.unwrap().text(), "backend saw /slow");
     }
     assert!(
-        during < before + Duration::from_millis(100),
+        // A worker held by the waits would add their 2 s; other tests of
+        // this binary share the cores, hence the margin.
+        during < before + Duration::from_millis(500),
         "p99 of the steady client: {before:?} before, {during:?} while two calls waited"
     );
     server.stop().await;
