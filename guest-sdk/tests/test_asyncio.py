@@ -42,3 +42,37 @@ def test_nothing_changes_where_a_socketpair_can_be_made():
     before = asyncio.selector_events.BaseSelectorEventLoop._make_self_pipe
     _asyncio.install()
     assert asyncio.selector_events.BaseSelectorEventLoop._make_self_pipe is before
+
+
+def test_without_threads_the_default_executor_runs_work_inline(monkeypatch):
+    import asyncio.base_events
+    import threading
+
+    loop_class = asyncio.base_events.BaseEventLoop
+    monkeypatch.setattr(loop_class, "run_in_executor", loop_class.run_in_executor)
+    monkeypatch.delattr(loop_class, "_terrarium_inline_executor", raising=False)
+    monkeypatch.setattr(_asyncio, "_can_start_thread", lambda: False)
+    _asyncio._install_inline_executor()
+    monkeypatch.delattr(loop_class, "_terrarium_inline_executor")
+
+    def where(x):
+        return threading.get_ident(), x * 2
+
+    def fail():
+        raise KeyError("inside")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        first = await loop.run_in_executor(None, where, 4)
+        second = await asyncio.to_thread(where, 5)
+        try:
+            await asyncio.to_thread(fail)
+        except KeyError as error:
+            failed = str(error)
+        return first, second, failed, loop._default_executor
+
+    main_thread = threading.get_ident()
+    first, second, failed, executor = asyncio.run(main())
+    assert first == (main_thread, 8) and second == (main_thread, 10)
+    assert failed == "'inside'"
+    assert executor is None, "no pool was made, so asyncio.run's shutdown starts no thread"

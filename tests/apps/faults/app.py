@@ -133,7 +133,7 @@ def time_zone(req, res):
 
 @app.get("/asyncio")
 def run_asyncio(req, res):
-    """Three sleeps at once, a timer, a queue: asyncio.run in the sandbox."""
+    """Three sleeps at once, a timer, a queue, `to_thread`: asyncio.run in the sandbox."""
     import asyncio
 
     async def main():
@@ -143,6 +143,8 @@ def run_asyncio(req, res):
         queue = asyncio.Queue()
         loop.call_later(0.01, queue.put_nowait, "timer")
         results.append(await queue.get())
+        # Blocking work handed to a thread runs inline: the sandbox has none.
+        results.append(await asyncio.to_thread(str.upper, "inline"))
         return results, loop.time() - started
 
     results, took = asyncio.run(main())
