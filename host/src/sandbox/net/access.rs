@@ -12,7 +12,7 @@ use std::{
     },
 };
 
-use rustls::pki_types::CertificateDer;
+use rustls::RootCertStore;
 
 use crate::config::Outbound;
 
@@ -24,7 +24,7 @@ const MAX_LEARNED: usize = 4096;
 #[derive(Debug)]
 pub struct OutboundAccess {
     rules: Outbound,
-    extra_roots: Vec<CertificateDer<'static>>,
+    extra_roots: RootCertStore,
     open: AtomicUsize,
     refused: AtomicU64,
 }
@@ -33,12 +33,13 @@ impl OutboundAccess {
     /// The grants `rules` gives, nothing used yet; reads `outbound_ca`.
     pub fn new(rules: Outbound) -> Result<Self, String> {
         let extra_roots = match &rules.ca {
-            None => Vec::new(),
+            None => RootCertStore::empty(),
             Some(file) => {
                 let data = std::fs::read(file)
                     .map_err(|error| format!("outbound_ca {}: {error}", file.display()))?;
-                super::tls::parse_certificates(&data)
+                super::tls::parse_roots(&data)
                     .map_err(|error| format!("outbound_ca {}: {error}", file.display()))?
+                    .1
             }
         };
         Ok(Self {
@@ -49,8 +50,9 @@ impl OutboundAccess {
         })
     }
 
-    /// The roots of `outbound_ca`, which every TLS connection of the app trusts.
-    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
+    /// The roots of `outbound_ca` (made trust anchors once, at start), which
+    /// every TLS connection of the app trusts.
+    pub fn extra_roots(&self) -> &RootCertStore {
         &self.extra_roots
     }
 

@@ -28,15 +28,17 @@ fn provider() -> &'static Arc<CryptoProvider> {
     PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
 }
 
-/// The host's system roots, loaded once.
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+/// The host's system roots, loaded and made trust anchors once.
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
     ROOTS.get_or_init(|| {
         let found = rustls_native_certs::load_native_certs();
         for error in &found.errors {
             tracing::warn!("a system root certificate could not be loaded: {error}");
         }
-        found.certs
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(found.certs);
+        roots
     })
 }
 
@@ -54,13 +56,20 @@ pub fn parse_certificates(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, S
     if certificates.is_empty() {
         return Err("no certificate found".to_owned());
     }
-    let mut probe = RootCertStore::empty();
+    Ok(certificates)
+}
+
+/// The certificates in `data` (as [`parse_certificates`] reads them), and
+/// the same made trust anchors; an error when one cannot be an anchor.
+pub fn parse_roots(data: &[u8]) -> Result<(Vec<CertificateDer<'static>>, RootCertStore), String> {
+    let certificates = parse_certificates(data)?;
+    let mut anchors = RootCertStore::empty();
     for certificate in &certificates {
-        probe
+        anchors
             .add(certificate.clone())
             .map_err(|error| format!("not a usable certificate: {error}"))?;
     }
-    Ok(certificates)
+    Ok((certificates, anchors))
 }
 
 /// DER certificates one after another, split at their SEQUENCE headers.
@@ -107,11 +116,9 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A config trusting `mount_roots` (the mount's `outbound_ca`) only.
-    pub fn new(mount_roots: &[CertificateDer<'static>]) -> Self {
-        let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(mount_roots.iter().cloned());
+    pub fn new(mount_roots: &RootCertStore) -> Self {
         Self {
-            roots,
+            roots: mount_roots.clone(),
             added: Vec::new(),
             client_auth: None,
         }
@@ -119,16 +126,17 @@ impl ClientConfig {
 
     /// Trusts the certificates in `data`; how many were added.
     pub fn add_roots(&mut self, data: &[u8]) -> Result<u32, String> {
-        let certificates = parse_certificates(data)?;
-        let (added, _) = self.roots.add_parsable_certificates(certificates.iter().cloned());
+        let (certificates, anchors) = parse_roots(data)?;
+        let added = anchors.len() as u32;
+        self.roots.roots.extend(anchors.roots);
         self.added.extend(certificates);
-        Ok(added as u32)
+        Ok(added)
     }
 
     /// Trusts the system's roots; how many there are.
     pub fn add_system_roots(&mut self) -> u32 {
         let roots = system_roots();
-        self.roots.add_parsable_certificates(roots.iter().cloned());
+        self.roots.roots.extend(roots.roots.iter().cloned());
         roots.len() as u32
     }
 
