@@ -160,11 +160,13 @@ measure() {
 hello_app=$repo/examples/hello/apps/hello
 flask_app=$repo/benches/apps/flask_hello
 raw_app=$repo/benches/apps/raw_hello
+asgi_app=$repo/benches/apps/asgi_hello
 
 say "building the Terrarium apps (cached after the first run)"
 "$terrarium" build "$(terrarium_site build-hello "$hello_app" pooled)" >&2
 "$terrarium" build "$(terrarium_site build-flask "$flask_app" pooled)" >&2
 "$terrarium" build "$(terrarium_site build-raw "$raw_app" pooled)" >&2
+"$terrarium" build "$(terrarium_site build-asgi "$asgi_app" pooled)" >&2
 
 # terrarium_case NAME APP_DIR: the app in both isolation modes.
 terrarium_case() {
@@ -176,12 +178,13 @@ terrarium_case() {
   done
 }
 
-# granian_case NAME APP_DIR: granian's WSGI server with one worker per core.
+# granian_case NAME APP_DIR [INTERFACE]: granian with one worker per core,
+# serving the app as WSGI (or INTERFACE: asgi).
 granian_case() {
   local port
   port=$(free_port)
   measure "$1" "$port" \
-    "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+    "$venv/bin/granian" --interface "${3:-wsgi}" --workers "$cores" --host 127.0.0.1 --port "$port" \
     --working-dir "$2" app:app
 }
 
@@ -193,6 +196,11 @@ for round in $(seq "$rounds"); do
   measure "terrarium raw pooled" "$port" \
     "$terrarium" serve "$(terrarium_site raw-pooled "$raw_app" pooled)" --listen "127.0.0.1:$port"
   granian_case "granian raw WSGI" "$raw_app"
+  # The same hello as ASGI 3, through Terrarium's ASGI adapter and granian's.
+  port=$(free_port)
+  measure "terrarium asgi pooled" "$port" \
+    "$terrarium" serve "$(terrarium_site asgi-pooled "$asgi_app" pooled)" --listen "127.0.0.1:$port"
+  granian_case "granian raw ASGI" "$asgi_app" asgi
   terrarium_case flask "$flask_app"
   granian_case "granian flask" "$flask_app"
   port=$(free_port)
@@ -225,6 +233,16 @@ say "first response after a cold build (empty cache)"
 port=$(free_port)
 cold_start=$(TERRARIUM_CACHE_DIR=$work/cold-cache python3 benches/first_response.py "http://127.0.0.1:$port/" -- \
   "$terrarium" serve "$work/hello-pooled" --listen "127.0.0.1:$port")
+
+say "time to the first byte of a streamed response (ten parts 50 ms apart)"
+port=$(free_port)
+"$terrarium" serve "$work/asgi-pooled" --listen "127.0.0.1:$port" > "$work/stream.log" 2>&1 &
+server_pid=$!
+wait_for_port "$port"
+read -r stream_p50 stream_p99 < <(python3 benches/first_byte.py "http://127.0.0.1:$port/stream" 50)
+kill -TERM "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
 
 say "100 idle mounted apps"
 site=$work/idle-100
@@ -263,6 +281,7 @@ server_pid=
   for name in "${rows[@]}"; do
     case $name in
       "terrarium hello "* | "terrarium raw "*) note=$(vs "$name" "granian raw WSGI") ;;
+      "terrarium asgi "*) note="$(vs "$name" "granian raw ASGI"), $(vs "$name" "terrarium raw pooled")" ;;
       "terrarium flask "*) note="$(vs "$name" "granian flask"), $(vs "$name" "gunicorn flask")" ;;
       *) note="" ;;
     esac
@@ -273,6 +292,7 @@ server_pid=
   echo "|---|---:|"
   echo "| start from a warm build cache to the first response (hello) | $(awk -v s="$warm_start" 'BEGIN {printf "%.1f ms", s * 1000}') |"
   echo "| first response after a cold build (hello, empty cache) | $(awk -v s="$cold_start" 'BEGIN {printf "%.1f s", s}') |"
+  echo "| first byte of a streamed response (ASGI, parts 50 ms apart), p50 / p99 | $stream_p50 ms / $stream_p99 ms |"
   echo "| 100 idle mounted apps (hello ×100, default 4 instances each), RSS (PSS) | $idle_rss MiB ($idle_pss MiB) |"
   echo "| the same 100 apps after one request each, RSS (PSS) | $used_rss MiB ($used_pss MiB) |"
 } | tee "$report"

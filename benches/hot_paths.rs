@@ -19,8 +19,8 @@ use terrarium::{
     mounts::MountTable,
     paths::CanonicalPath,
     sandbox::{
-        AppTemplate, EngineCapacity, Grants, GuestRequest, GuestResponse, MemoryReset, Sandbox,
-        net::OutboundAccess,
+        AppTemplate, EngineCapacity, Exchange, Grants, GuestError, GuestRequest, GuestResponse, MemoryReset,
+        Sandbox, StreamLimits, net::OutboundAccess,
     },
     sessions::Change,
 };
@@ -84,6 +84,7 @@ fn guest_request(parts: &http::request::Parts) -> GuestRequest {
             path_info: "/hello/world",
             full_path: "/hello/world",
             session: None,
+            more_body: false,
         },
     )
     .unwrap()
@@ -104,6 +105,7 @@ fn marshaling(c: &mut Criterion) {
         .concat()
         .into_bytes(),
         body: vec![b'x'; 2048],
+        more_body: false,
         session: Change::Unchanged,
     };
     c.bench_function("marshal/response_from_guest", |b| {
@@ -170,13 +172,13 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
     group.bench_function("warm_instance", |b| {
         b.iter(|| {
-            let answer = runtime.block_on(warm.call(&id, &request, timeout)).unwrap();
+            let answer = answer_of(runtime.block_on(warm.call(&id, &request, exchange(), timeout)));
             assert_eq!(answer.status, 200);
         })
     });
     group.bench_function("warm_instance_one_header", |b| {
         b.iter(|| {
-            let answer = runtime.block_on(warm.call(&id, &bare_request, timeout)).unwrap();
+            let answer = answer_of(runtime.block_on(warm.call(&id, &bare_request, exchange(), timeout)));
             assert_eq!(answer.status, 200);
         })
     });
@@ -189,7 +191,7 @@ fn dispatch(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 let mut instance = template.instantiate().await.unwrap();
-                let answer = instance.call(&id, &request, timeout).await.unwrap();
+                let answer = answer_of(instance.call(&id, &request, exchange(), timeout).await);
                 assert_eq!(answer.status, 200);
             })
         })
@@ -199,3 +201,17 @@ fn dispatch(c: &mut Criterion) {
 
 criterion_group!(benches, mount_resolve, marshaling, dispatch);
 criterion_main!(benches);
+
+/// An exchange for one call whose body came whole.
+fn exchange() -> Exchange {
+    let limits = StreamLimits {
+        gap: Duration::from_secs(30),
+        whole: Duration::from_secs(3600),
+    };
+    Exchange::new(None, limits).0
+}
+
+/// The whole response a call returned.
+fn answer_of(result: Result<GuestResponse, GuestError>) -> GuestResponse {
+    result.unwrap()
+}

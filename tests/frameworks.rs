@@ -307,6 +307,64 @@ async fn a_django_project_migrates_logs_into_its_admin_and_keeps_notes_and_uploa
         index.text()
     );
     server.stop().await;
+
+    // The same project through Django's ASGI handler.
+    let config = site.path().join("terrarium.toml");
+    let wsgi = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        wsgi.replace("mysite.wsgi:application", "mysite.asgi:application"),
+    )
+    .unwrap();
+    let server = Server::start(site.path()).await;
+    check_django_over_asgi(&server.client(), &jar).await;
+    server.stop().await;
+}
+
+/// What the Django test left (a note by ada, her session in `jar`), seen
+/// through Django's ASGI handler.
+async fn check_django_over_asgi(client: &Client, jar: &str) {
+    let index = client.get_with("/", &[("cookie", jar)]).await;
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert!(
+        index.text().contains("On the Analytical Engine") && index.text().contains("Signed in as ada"),
+        "{}",
+        index.text()
+    );
+    assert_eq!(
+        index.header("x-frame-options"),
+        "DENY",
+        "the middleware's headers"
+    );
+    let admin = client.get_with("/admin/", &[("cookie", jar)]).await;
+    assert!(admin.text().contains("Site administration"), "{}", admin.text());
+    let note = client.get("/notes/1.json").await;
+    assert_eq!(
+        note.json(),
+        serde_json::json!({"id": 1, "title": "On the Analytical Engine", "body": "Note G.", "author": "ada"})
+    );
+    assert_eq!(client.get("/notes/99.json").await.status, 404);
+    assert_eq!(client.get("/no/such/page").await.status, 404);
+    let found = client
+        .post_as(
+            "/notes/search",
+            "application/json",
+            br#"{"q": "analytical"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(
+        found.json(),
+        serde_json::json!({"q": "analytical", "titles": ["On the Analytical Engine"]})
+    );
+    let refused = client
+        .post_as("/notes/search", "application/json", b"[]".to_vec())
+        .await;
+    assert_eq!(refused.status, 400);
+    let anonymous = client.get("/notes/new").await;
+    assert_eq!(
+        (anonymous.status, anonymous.header("location")),
+        (302, "/admin/login/?next=/notes/new")
+    );
 }
 
 /// Falcon's README example, and Pyramid's hello world (its app made at
@@ -380,4 +438,120 @@ async fn falcon_and_pyramid_docs_examples_answer() {
         .await;
     assert_eq!((posted.status, posted.text()), (200, "Hello Ada!".to_owned()));
     server.stop().await;
+}
+
+/// `examples/starlette`, at `/` and again at `/star` (one build, two mounts).
+fn starlette_site() -> terrarium_test_support::TestSite {
+    let app = repo().join("examples/starlette/apps/starlette");
+    let app = app.to_str().unwrap();
+    terrarium_test_support::TestSite::new(&format!(
+        "[[mount]]\npath = \"/\"\napp = \"{app}\"\ninstances = 1\n\n\
+         [[mount]]\npath = \"/star\"\napp = \"{app}\"\ninstances = 1\n"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_starlette_example_serves_routes_json_cookies_and_streams() {
+    let site = starlette_site();
+    let server = Server::start(site.path()).await;
+    let client = server.client();
+    let notes = client.get("/notes").await;
+    assert_eq!(
+        notes.json(),
+        serde_json::json!([{"id": 1, "text": "loaded by the lifespan startup"}]),
+        "the lifespan's state reaches requests"
+    );
+    let added = client
+        .post_as("/notes", "application/json", br#"{"text": "Note G"}"#.to_vec())
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text());
+    assert_eq!(added.json(), serde_json::json!({"id": 2, "text": "Note G"}));
+    assert_eq!(added.header("location"), "/notes/2");
+    let note = client.get("/notes/2").await;
+    assert_eq!(note.json(), serde_json::json!({"id": 2, "text": "Note G"}));
+    let page = client.get("/star/notes.html").await;
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert!(
+        page.text().contains("<h1>1 note</h1>")
+            && page.text().contains("<a href=\"http://127.0.0.1:")
+            && page
+                .text()
+                .contains("/star/notes/1\">loaded by the lifespan startup</a>"),
+        "the template, its url_for under the mount: {}",
+        page.text()
+    );
+    assert_eq!(client.get("/notes/9").await.status, 404);
+    let unknown = client.get("/no/such/page").await;
+    assert_eq!((unknown.status, unknown.text().as_str()), (404, "Not Found"));
+    let refused = client
+        .post_as("/notes", "application/json", b"[1]".to_vec())
+        .await;
+    assert_eq!(refused.status, 422);
+
+    let first = client
+        .get_with("/star/hello/ada", &[("user-agent", "analytical/1.0")])
+        .await;
+    assert_eq!(
+        first.json(),
+        serde_json::json!({"hello": "ada", "visits": 1, "agent": "analytical/1.0", "root_path": "/star"})
+    );
+    assert!(
+        first.header("set-cookie").contains("HttpOnly"),
+        "{:?}",
+        first.headers
+    );
+    let again = client
+        .get_with("/star/hello/ada", &[("cookie", &cookie_of(&first))])
+        .await;
+    assert_eq!(again.json()["visits"], 2, "the cookie came back");
+
+    let started = std::time::Instant::now();
+    let mut countdown = client
+        .open(
+            "GET",
+            "/countdown?from=3&gap=0.4",
+            &[],
+            http_body_util::Empty::<bytes::Bytes>::new(),
+        )
+        .await;
+    let first_line = countdown.next_part().await.unwrap().unwrap();
+    let first_after = started.elapsed();
+    let mut text = String::from_utf8(first_line.to_vec()).unwrap();
+    while let Some(part) = countdown.next_part().await {
+        text.push_str(std::str::from_utf8(&part.unwrap()).unwrap());
+    }
+    assert_eq!(text, "3\n2\n1\nliftoff\n");
+    assert!(
+        first_after < Duration::from_millis(350) && started.elapsed() > Duration::from_millis(1100),
+        "the first line came after {first_after:?}, all after {:?}",
+        started.elapsed()
+    );
+    server.stop().await;
+}
+
+#[test]
+fn a_failing_lifespan_startup_fails_the_build_naming_the_app() {
+    let site = terrarium_test_support::TestSite::new(
+        "[[mount]]\npath = \"/\"\napp = \"apps/starts-badly\"\ninstances = 1\n",
+    );
+    site.write(
+        "apps/starts-badly/app.py",
+        "import contextlib\nfrom starlette.applications import Starlette\n\n\
+         @contextlib.asynccontextmanager\nasync def lifespan(app):\n    \
+         raise RuntimeError('the database is not there')\n    yield\n\n\
+         app = Starlette(lifespan=lifespan)\n",
+    );
+    site.write("apps/starts-badly/requirements.txt", "starlette>=1,<2\n");
+    let build = run_with_timeout(
+        &["build", site.path().to_str().unwrap()],
+        Duration::from_secs(300),
+    );
+    let message = String::from_utf8_lossy(&build.stderr);
+    assert!(!build.status.success(), "{message}");
+    assert!(
+        message.contains("app `root` failed to build")
+            && message.contains("lifespan startup")
+            && message.contains("the database is not there"),
+        "{message}"
+    );
 }

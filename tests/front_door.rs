@@ -161,7 +161,8 @@ fn rss_of(pid: u32) -> u64 {
 /// 20 uploads of 10 MB that stop one byte short, against a budget of
 /// 50 MiB: the server holds about the budget and no more (the rest are
 /// refused with 503), serves others meanwhile, and gives the memory back
-/// when the uploads go.
+/// when the uploads go. The mount reads bodies whole before calling the
+/// app (`buffer_body = max_body`), so no stalled upload holds its instance.
 #[test]
 fn stalled_uploads_hold_no_more_than_max_buffered_bodies() {
     use std::io::{Read, Write};
@@ -170,7 +171,8 @@ fn stalled_uploads_hold_no_more_than_max_buffered_bodies() {
     const SIZE: usize = 10_000_000;
     let site = TestSite::new(
         "[server]\nmax_buffered_bodies = \"50MiB\"\nbody_timeout = \"60s\"\n\
-         [[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\nmax_body = \"20MB\"\n",
+         [[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\nmax_body = \"20MB\"\n\
+         buffer_body = \"20MB\"\n",
     );
     let (mut child, addr) = serve_process(site.path(), &["--admin", "off"]);
     assert_eq!(Client::at(addr).get_blocking("/ok").status, 200);

@@ -88,6 +88,7 @@ async fn mounts_switch_off_and_on_and_reload_through_the_control_api() {
         ),
         (Some("enabled"), Some("pooled"), Some(1))
     );
+    assert_eq!(blog["interface"], "native", "what the build found");
     assert_eq!(mounts["mounts"][0]["name"], "root");
 
     assert_eq!(server.get("/blog/counter").await.text(), "1");
@@ -255,6 +256,7 @@ async fn the_cli_lists_disables_enables_and_reloads() {
     assert!(
         lines.iter().any(|l| l.starts_with("blog")
             && l.contains("/blog")
+            && l.contains("native")
             && l.contains("enabled")
             && l.contains("1/1")),
         "{out}"

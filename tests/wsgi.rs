@@ -69,9 +69,15 @@ async fn check_common_behaviour(server: &Server) {
         )
         .await;
     assert_eq!(upload.status, 200, "{}", upload.text());
+    let upload = upload.json();
     assert_eq!(
-        upload.json(),
-        serde_json::json!({"name": "data.bin", "size": 3000, "field": "My upload"})
+        (&upload["name"], &upload["size"], &upload["field"]),
+        (
+            &serde_json::json!("data.bin"),
+            &serde_json::json!(3000),
+            &serde_json::json!("My upload")
+        ),
+        "{upload}"
     );
 
     let first = server.get("/visit").await;
@@ -118,6 +124,80 @@ async fn an_unmodified_flask_app_runs() {
         "{}",
         mounted.text()
     );
+    server.stop().await;
+}
+
+/// The Flask example with room to stream: a 64 MiB memory cap, a private
+/// /tmp and uploads up to 200 MiB.
+fn roomy_flask_site() -> TestSite {
+    let app = repo().join("examples/flask/apps/flask");
+    TestSite::new(&format!(
+        "[[mount]]\npath = \"/\"\napp = \"{}\"\nentry = \"app:app\"\ninstances = 1\n\
+         memory = \"64MiB\"\ntmp = \"128MiB\"\nmax_body = \"200MiB\"\n",
+        app.display()
+    ))
+}
+
+/// A multipart body of one file of `size` bytes (a repeating pattern), and
+/// that file's sha256.
+fn large_multipart(boundary: &str, size: usize) -> (Vec<u8>, String) {
+    use sha2::{Digest, Sha256};
+    let file: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let digest = format!("{:x}", Sha256::digest(&file));
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (body, digest)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flask_takes_a_50_mb_upload_in_a_64_mib_sandbox_and_streams_a_csv_export() {
+    let site = roomy_flask_site();
+    let server = Server::start(site.path()).await;
+    let boundary = "----terrarium-large-upload";
+    let (body, digest) = large_multipart(boundary, 50 << 20);
+    let upload = server
+        .send(
+            "POST",
+            "/upload",
+            &[(
+                "content-type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )],
+            body,
+        )
+        .await;
+    assert_eq!(upload.status, 200, "{}", upload.text());
+    assert_eq!(
+        (&upload.json()["size"], upload.json()["sha256"].as_str()),
+        (&serde_json::json!(50 << 20), Some(digest.as_str())),
+        "request.files read it whole and intact, in a sandbox smaller than the file"
+    );
+
+    server
+        .post_as(
+            "/api/notes",
+            "application/json",
+            br#"{"text":"a, \"quoted\" note"}"#,
+        )
+        .await;
+    let export = server.get("/export.csv?rows=100000").await;
+    assert_eq!(export.status, 200);
+    assert_eq!(
+        export.headers["transfer-encoding"], "chunked",
+        "streamed as written"
+    );
+    assert_eq!(export.headers["content-type"], "text/csv; charset=utf-8");
+    let text = export.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 100_001);
+    assert_eq!(lines[0], "number,square,note");
+    assert_eq!(lines[12_346], "12345,152399025,\"a, \"\"quoted\"\" note\"");
+    assert_eq!(lines[100_000], "99999,9999800001,\"a, \"\"quoted\"\" note\"");
     server.stop().await;
 }
 

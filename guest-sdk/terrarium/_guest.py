@@ -23,13 +23,15 @@ from wit_world.imports import log as wit_log
 from wit_world.imports import net as wit_net
 from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
+from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, log
-from ._packing import pack_head, pack_headers, unpack_head
+from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, asgi, log
+from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
 from .session import DESTROY, REGENERATE, SAVE, Session
-from .wsgi import RawRequest, run_wsgi
+from .streams import ClientDisconnected, PartStream, RequestBodyError, body_reader, request_body
+from .wsgi import RawRequest, start_wsgi
 
 _serve = None
 # The app's folder in the sandbox (set by `boot`): where commands run.
@@ -44,7 +46,7 @@ _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
 def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), app_bytecode=None,
-         warm_up=()):
+         warm_up=(), interface_file=None):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The variables in `env_file` (`name=value` entries, each ended by NUL)
@@ -56,7 +58,9 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     otherwise be parsed and compiled again in every fresh instance. The app's
     own folder is read-only here too: `app_bytecode` is `(alias, folder)`, a
     writable alias of it through which its bytecode is written. Each path
-    in `warm_up` is then served a few times (see `warm_up_app`).
+    in `warm_up` is then served a few times (see `warm_up_app`). The
+    interface the app speaks (see `interface_of`) is written to
+    `interface_file`, for the host to show.
     """
     global _serve, _app_folder
     _phase.begin_build()
@@ -86,7 +90,12 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         _compile_folder(alias, shown_as=_app_folder)
         if alias in sys.path:
             sys.path.remove(alias)
-    _serve = adapter_for(load_entry(entry))
+    target = load_entry(entry)
+    if interface_file:
+        with open(interface_file, "w", encoding="utf-8") as file:
+            file.write(interface_of(target))
+    _serve = adapter_for(target)
+    _asyncio.run_worker_threads_inline()
     warm_up_app(_serve, warm_up)
     _phase.built()
     log._attach(wit_log.write, wit_log.Level)
@@ -123,7 +132,9 @@ def warm_up_app(serve, paths, rounds=WARM_UP_ROUNDS):
         )
         for _ in range(rounds):
             try:
-                response = serve(wit_http.Request(head=head, body=b"", session="{}"))
+                response, rest = serve(wit_http.Request(head=head, body=b"", more_body=False, session="{}"))
+                while rest is not None and rest.next() is not None:
+                    pass
             except Exception as exc:
                 raise RuntimeError(
                     f"warm-up request GET {target} failed: {type(exc).__name__}: {exc}"
@@ -158,14 +169,41 @@ def load_entry(entry):
     if not isinstance(target, App) and not callable(target):
         raise TypeError(
             f"entry {entry!r} is a {type(target).__name__}: "
-            "neither a terrarium.App nor a WSGI application"
+            "neither a terrarium.App nor a WSGI or ASGI application"
+        )
+    if asgi.is_asgi2_app(target):
+        raise TypeError(
+            f"entry {entry!r} is an ASGI 2 application (a class instantiated with the scope, "
+            "then awaited with receive and send): Terrarium serves ASGI 3; wrap it with "
+            "asgiref.compatibility.guarantee_single_callable(), or make its __call__ "
+            "`async def __call__(self, scope, receive, send)`"
         )
     return target
 
 
-def adapter_for(target):
-    """How requests reach `target`: natively for a terrarium.App, else through WSGI."""
+def interface_of(target):
+    """The interface `target` speaks: "native" (a terrarium.App), "asgi" (a
+    coroutine function, or an object whose `__call__` is one) or "wsgi"
+    (any other callable)."""
     if isinstance(target, App):
+        return "native"
+    if asgi.is_asgi_app(target):
+        return "asgi"
+    return "wsgi"
+
+
+# Reads the rest of a streaming request body from the host.
+_read_part = body_reader(wit_streams, HostError)
+
+
+def adapter_for(target):
+    """How requests reach `target`: natively for a terrarium.App, through
+    ASGI for a coroutine function (or an object whose `__call__` is one),
+    else through WSGI. The adapter is `serve(wit_request)`: it returns the
+    response record and, when its body streams (`more_body`), the
+    `streams.PartStream` of the rest, else None."""
+    interface = interface_of(target)
+    if interface == "native":
 
         def serve_native(wit_request):
             request = to_request(wit_request)
@@ -173,17 +211,24 @@ def adapter_for(target):
             if session is not None:
                 request.session = Session.from_json(session)
             response = target.handle(request)
-            return to_wit_response(response, request.session)
+            if response.streamed is not None:
+                parts = response.streamed
+                rest = PartStream(parts, getattr(parts, "close", None))
+                return to_wit_response(response, request.session, rest.next()), rest
+            return to_wit_response(response, request.session), None
 
         return serve_native
 
+    if interface == "asgi":
+        return asgi.Adapter(target, _read_part, wit_streams.client_gone, session_change, wit_response).serve
+
     def serve_wsgi(wit_request):
         session = _session_of(wit_request)
-        raw = RawRequest.from_packed(wit_request.head, wit_request.body)
-        status, headers, body = run_wsgi(target, raw, session=session)
-        return wit_http.Response(
-            status=status, headers=pack_headers(headers), body=body, session=session_change(session)
-        )
+        raw = RawRequest.from_packed(wit_request.head, wit_request.body, wit_request.more_body, _read_part)
+        status, headers, body, rest = start_wsgi(target, raw, session=session, streaming=True)
+        response = wit_response(status=status, headers=pack_headers(headers), body=body,
+                                more_body=rest is not None, session=session_change(session))
+        return response, rest
 
     return serve_wsgi
 
@@ -237,28 +282,41 @@ def _compile_folder(folder, shown_as=None):
 def to_request(wit_request):
     """Turns the contract's request record into a `terrarium.Request`."""
     fields, header_lines = unpack_head(wit_request.head)
+    if wit_request.more_body:
+        body_file = request_body(wit_request.body, True, _read_part)
+        return Request._from_host(fields, header_lines, b"", body_file)
     return Request._from_host(fields, header_lines, wit_request.body)
 
 
-def to_wit_response(response, session=None):
-    """Turns a `terrarium.Response` into the contract's response record."""
+def to_wit_response(response, session=None, first_part=None):
+    """Turns a `terrarium.Response` into the contract's response record;
+    with `first_part`, one whose body streams and starts with it."""
     headers = pack_headers(response.headers._items)
-    body = response.body
+    body = response.body if first_part is None else first_part
     if type(body) is not bytes:
         body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     status = response.status
     if type(status) is not int:
         status = int(status)
     change = _UNCHANGED if session is None else session_change(session)
-    return wit_http.Response(status=status, headers=headers, body=body, session=change)
+    return wit_response(status=status, headers=headers, body=body, more_body=first_part is not None,
+                        session=change)
+
+
+def wit_response(status, headers, body, more_body, session):
+    """The contract's response record, for `headers` packed by `pack_headers`
+    and a bytes-like `body` (sent on as latin-1 text, see `for_host`)."""
+    return wit_http.Response(status=status, headers=headers, body=for_host(body), more_body=more_body,
+                             session=session)
 
 
 def internal_error():
-    return wit_http.Response(
+    return wit_response(
         status=500,
         headers=_ERROR_HEADERS,
         body=_ERROR_BODY,
-        session=wit_http.SessionChange_Unchanged(),
+        more_body=False,
+        session=_UNCHANGED,
     )
 
 
@@ -271,18 +329,67 @@ def _describe(wit_request):
         return "a request with an unreadable head"
 
 
+# The rest of the response being streamed, while the host pulls it.
+_streaming = None
+
+
 class Handler(exports.Handler):
     """The exported `handler` interface of the contract."""
 
     def handle(self, request):
+        global _streaming
+        _end_stream()
         try:
-            return _serve(request)
+            response, _streaming = _serve(request)
+            return response
+        except RequestBodyError as error:
+            # The client's fault, not the app's: the host answers 408, 413
+            # or 400 whatever this returns.
+            log.info(f"the request body of {_describe(request)} was cut: {error}")
+            return internal_error()
         except BaseException:
             # The traceback goes to the host's log as one record (tagged with
             # the app and the request id), not a line each; the client only
             # sees a plain 500.
             log.error(f"unhandled exception in {_describe(request)}\n{traceback.format_exc().rstrip()}")
             return internal_error()
+
+    def next_part(self):
+        global _streaming
+        if _streaming is None:
+            return None
+        try:
+            part = _streaming.next()
+        except ClientDisconnected:
+            part = None
+        except BaseException:
+            _streaming = None
+            log.error(f"the app failed while streaming its response\n{traceback.format_exc().rstrip()}")
+            raise HostError(None) from None
+        if part is None:
+            _streaming = None
+            return None
+        return for_host(part)
+
+    def end_stream(self):
+        _end_stream()
+
+    def shutdown(self):
+        try:
+            asgi.shut_down()
+        except BaseException:
+            log.error(f"the app's shutdown failed\n{traceback.format_exc().rstrip()}")
+
+
+def _end_stream():
+    """Closes the response being streamed, if one is (its client is gone)."""
+    global _streaming
+    stream, _streaming = _streaming, None
+    if stream is not None:
+        try:
+            stream.close()
+        except BaseException:
+            log.error(f"closing a streamed response failed\n{traceback.format_exc().rstrip()}")
 
 
 class Command(exports.Command):

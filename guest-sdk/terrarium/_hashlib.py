@@ -8,6 +8,7 @@ import hashlib
 import operator
 
 from . import _phase
+from ._packing import for_host
 
 _HASHES = ("sha1", "sha224", "sha256", "sha384", "sha512")
 _INT_MAX = 2**31 - 1
@@ -50,7 +51,7 @@ def install(kdf, host_error):
             raise ValueError("key length must be greater than 0.")
         if dklen > 0xFFFFFFFF:
             raise OverflowError("key length is too great.")
-        return derive(kdf.pbkdf2_hmac, name, password, salt, iterations, dklen)
+        return derive(kdf.pbkdf2_hmac, name, for_host(password), for_host(salt), iterations, dklen)
 
     def scrypt(password, *, salt, n, r, p, maxmem=0, dklen=64):
         """scrypt password-based key derivation function."""
@@ -65,7 +66,7 @@ def install(kdf, host_error):
             raise ValueError(f"dklen must be greater than 0 and smaller than {_INT_MAX}")
         if not (0 < r < 2**32 and 0 < p < 2**32 and n < 2**64):
             raise ValueError("Invalid parameter combination for n, r, p, maxmem.")
-        return derive(kdf.scrypt, password, salt, n, r, p, maxmem, dklen)
+        return derive(kdf.scrypt, for_host(password), for_host(salt), n, r, p, maxmem, dklen)
 
     for name, function in (("pbkdf2_hmac", pbkdf2_hmac), ("scrypt", scrypt)):
         if not hasattr(hashlib, name):

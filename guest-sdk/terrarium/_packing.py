@@ -1,10 +1,16 @@
-"""The contract's packed byte strings (see terrarium.wit, `interface http`).
+"""The contract's packed byte strings (see terrarium.wit, `interface http`),
+and how bytes cross to the host (`interface bytes`).
 
 A request's head arrives as one byte string: nine ASCII text fields, each
 followed by LF, then the headers, each as `name NUL value LF`. A response's
 headers leave the same way. One value crossing the boundary instead of
 dozens saves the guest a round of interpreter-lock bookkeeping per value.
 Header values are latin-1 text on this side, as in WSGI.
+
+Bytes the guest sends (a response's headers and body, what it gives the
+host's TLS and password hashing) cross as latin-1 text, one char per byte:
+componentize-py never frees a Python `bytes` it lowers into a `list<u8>`,
+while a string is freed once the call is over.
 """
 
 HEAD_FIELDS = (
@@ -31,7 +37,7 @@ def pack_head(fields, headers):
         raise ValueError(f"a request head has {len(HEAD_FIELDS)} fields, not {len(fields)}")
     if any("\n" in field or "\0" in field for field in fields):
         raise ValueError("a request head field contains a line feed or NUL")
-    return "".join([field + "\n" for field in fields]).encode("ascii") + pack_headers(headers)
+    return ("".join([field + "\n" for field in fields]) + pack_headers(headers)).encode("latin-1")
 
 
 def header_pairs(lines):
@@ -40,7 +46,8 @@ def header_pairs(lines):
 
 
 def pack_headers(pairs):
-    """Packs (name, value) str pairs as `name NUL value LF` each, in latin-1.
+    """Packs (name, value) str pairs as `name NUL value LF` each, as latin-1
+    text (how the contract carries them to the host, see `for_host`).
 
     Raises ValueError when a name or value holds a line feed or NUL (which
     would smuggle in a header of its own) or is not latin-1.
@@ -49,4 +56,12 @@ def pack_headers(pairs):
     if packed.count("\n") != len(pairs) or packed.count("\0") != len(pairs):
         bad = next(pair for pair in pairs if any(c in f"{pair[0]}{pair[1]}" for c in "\n\0"))
         raise ValueError(f"header {bad[0]!r} contains a line feed or NUL")
-    return packed.encode("latin-1")
+    if not packed.isascii():
+        packed.encode("latin-1")  # raises UnicodeEncodeError for a char above U+00FF
+    return packed
+
+
+def for_host(data):
+    """Bytes-like `data` as the contract carries it to the host: latin-1
+    text, one char per byte (terrarium.wit, `interface bytes`)."""
+    return str(data, "latin-1")

@@ -23,6 +23,7 @@ import sys
 import _socket
 
 from . import _phase
+from ._packing import for_host
 
 OPENSSL_VERSION = "OpenSSL 3.0 compatible (TLS by rustls in the Terrarium host)"
 OPENSSL_VERSION_INFO = (3, 0, 0, 0, 0)
@@ -304,7 +305,7 @@ class Certificate:
 
 
 def _certificate_dict(der):
-    info = _call(_tls.describe_certificate, der)
+    info = _call(_tls.describe_certificate, for_host(der))
     described = {
         "subject": tuple(tuple(tuple(pair) for pair in rdn) for rdn in info.subject),
         "issuer": tuple(tuple(tuple(pair) for pair in rdn) for rdn in info.issuer),
@@ -323,11 +324,11 @@ def _load(config, step):
     kind = step[0]
     try:
         if kind == "roots":
-            config.add_roots(step[1])
+            config.add_roots(for_host(step[1]))
         elif kind == "system":
             config.add_system_roots()
         else:
-            config.set_client_certificate(step[1], step[2])
+            config.set_client_certificate(for_host(step[1]), for_host(step[2]))
     except _host_error as error:
         reason = "NO_CERTIFICATE_OR_CRL_FOUND" if kind == "roots" else "PEM_LIB"
         raise _error(SSLError, SSL_ERROR_SSL, reason, error.value) from None
@@ -648,7 +649,7 @@ class _SSLObject:
         the socket. Raises SSLWantReadError when nothing has come yet."""
         data = self._carrier.receive()
         try:
-            _call(self._session.receive, data)
+            _call(self._session.receive, for_host(data))
         finally:
             # An alert the host made about what it received goes out too.
             self._flush()
@@ -689,10 +690,9 @@ class _SSLObject:
 
     def write(self, data):
         with memoryview(data) as view:
-            payload = view.tobytes()
-        if not payload:
-            return 0
-        written = _call(self._session.write, payload)
+            if not view.nbytes:
+                return 0
+            written = _call(self._session.write, for_host(view if view.c_contiguous else view.tobytes()))
         self._flush()
         return written
 

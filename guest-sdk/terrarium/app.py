@@ -56,7 +56,13 @@ class App(Router):
         except Exception as exc:
             res = self._handle_error(req, exc)
         if req.method == "HEAD":
-            res.headers["Content-Length"] = str(len(res.body))
+            if res.streamed is not None:
+                close = getattr(res.streamed, "close", None)
+                res.streamed = None
+                if close is not None:
+                    close()
+            else:
+                res.headers["Content-Length"] = str(len(res.body))
             res.body = b""
         return res
 

@@ -22,7 +22,8 @@ class Request:
         query_string -- the raw query string without '?'
         query        -- the parsed query (`QueryParams`, multi-valued)
         headers      -- case-insensitive `Headers`
-        body         -- the raw body (bytes)
+        body         -- the raw body (bytes), read whole on first use; `stream()`
+                        reads it in parts as it arrives instead
         params       -- parameters captured by the route pattern
         remote_addr  -- the client's "ip:port"
         scheme, host -- "http"/"https" and the Host header
@@ -39,7 +40,8 @@ class Request:
         "query_string",
         "_headers",
         "_header_lines",
-        "body",
+        "_body",
+        "_body_file",
         "params",
         "remote_addr",
         "scheme",
@@ -76,7 +78,8 @@ class Request:
         # Headers as given (pairs or `Headers`); turned into `Headers` on first use.
         self._headers = headers
         self._header_lines = None
-        self.body = body
+        self._body = body
+        self._body_file = None
         self.params = {}
         self.remote_addr = remote_addr
         self.scheme = scheme
@@ -88,10 +91,11 @@ class Request:
         self._form = None
 
     @classmethod
-    def _from_host(cls, fields, header_lines, body):
+    def _from_host(cls, fields, header_lines, body, body_file=None):
         """A request from the host's packed head (see `_packing.unpack_head`):
         the nine `fields`, the header lines (split into `Headers` only if the
-        app reads them) and the body. The host has already checked the method
+        app reads them) and the body (or, when it streams, `body_file` to
+        read it from). The host has already checked the method
         and split SCRIPT_NAME and PATH_INFO; this is `__init__` without its
         keyword handling, for the one call every request makes."""
         request_id, method, scheme, host, full_path, query, remote_addr, script_name, path = fields
@@ -110,7 +114,8 @@ class Request:
         self.query_string = query
         self._headers = None
         self._header_lines = header_lines
-        self.body = body
+        self._body = body
+        self._body_file = body_file
         self.params = {}
         self.remote_addr = remote_addr
         self.scheme = scheme
@@ -121,6 +126,31 @@ class Request:
         self._cookies = None
         self._form = None
         return self
+
+    @property
+    def body(self):
+        """The whole body (bytes); one that streams is read to its end first."""
+        if self._body_file is not None:
+            self._body = self._body_file.read()
+            self._body_file = None
+        return self._body
+
+    @body.setter
+    def body(self, value):
+        self._body = value
+        self._body_file = None
+
+    def stream(self, size=64 << 10):
+        """The body in parts of at most `size` bytes, as they arrive (one
+        part when it came whole); what is read this way is not kept."""
+        source, self._body_file = self._body_file, None
+        if source is None:
+            body, self._body = self._body, b""
+            if body:
+                yield body
+            return
+        while part := source.read1(size):
+            yield part
 
     @property
     def headers(self):

@@ -32,7 +32,7 @@ class Response:
     the `send_*` helpers, which set the body and its Content-Type.
     """
 
-    __slots__ = ("status", "headers", "body", "sent", "result", "_renderer")
+    __slots__ = ("status", "headers", "body", "sent", "result", "_renderer", "streamed")
 
     def __init__(self, status=200, headers=(), body=b"", renderer=None):
         self.status = status
@@ -41,6 +41,7 @@ class Response:
         self.sent = False
         self.result = None
         self._renderer = renderer
+        self.streamed = None
 
     @classmethod
     def _blank(cls, renderer=None):
@@ -55,6 +56,7 @@ class Response:
         self.sent = False
         self.result = None
         self._renderer = renderer
+        self.streamed = None
         return self
 
     def send_bytes(self, data, content_type="application/octet-stream", status=None):
@@ -75,6 +77,16 @@ class Response:
         """Sends `value` serialized as compact JSON."""
         body = _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return self._send(body, "application/json", status)
+
+    def stream(self, parts, content_type="application/octet-stream", status=None):
+        """Sends the body as `parts` (an iterable of bytes or str, e.g. a
+        generator) produce it: each part reaches the client as soon as it
+        is made, chunked unless a Content-Length header is set. Iteration
+        stops (and the generator is closed) when the client goes away.
+        Session changes made after the handler returns are not saved."""
+        self._send(b"", content_type, status)
+        self.streamed = parts
+        return self
 
     def redirect(self, location, status=302):
         """Redirects to `location` (302 by default; 301, 303, 307, 308 also make sense)."""
@@ -151,6 +163,7 @@ class Response:
             elif "content-type" not in headers:
                 headers["Content-Type"] = content_type
         self.body = body
+        self.streamed = None
         self.sent = True
         return self
 

@@ -6,6 +6,12 @@ calls the application with a checking `start_response`, collects the body
 the iterable, and returns `(status, headers, body)`: the headers are the
 app's checked `(name, value)` str pairs, ready for `_packing.pack_headers`.
 
+`start_wsgi(..., streaming=True)` does the same, but a body that is not known to be complete after its first
+part (an iterable that is not a list or tuple, without a `Content-Length`
+it has reached) streams: it returns that first part and the rest
+as a `streams.PartStream`, which goes on iterating as the host pulls and
+calls `close()` at the end (or when the client goes away).
+
 Environ strings follow the PEP: "native strings" holding bytes decoded as
 latin-1 (`SCRIPT_NAME`, `PATH_INFO` are percent-decoded first), so an app
 that re-encodes them with latin-1 gets the bytes the client sent. Request
@@ -13,12 +19,12 @@ header values are such strings too (`RawRequest.from_packed` decodes the
 contract's packed head).
 """
 
-import io
 import re
 import sys
 from urllib.parse import unquote_to_bytes
 
 from ._packing import header_pairs, unpack_head
+from .streams import PartStream, request_body
 
 # A header name may not hold these; a value may hold neither a line break nor
 # NUL, nor a character latin-1 cannot encode.
@@ -52,12 +58,13 @@ class RawRequest:
     """A request as the host hands it over (see the WIT contract)."""
 
     __slots__ = ("request_id", "method", "scheme", "authority", "path", "query",
-                 "headers", "body", "remote_addr", "script_name", "path_info")
+                 "headers", "body", "remote_addr", "script_name", "path_info",
+                 "more_body", "read_part")
     # The contract's `session` field is handled by the bridge, not copied here.
 
     def __init__(self, method="GET", path="/", *, query="", headers=(), body=b"",
                  scheme="http", authority="localhost", remote_addr="127.0.0.1:0",
-                 script_name="", path_info=None, request_id=""):
+                 script_name="", path_info=None, request_id="", more_body=False, read_part=None):
         self.method = method
         self.path = path
         self.query = query
@@ -70,16 +77,21 @@ class RawRequest:
         self.script_name = script_name
         self.path_info = path if path_info is None else path_info
         self.request_id = request_id
+        self.more_body = more_body
+        self.read_part = read_part
 
     @classmethod
-    def from_packed(cls, head, body):
-        """The request from the contract's packed head and its body."""
+    def from_packed(cls, head, body, more_body=False, read_part=None):
+        """The request from the contract's packed head and its body (its
+        first part when `more_body`: `read_part(max)` reads the rest)."""
         raw = cls.__new__(cls)
         fields, header_lines = unpack_head(head)  # in _packing.HEAD_FIELDS order
         (raw.request_id, raw.method, raw.scheme, raw.authority, raw.path, raw.query,
          raw.remote_addr, raw.script_name, raw.path_info) = fields
         raw.headers = header_pairs(header_lines)
         raw.body = body
+        raw.more_body = more_body
+        raw.read_part = read_part
         return raw
 
 
@@ -123,7 +135,7 @@ def build_environ(raw, errors=None, session=None):
         "RAW_URI": uri,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": raw.scheme,
-        "wsgi.input": io.BytesIO(raw.body),
+        "wsgi.input": request_body(raw.body, raw.more_body, raw.read_part),
         "wsgi.errors": errors if errors is not None else sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": True,
@@ -147,7 +159,7 @@ def build_environ(raw, errors=None, session=None):
                 environ[key] = environ[key] + separator + text
             else:
                 environ[key] = text
-    if "CONTENT_LENGTH" not in environ and raw.body:
+    if "CONTENT_LENGTH" not in environ and raw.body and not raw.more_body:
         environ["CONTENT_LENGTH"] = str(len(raw.body))
     return environ
 
@@ -200,6 +212,14 @@ def _check_headers(headers):
 
 def run_wsgi(application, raw, errors=None, session=None):
     """Runs one request through a WSGI application; returns (status, headers, body)."""
+    status, headers, body, _ = start_wsgi(application, raw, errors, session)
+    return status, headers, body
+
+
+def start_wsgi(application, raw, errors=None, session=None, streaming=False):
+    """Runs one request through a WSGI application; returns (status,
+    headers, body, rest): `rest` is None when `body` is whole, else the
+    `PartStream` of the parts after it (see the module's doc)."""
     state = {"status": None, "headers": None, "sent": False}
     body = []
 
@@ -226,19 +246,43 @@ def run_wsgi(application, raw, errors=None, session=None):
         return write
 
     result = application(build_environ(raw, errors, session), start_response)
+    close = getattr(result, "close", None)
+    whole = not streaming or type(result) in (list, tuple)
     try:
-        for chunk in result:
-            if not isinstance(chunk, (bytes, bytearray)):
-                raise WSGIError(f"the application yielded {type(chunk).__name__}, not bytes")
-            if chunk:
-                if state["status"] is None:
-                    raise WSGIError("the application sent a body before start_response()")
-                state["sent"] = True
-                body.append(bytes(chunk))
+        chunks = iter(result)
+        for chunk in chunks:
+            chunk = _checked_chunk(chunk, state)
+            if not chunk:
+                continue
+            body.append(chunk)
+            length = _declared_length(state["headers"])
+            if not whole and (length is None or sum(map(len, body)) < length):
+                rest = PartStream((_checked_chunk(chunk, state) for chunk in chunks), close)
+                close = None
+                return state["status"], state["headers"], b"".join(body), rest
     finally:
-        close = getattr(result, "close", None)
         if close is not None:
             close()
     if state["status"] is None:
         raise WSGIError("the application returned without calling start_response()")
-    return state["status"], state["headers"], b"".join(body)
+    return state["status"], state["headers"], b"".join(body), None
+
+
+def _checked_chunk(chunk, state):
+    """A chunk the application yielded, as bytes; WSGIError when it is not
+    bytes or comes before start_response()."""
+    if not isinstance(chunk, (bytes, bytearray)):
+        raise WSGIError(f"the application yielded {type(chunk).__name__}, not bytes")
+    if chunk and state["status"] is None:
+        raise WSGIError("the application sent a body before start_response()")
+    state["sent"] = state["sent"] or bool(chunk)
+    return bytes(chunk)
+
+
+def _declared_length(headers):
+    """The Content-Length the application set, if it set a valid one."""
+    for name, value in headers:
+        if name.lower() == "content-length":
+            value = value.strip()
+            return int(value) if value.isdigit() else None
+    return None

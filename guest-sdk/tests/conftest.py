@@ -18,3 +18,11 @@ def keep_socket_api(monkeypatch):
     for name in ("getaddrinfo", "getnameinfo"):
         monkeypatch.setattr(asyncio.base_events.BaseEventLoop, name, getattr(asyncio.base_events.BaseEventLoop, name))
     monkeypatch.setattr(socket, "_terrarium_lookups", None, raising=False)
+
+
+def from_host_text(text):
+    """The bytes a host receives for latin-1 `text` (terrarium.wit,
+    `interface bytes`), refusing what the host refuses: anything but a
+    str, and a char above U+00FF."""
+    assert isinstance(text, str), f"bytes cross to the host as latin-1 text, not {type(text).__name__}"
+    return text.encode("latin-1")

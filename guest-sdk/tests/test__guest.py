@@ -13,7 +13,7 @@ import sys
 import types
 
 import pytest
-from conftest import keep_socket_api
+from conftest import from_host_text, keep_socket_api
 
 
 HEAD_DEFAULTS = {
@@ -27,9 +27,10 @@ class PackedRequest:
     head: bytes
     body: bytes
     session: object
+    more_body: bool = False
 
 
-def WitRequest(headers=(), body=b"", session=None, **fields):
+def WitRequest(headers=(), body=b"", session=None, more_body=False, **fields):
     """The contract's request record, packed here by hand (not by the SDK) so
     the tests check the SDK's unpacking against the documented layout."""
     unknown = set(fields) - set(HEAD_DEFAULTS)
@@ -37,7 +38,7 @@ def WitRequest(headers=(), body=b"", session=None, **fields):
     values = [fields.get(name, default) for name, default in HEAD_DEFAULTS.items()]
     head = "".join(value + "\n" for value in values)
     head += "".join(f"{name}\0{value}\n" for name, value in headers)
-    return PackedRequest(head.encode("latin-1"), body, session)
+    return PackedRequest(head.encode("latin-1"), body, session, more_body)
 
 
 def headers_of(reply):
@@ -49,10 +50,32 @@ def headers_of(reply):
 
 @dataclasses.dataclass
 class WitResponse:
+    """The response record; `headers` and `body` arrive as the host gets
+    them (latin-1 text) and are kept as the bytes they stand for."""
+
     status: int
     headers: bytes
     body: bytes
     session: object
+    more_body: bool = False
+
+    def __post_init__(self):
+        self.headers, self.body = from_host_text(self.headers), from_host_text(self.body)
+
+
+def pulled(handler, reply, limit=None):
+    """The parts of a reply as the host sees them: its first part, then
+    what each `next_part` gives until the end (or `limit` parts in all,
+    after which the host ends the stream)."""
+    parts = [reply.body]
+    while reply.more_body and (limit is None or len(parts) < limit):
+        part = handler.next_part()
+        if part is None:
+            return parts
+        parts.append(from_host_text(part))
+    if reply.more_body:
+        handler.end_stream()
+    return parts
 
 
 @dataclasses.dataclass
@@ -73,6 +96,28 @@ class Regenerate:
 @dataclasses.dataclass
 class Destroy:
     pass
+
+
+class FakeStreams(types.ModuleType):
+    """The contract's `streams` import: hands out `body_parts` one per
+    read, and says the client is `gone` once a test sets it."""
+
+    def __init__(self, host_error):
+        super().__init__("wit_world.imports.streams")
+        self._error = host_error
+        self.body_parts = []
+        self.gone = False
+
+    def read_body(self, size):
+        if not self.body_parts:
+            return None
+        part = self.body_parts.pop(0)
+        if not isinstance(part, bytes):
+            raise self._error(part)
+        return part
+
+    def client_gone(self):
+        return self.gone
 
 
 @pytest.fixture
@@ -100,13 +145,16 @@ def guest(monkeypatch):
     net.connect_timeout = lambda: 10_000
     tls = types.ModuleType("wit_world.imports.tls")
     host_types = types.ModuleType("componentize_py_types")
-    host_types.Err = type("Err", (Exception,), {})
+    host_types.Err = type("Err", (Exception,), {"__init__": lambda self, value: setattr(self, "value", value)})
+    streams = FakeStreams(host_types.Err)
     imports.http, imports.log, imports.kdf, imports.storage, imports.net, imports.tls = http, log, kdf, storage, net, tls
+    imports.streams = streams
     world.exports, world.imports = exports, imports
     for name, module in [("wit_world", world), ("wit_world.exports", exports), ("wit_world.imports", imports),
                          ("wit_world.imports.http", http), ("wit_world.imports.log", log),
                          ("wit_world.imports.kdf", kdf), ("wit_world.imports.storage", storage),
                          ("wit_world.imports.net", net), ("wit_world.imports.tls", tls),
+                         ("wit_world.imports.streams", streams),
                          ("componentize_py_types", host_types)]:
         monkeypatch.setitem(sys.modules, name, module)
     # boot() installs the shims: keep what they replace, to put it back.
@@ -122,6 +170,7 @@ def guest(monkeypatch):
     import terrarium._guest as guest_module
 
     guest_module.host_log = records  # what reached the host's `log` import, one record each
+    guest_module.host_streams = streams  # what the app streamed, and the body it reads
     yield guest_module
     sys.modules.pop("terrarium._guest", None)
     from terrarium import log
@@ -218,7 +267,7 @@ def test_entries_that_name_nothing_useful_are_refused(guest, monkeypatch):
     native_module(monkeypatch)
     with pytest.raises(LookupError, match="has no attribute 'missing'"):
         guest.load_entry("native_app:missing")
-    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI application"):
+    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI or ASGI application"):
         guest.load_entry("native_app:not_an_app")
     with pytest.raises(ModuleNotFoundError):
         guest.load_entry("no_such_module:app")
@@ -240,7 +289,7 @@ def test_a_factory_entry_is_called_once_with_no_arguments(guest, monkeypatch):
     assert guest.load_entry("native_app:create_app()") is made[0]
     assert len(made) == 1
     module.make_wsgi = lambda: 42
-    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI application"):
+    with pytest.raises(TypeError, match="neither a terrarium.App nor a WSGI or ASGI application"):
         guest.load_entry("native_app:make_wsgi()")
 
 
@@ -372,3 +421,243 @@ def test_commands_run_as_python_would_run_them(guest, tmp_path, capsys, monkeypa
     assert "tool ['x']" in out
     assert "['-c', 'a']" in out
     assert "went wrong" in err and "ZeroDivisionError" in err and "nothing to run" in err
+
+
+def install_app(monkeypatch, name, app):
+    module = types.ModuleType(name)
+    module.app = app
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_a_wsgi_generator_streams_each_part_as_it_is_made(guest, monkeypatch):
+    closed = []
+
+    def parts():
+        try:
+            yield b"first"
+            yield b""
+            yield b"second"
+        finally:
+            closed.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return parts()
+
+    install_app(monkeypatch, "gen_app", app)
+    guest.boot("gen_app:app")
+    handler = guest.Handler()
+    reply = handler.handle(WitRequest())
+    assert (reply.status, reply.more_body) == (200, True)
+    assert closed == [], "the iterable stays open while the host pulls"
+    assert pulled(handler, reply) == [b"first", b"second"]
+    assert closed == [True]
+
+
+def test_a_wsgi_body_known_complete_goes_back_whole(guest, monkeypatch):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "5")])
+        return iter([b"hello"])
+
+    install_app(monkeypatch, "whole_app", app)
+    guest.boot("whole_app:app")
+    reply = guest.Handler().handle(WitRequest())
+    assert (reply.status, reply.body, reply.more_body) == (200, b"hello", False)
+
+
+def test_a_client_that_goes_away_ends_a_wsgi_stream_quietly(guest, monkeypatch):
+    made, closed = [], []
+
+    def endless():
+        try:
+            while True:
+                made.append(1)
+                yield b"tick"
+        finally:
+            closed.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return endless()
+
+    install_app(monkeypatch, "endless_app", app)
+    guest.boot("endless_app:app")
+    handler = guest.Handler()
+    assert pulled(handler, handler.handle(WitRequest()), limit=3) == [b"tick"] * 3
+    assert len(made) == 3 and closed == [True]
+    assert guest.host_log == [], "a client going away is not an error of the app"
+
+
+def test_wsgi_input_reads_a_streaming_body_as_it_arrives(guest, monkeypatch):
+    seen = []
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"]
+        seen.append(body.readline())
+        seen.append(body.read())
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    install_app(monkeypatch, "upload_app", app)
+    guest.boot("upload_app:app")
+    guest.host_streams.body_parts = [b"rest\nof ", b"the body"]
+    reply = guest.Handler().handle(WitRequest(method="POST", body=b"first ", more_body=True))
+    assert reply.status == 200
+    assert seen == [b"first rest\n", b"of the body"]
+
+
+def test_a_body_the_host_cannot_read_raises_request_body_error(guest, monkeypatch):
+    from terrarium.streams import RequestBodyError
+
+    raised = []
+
+    def app(environ, start_response):
+        try:
+            environ["wsgi.input"].read()
+        except RequestBodyError as error:
+            raised.append(str(error))
+            raise
+        return []
+
+    install_app(monkeypatch, "refused_app", app)
+    guest.boot("refused_app:app")
+    guest.host_streams.body_parts = [types.SimpleNamespace(value=10)]
+    reply = guest.Handler().handle(WitRequest(method="POST", body=b"x", more_body=True))
+    assert reply.status == 500, "the host answers 413 in its place"
+    assert raised == ["the request body is larger than the mount's max_body (10 bytes)"]
+
+
+def test_native_responses_and_request_bodies_stream(guest, monkeypatch):
+    from terrarium import App
+
+    app = App()
+
+    @app.post("/echo")
+    def echo(req, res):
+        sizes = [len(part) for part in req.stream()]
+        res.stream((f"{size}\n" for size in sizes), content_type="text/plain")
+
+    install_app(monkeypatch, "native_stream_app", app)
+    guest.boot("native_stream_app:app")
+    guest.host_streams.body_parts = [b"x" * 10, b"y" * 20]
+    handler = guest.Handler()
+    reply = handler.handle(WitRequest(method="POST", path="/echo", path_info="/echo", body=b"abc", more_body=True))
+    assert pulled(handler, reply) == [b"3\n", b"10\n", b"20\n"]
+
+
+def asgi_app(startup=None, lifespan=True):
+    """An ASGI app: `/` echoes its scope, `/stream` sends three parts,
+    `/wait` waits for the client to go away; its lifespan sets state."""
+    events = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            if not lifespan:
+                raise ValueError("no lifespan here")
+            message = await receive()
+            events.append(message["type"])
+            if startup is not None:
+                await send({"type": "lifespan.startup.failed", "message": startup})
+                return
+            scope["state"]["db"] = "loaded"
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            events.append(message["type"])
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        request = await receive()
+        if scope["path"].endswith("/stream"):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            for part in (b"a", b"b", b"c"):
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["path"].endswith("/wait"):
+            import asyncio
+            asyncio.get_running_loop().call_later(0.1, lambda: setattr(app.streams, "gone", True))
+            events.append((await receive())["type"])
+            await send({"type": "http.response.start", "status": 204})
+            await send({"type": "http.response.body"})
+            return
+        described = {key: scope[key] for key in ("path", "root_path", "method", "scheme", "http_version")}
+        described.update(raw_path=scope["raw_path"].decode(), query=scope["query_string"].decode(),
+                         client=list(scope["client"]), server=list(scope["server"]), state=scope["state"],
+                         headers=[[n.decode(), v.decode()] for n, v in scope["headers"]],
+                         body=request["body"].decode(), more=request["more_body"])
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"x-asgi", b"yes")]})
+        await send({"type": "http.response.body", "body": json.dumps(described).encode()})
+
+    app.events = events
+    return app
+
+
+def test_asgi_apps_get_a_complete_scope_and_answer_whole(guest, monkeypatch):
+    app = asgi_app()
+    install_app(monkeypatch, "asgi_app", app)
+    guest.boot("asgi_app:app")
+    reply = guest.Handler().handle(WitRequest(
+        method="POST", path="/shop/caf%C3%A9", script_name="/shop", path_info="/caf%C3%A9", query="a=1",
+        authority="example.com:8080", remote_addr="10.0.0.1:5000", headers=[("x-one", "1")], body=b"hi"))
+    assert reply.status == 201 and ("x-asgi", b"yes") in headers_of(reply)
+    assert json.loads(reply.body) == {
+        "path": "/shop/caf\u00e9", "root_path": "/shop", "raw_path": "/shop/caf%C3%A9", "method": "POST",
+        "scheme": "http", "http_version": "1.1", "query": "a=1", "client": ["10.0.0.1", 5000],
+        "server": ["example.com", 8080], "state": {"db": "loaded"}, "headers": [["x-one", "1"]],
+        "body": "hi", "more": False,
+    }
+    assert app.events == ["lifespan.startup"]
+    guest.Handler().shutdown()
+    assert app.events == ["lifespan.startup", "lifespan.shutdown"]
+
+
+def test_asgi_parts_stream_and_disconnects_are_told(guest, monkeypatch):
+    app = asgi_app()
+    install_app(monkeypatch, "asgi_stream_app", app)
+    guest.boot("asgi_stream_app:app")
+    app.streams = guest.host_streams
+    handler = guest.Handler()
+    assert pulled(handler, handler.handle(WitRequest(path="/stream", path_info="/stream"))) == [b"a", b"b", b"c"]
+    reply = guest.Handler().handle(WitRequest(path="/wait", path_info="/wait"))
+    assert reply.status == 204 and app.events[-1] == "http.disconnect"
+
+
+def test_an_asgi_startup_that_fails_fails_the_build(guest, monkeypatch):
+    install_app(monkeypatch, "asgi_failing_app", asgi_app(startup="no database"))
+    with pytest.raises(RuntimeError, match="lifespan startup failed: no database"):
+        guest.boot("asgi_failing_app:app")
+
+
+def test_an_asgi_app_without_lifespan_still_builds(guest, monkeypatch):
+    install_app(monkeypatch, "asgi_plain_app", asgi_app(lifespan=False))
+    guest.boot("asgi_plain_app:app")
+    assert guest.Handler().handle(WitRequest()).status == 201
+    guest.Handler().shutdown()
+
+
+def test_the_interface_an_app_speaks_is_told_to_the_host(guest, monkeypatch, tmp_path):
+    native_module(monkeypatch)
+    install_app(monkeypatch, "asgi_told_app", asgi_app(lifespan=False))
+    module = types.ModuleType("wsgi_told_app")
+    module.application = lambda environ, start_response: [b""]
+    monkeypatch.setitem(sys.modules, "wsgi_told_app", module)
+    told = tmp_path / "interface"
+    for entry, interface in [("native_app:app", "native"), ("asgi_told_app:app", "asgi"),
+                             ("wsgi_told_app:application", "wsgi")]:
+        guest.boot(entry, interface_file=str(told))
+        assert told.read_text() == interface, entry
+
+
+def test_an_asgi2_double_callable_is_refused_with_the_way_out(guest, monkeypatch):
+    module = types.ModuleType("asgi2_app")
+
+    class Application:
+        def __init__(self, scope):
+            self.scope = scope
+
+        async def __call__(self, receive, send):
+            pass
+
+    module.Application = Application
+    monkeypatch.setitem(sys.modules, "asgi2_app", module)
+    with pytest.raises(TypeError, match="is an ASGI 2 application .*guarantee_single_callable"):
+        guest.load_entry("asgi2_app:Application")

@@ -56,7 +56,11 @@ def test_without_threads_the_default_executor_runs_work_inline(monkeypatch):
     monkeypatch.delattr(loop_class, "_terrarium_inline_executor")
 
     def where(x):
-        return threading.get_ident(), x * 2
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return threading.get_ident(), x * 2
+        raise AssertionError("a worker thread sees no running loop")
 
     def fail():
         raise KeyError("inside")
@@ -76,3 +80,39 @@ def test_without_threads_the_default_executor_runs_work_inline(monkeypatch):
     assert first == (main_thread, 8) and second == (main_thread, 10)
     assert failed == "'inside'"
     assert executor is None, "no pool was made, so asyncio.run's shutdown starts no thread"
+
+
+def test_without_threads_asgiref_leaves_a_thread_sensitive_context_inline(monkeypatch):
+    import concurrent.futures
+    import threading
+
+    from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+    def no_threads(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    monkeypatch.setattr(_asyncio, "_can_start_thread", lambda: False)
+    pool = concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(pool, "submit", pool.submit)
+    monkeypatch.delattr(pool, "_terrarium_inline", raising=False)
+    monkeypatch.setattr(ThreadSensitiveContext, "__aexit__", ThreadSensitiveContext.__aexit__)
+    monkeypatch.delattr(ThreadSensitiveContext, "_terrarium_inline", raising=False)
+    _asyncio.run_worker_threads_inline()
+    monkeypatch.delattr(pool, "_terrarium_inline")
+    monkeypatch.delattr(ThreadSensitiveContext, "_terrarium_inline")
+
+    main_thread = threading.get_ident()
+
+    def sync_view():
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return threading.get_ident()
+        raise AssertionError("Django's async-unsafe check would refuse this")
+
+    async def main():
+        async with ThreadSensitiveContext():
+            return await sync_to_async(sync_view)(), asyncio.get_running_loop() is not None
+
+    assert asyncio.run(main()) == (main_thread, True)

@@ -5,6 +5,7 @@ import hashlib
 import types
 
 import pytest
+from conftest import from_host_text
 
 from terrarium import _hashlib
 
@@ -22,10 +23,12 @@ def shimmed(monkeypatch):
 
     def host_pbkdf2(name, password, salt, iterations, length):
         calls.append(("pbkdf2", name))
+        password, salt = from_host_text(password), from_host_text(salt)
         return list(real.pbkdf2_hmac(name, password, salt, iterations, length))
 
     def host_scrypt(password, salt, n, r, p, maxmem, length):
         calls.append(("scrypt", n))
+        password, salt = from_host_text(password), from_host_text(salt)
         try:
             return list(real.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=length))
         except ValueError as error:

@@ -48,9 +48,10 @@ pub struct AccessEntry<'a> {
     pub path: &'a str,
     /// The response status.
     pub status: u16,
-    /// The response body's length in bytes (0 when unknown, e.g. streamed).
+    /// The bytes of the response body sent (a streamed one's in all).
     pub bytes: u64,
-    /// From the request's arrival to its response being ready.
+    /// From the request's arrival to its response being sent whole (a
+    /// streamed one's last part), or to the header for a known length.
     pub duration: Duration,
     /// The host's id for the request (also in the guest's log lines).
     pub request_id: &'a str,

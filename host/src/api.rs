@@ -34,6 +34,8 @@ pub struct AppInfo {
     pub live_instances: usize,
     /// The build hash of the version serving.
     pub version: String,
+    /// The interface the serving version speaks: "native", "wsgi" or "asgi".
+    pub interface: String,
     /// The error of the last reload, when it failed.
     pub last_error: Option<String>,
     /// The names of the variables in its `env` (never their values).
@@ -123,6 +125,7 @@ mod tests {
                 instances: 2,
                 live_instances: 2,
                 version: "abc".into(),
+                interface: "wsgi".into(),
                 last_error: None,
                 env: vec!["TITLE".into()],
                 data: Some(DataInfo {

@@ -71,6 +71,8 @@ impl HasData for BuildImports {
     type Data<'a> = BuildImports;
 }
 
+impl terrarium::app::bytes::Host for BuildImports {}
+
 impl terrarium::app::http::Host for BuildImports {}
 
 impl terrarium::app::log::Host for BuildImports {
@@ -80,14 +82,14 @@ impl terrarium::app::log::Host for BuildImports {
 }
 
 impl terrarium::app::kdf::Host for BuildImports {
-    fn pbkdf2_hmac(&mut self, _: String, _: Vec<u8>, _: Vec<u8>, _: u32, _: u32) -> Result<Vec<u8>, String> {
+    fn pbkdf2_hmac(&mut self, _: String, _: String, _: String, _: u32, _: u32) -> Result<Vec<u8>, String> {
         Err(NO_HASHING_WHILE_BUILDING.to_owned())
     }
 
     fn scrypt(
         &mut self,
-        _: Vec<u8>,
-        _: Vec<u8>,
+        _: String,
+        _: String,
         _: u64,
         _: u32,
         _: u32,
@@ -127,6 +129,18 @@ impl terrarium::app::net::Host for BuildImports {
     }
 }
 
+/// No request while building (warm-up requests never leave the guest):
+/// no body to read, and no client to go away.
+impl terrarium::app::streams::Host for BuildImports {
+    fn read_body(&mut self, _: u32) -> Result<Option<Vec<u8>>, terrarium::app::streams::BodyError> {
+        Ok(None)
+    }
+
+    fn client_gone(&mut self) -> bool {
+        false
+    }
+}
+
 /// No TLS while building: the SDK makes its host configs and sessions
 /// only when a connection needs them, and none can be made then. A call
 /// that comes anyway ends the build with this message.
@@ -143,7 +157,7 @@ mod build_tls {
     }
 
     impl Host for BuildImports {
-        fn describe_certificate(&mut self, _: Vec<u8>) -> wasmtime::Result<Result<CertificateInfo, String>> {
+        fn describe_certificate(&mut self, _: String) -> wasmtime::Result<Result<CertificateInfo, String>> {
             refused()
         }
     }
@@ -155,7 +169,7 @@ mod build_tls {
         fn add_roots(
             &mut self,
             _: Resource<ClientConfig>,
-            _: Vec<u8>,
+            _: String,
         ) -> wasmtime::Result<Result<u32, String>> {
             refused()
         }
@@ -171,8 +185,8 @@ mod build_tls {
         fn set_client_certificate(
             &mut self,
             _: Resource<ClientConfig>,
-            _: Vec<u8>,
-            _: Vec<u8>,
+            _: String,
+            _: String,
         ) -> wasmtime::Result<Result<(), String>> {
             refused()
         }
@@ -192,7 +206,7 @@ mod build_tls {
         fn receive(
             &mut self,
             _: Resource<ClientSession>,
-            _: Vec<u8>,
+            _: String,
         ) -> wasmtime::Result<Result<(), TlsError>> {
             refused()
         }
@@ -215,7 +229,7 @@ mod build_tls {
         fn write(
             &mut self,
             _: Resource<ClientSession>,
-            _: Vec<u8>,
+            _: String,
         ) -> wasmtime::Result<Result<u32, TlsError>> {
             refused()
         }

@@ -9,7 +9,8 @@
 //!                                   of the first build; mounted read-only at run time
 //! apps/<key>/app/                   a copy of the app folder as it was hashed (and its
 //!                                   bytecode): what the build and the instances see, read-only
-//! apps/<key>/boot/                  the generated entry module
+//! apps/<key>/boot/                  the generated entry module, and `interface`: what
+//!                                   the app speaks (`native`, `wsgi`, `asgi`), written by the build
 //! apps/<key>/deps/                  the app's requirements, installed by pip
 //! apps/<key>/component.wasm         the pre-initialized component
 //! zoneinfo-<release>/               the IANA time zones as TZif files (`zoneinfo`)
@@ -34,7 +35,7 @@ use crate::{
 };
 
 /// Bump when the cache layout or the build recipe changes.
-const FORMAT_VERSION: &str = "terrarium-build-4";
+const FORMAT_VERSION: &str = "terrarium-build-5";
 
 /// Where, inside the build sandbox, the first build copies the runtime folders.
 const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
@@ -66,6 +67,9 @@ const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 /// The file, in the boot folder while building only, that hands the app's
 /// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
 const ENV_FILE: &str = "_terrarium_env";
+/// The file, in the boot folder, where the build writes the interface the
+/// app speaks.
+const INTERFACE_FILE: &str = "interface";
 
 /// One Python app to build.
 #[derive(Debug, Clone)]
@@ -124,6 +128,59 @@ pub struct BuiltApp {
     pub mounts: Vec<GuestMount>,
     /// Whether this call built the component (false: it came from the cache).
     pub built: bool,
+    /// The interface the app speaks, as the build found it.
+    pub interface: AppInterface,
+}
+
+/// The interface through which an app is served, found by the build from
+/// what its entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppInterface {
+    /// A `terrarium.App`.
+    Native,
+    /// A WSGI application (PEP 3333).
+    Wsgi,
+    /// An ASGI 3 application.
+    Asgi,
+}
+
+impl AppInterface {
+    /// The name the build wrote for it (`native`, `wsgi`, `asgi`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Wsgi => "wsgi",
+            Self::Asgi => "asgi",
+        }
+    }
+
+    /// The interface named in the boot folder `boot_dir` of a build.
+    fn read_from(boot_dir: &Path) -> Result<Self, BuildError> {
+        let path = boot_dir.join(INTERFACE_FILE);
+        let text = fs::read_to_string(&path).map_err(|source| BuildError::Cache {
+            path: path.clone(),
+            source,
+        })?;
+        match text.trim() {
+            "native" => Ok(Self::Native),
+            "wsgi" => Ok(Self::Wsgi),
+            "asgi" => Ok(Self::Asgi),
+            other => Err(BuildError::Cache {
+                path,
+                source: io::Error::new(io::ErrorKind::InvalidData, format!("unknown interface {other:?}")),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for AppInterface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Native => "a native Terrarium app",
+            Self::Wsgi => "a WSGI app",
+            Self::Asgi => "an ASGI 3 app",
+        })
+    }
 }
 
 /// Why a build failed.
@@ -173,9 +230,13 @@ pub struct BuildCache {
 }
 
 impl BuildCache {
-    /// A cache rooted at `root` (created on first use).
+    /// A cache rooted at `root` (created on first use), made absolute from
+    /// the current folder: the build runs tools (pip) from other folders.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let root = root.into();
+        Self {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
     }
 
     /// The cache's root folder.
@@ -309,6 +370,7 @@ pub fn build_app(
             component,
             mounts,
             built: false,
+            interface: AppInterface::read_from(&entry_dir.join("boot"))?,
         });
     }
 
@@ -369,6 +431,7 @@ pub fn build_app(
         precompile: &[DEPS_GUEST_DIR],
         app_bytecode: (APP_BYTECODE_ALIAS, APP_GUEST_DIR),
         warm_up: &source.warm_up,
+        interface_file: &format!("/0/{INTERFACE_FILE}"),
     });
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
     fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
@@ -401,12 +464,14 @@ pub fn build_app(
         publish(&exported, &runtime_dir).map_err(cache_err(&runtime_dir))?;
         let _ = fs::remove_dir_all(&exported);
     }
+    let interface = AppInterface::read_from(&boot_dir)?;
     publish(tmp.path(), &entry_dir).map_err(cache_err(&entry_dir))?;
     Ok(BuiltApp {
         key,
         component,
         mounts,
         built: true,
+        interface,
     })
 }
 
@@ -454,6 +519,16 @@ mod tests {
             env: Vec::new(),
             data_in_app: None,
         }
+    }
+
+    #[test]
+    fn a_relative_root_is_made_absolute_from_the_current_folder() {
+        // pip runs from the app's copy, and is given the cache's tools/ by path.
+        let cache = BuildCache::new(".terrarium/cache");
+        assert_eq!(
+            cache.root(),
+            std::env::current_dir().unwrap().join(".terrarium/cache")
+        );
     }
 
     #[test]
@@ -547,12 +622,14 @@ mod tests {
             precompile: &["/3"],
             app_bytecode: ("/5", "/2"),
             warm_up: &warm_up,
+            interface_file: "/0/interface",
         });
         assert!(
             text.contains(
                 "_guest.boot(\"site.main:application\", export_runtime_to=None, \
                  env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], \
-                 app_bytecode=(\"/5\", \"/2\"), warm_up=[\"/\", \"/a?b=\\\"c\\\"\"])"
+                 app_bytecode=(\"/5\", \"/2\"), warm_up=[\"/\", \"/a?b=\\\"c\\\"\"], \
+                 interface_file=\"/0/interface\")"
             ),
             "{text}"
         );

@@ -28,6 +28,6 @@ pub mod sdk;
 pub mod zoneinfo;
 
 pub use cache::{
-    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, SANDBOX_GUEST_DIRS,
-    build_app,
+    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount,
+    SANDBOX_GUEST_DIRS, build_app,
 };

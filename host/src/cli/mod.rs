@@ -342,9 +342,13 @@ fn print_progress(progress: Progress) {
             app,
             from_cache,
             elapsed,
+            interface,
         } => {
             let how = if from_cache { "from cache" } else { "built" };
-            eprintln!("[{app}] ready ({how}, {:.2}s)", elapsed.as_secs_f64());
+            eprintln!(
+                "[{app}] ready ({how}, {:.2}s): {interface}",
+                elapsed.as_secs_f64()
+            );
         }
     }
 }

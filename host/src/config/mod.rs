@@ -53,9 +53,11 @@
 //! isolation = "pooled"          # or "request": a fresh instance for every request
 //! instances = 4                 # pool size (request mode: concurrent instances)
 //! memory = "256MiB"             # memory cap per instance
-//! timeout = "30s"               # deadline per request (504 after it)
+//! timeout = "30s"               # deadline per request (504 after it); streaming: per gap
+//! stream_timeout = "1h"         # the longest a streamed response (or body) may last in all
 //! warm_up = ["/", "/items?page=1"]  # GET these at build time, before the snapshot
 //! max_body = "10MiB"            # largest request body (413 beyond it)
+//! buffer_body = "1MiB"          # bodies up to this are read whole before the app is called
 //! enabled = true                # false: start switched off (503)
 //! maintenance = "down.html"     # page served while switched off
 //! sessions = true               # the app gets a session of its own
@@ -84,9 +86,9 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 pub use env::AppEnv;
 pub use mount::{
-    AppSettings, DEFAULT_ENTRY, DEFAULT_INSTANCES, DEFAULT_MAX_BODY, DEFAULT_MEMORY, DEFAULT_TIMEOUT, Entry,
-    Isolation, MAX_INSTANCES, MAX_MEMORY, MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath,
-    StaticSettings,
+    AppSettings, DEFAULT_BUFFER_BODY, DEFAULT_ENTRY, DEFAULT_INSTANCES, DEFAULT_MAX_BODY, DEFAULT_MEMORY,
+    DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT, Entry, Isolation, MAX_INSTANCES, MAX_MEMORY, MAX_WARM_UP_PATHS,
+    MIN_MEMORY, MountConfig, MountKind, MountPath, StaticSettings,
 };
 pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;
@@ -299,6 +301,7 @@ mod tests {
         assert_eq!(mount.name, "root");
         assert!(mount.enabled);
         assert_eq!(mount.max_body.0, DEFAULT_MAX_BODY);
+        assert_eq!(mount.buffer_body.0, DEFAULT_BUFFER_BODY);
         let app = mount.app().unwrap();
         assert_eq!(app.entry.to_string(), "app:app");
         assert_eq!(app.isolation, Isolation::Pooled);

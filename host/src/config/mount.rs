@@ -28,8 +28,12 @@ pub const DEFAULT_INSTANCES: u32 = 4;
 pub const DEFAULT_MEMORY: u64 = 256 << 20;
 /// The default deadline per request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default bound on one streamed response or request body.
+pub const DEFAULT_STREAM_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The default largest request body.
 pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
+/// The default `buffer_body`: request bodies up to 1 MiB are read whole first.
+pub const DEFAULT_BUFFER_BODY: u64 = 1 << 20;
 /// The smallest memory cap accepted: CPython itself needs this much.
 pub const MIN_MEMORY: u64 = 32 << 20;
 /// The largest memory cap accepted (a 32-bit wasm memory).
@@ -54,6 +58,11 @@ pub struct MountConfig {
     pub maintenance: Option<PathBuf>,
     /// `max_body = "10MiB"`
     pub max_body: ByteSize,
+    /// `buffer_body = "1MiB"`: a request body up to this size is read whole
+    /// before the app is called (a slow client holds no instance while it
+    /// sends); a longer one reaches the app as it arrives, after its first
+    /// `buffer_body` bytes.
+    pub buffer_body: ByteSize,
     /// `sessions = true`: the app gets `req.session` (its own namespace and cookie).
     pub sessions: bool,
     /// What is mounted.
@@ -84,6 +93,9 @@ pub struct AppSettings {
     pub memory: ByteSize,
     /// `timeout = "30s"`
     pub timeout: HumanDuration,
+    /// `stream_timeout = "1h"`: how long one streamed response (or a request
+    /// body read as it arrives) may last; `timeout` then bounds each gap.
+    pub stream_timeout: HumanDuration,
     /// `warm_up = ["/", "/items?page=1"]`: paths (with an optional query) the
     /// build requests a few times before it snapshots the app, so that every
     /// instance starts warm. Empty by default.
@@ -335,7 +347,23 @@ impl TryFrom<HumanDuration> for RequestTimeout {
     }
 }
 
-/// `max_body`: at most 4GiB.
+/// `stream_timeout`: 1s to a week.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "HumanDuration")]
+struct StreamTimeout(HumanDuration);
+
+impl TryFrom<HumanDuration> for StreamTimeout {
+    type Error = String;
+
+    fn try_from(timeout: HumanDuration) -> Result<Self, String> {
+        if timeout.0 < Duration::from_secs(1) || timeout.0 > Duration::from_secs(7 * 86_400) {
+            return Err("must be between 1s and 7d".to_owned());
+        }
+        Ok(Self(timeout))
+    }
+}
+
+/// `max_body` and `buffer_body`: at most 4GiB.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(try_from = "ByteSize")]
 struct BodyLimit(ByteSize);
@@ -369,6 +397,7 @@ pub(super) struct RawMount {
     instances: Option<Instances>,
     memory: Option<MemoryCap>,
     timeout: Option<RequestTimeout>,
+    stream_timeout: Option<StreamTimeout>,
     warm_up: Option<WarmUp>,
     env: Option<AppEnv>,
     data: Option<PathBuf>,
@@ -380,6 +409,7 @@ pub(super) struct RawMount {
     outbound_ca: Option<PathBuf>,
     outbound_connect_timeout: Option<ConnectTimeout>,
     max_body: Option<BodyLimit>,
+    buffer_body: Option<BodyLimit>,
     index: Option<bool>,
     enabled: Option<bool>,
     maintenance: Option<PathBuf>,
@@ -451,6 +481,9 @@ impl RawMount {
             enabled: self.enabled.unwrap_or(true),
             maintenance,
             max_body: self.max_body.map_or(ByteSize(DEFAULT_MAX_BODY), |limit| limit.0),
+            buffer_body: self
+                .buffer_body
+                .map_or(ByteSize(DEFAULT_BUFFER_BODY), |limit| limit.0),
             sessions: self.sessions.unwrap_or(false),
             kind,
         })
@@ -477,6 +510,9 @@ impl RawMount {
             timeout: self
                 .timeout
                 .map_or(HumanDuration(DEFAULT_TIMEOUT), |timeout| timeout.0),
+            stream_timeout: self
+                .stream_timeout
+                .map_or(HumanDuration(DEFAULT_STREAM_TIMEOUT), |timeout| timeout.0),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
             storage,
@@ -509,6 +545,7 @@ impl RawMount {
             ("instances", self.instances.is_some()),
             ("memory", self.memory.is_some()),
             ("timeout", self.timeout.is_some()),
+            ("stream_timeout", self.stream_timeout.is_some()),
             ("warm_up", self.warm_up.is_some()),
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),

@@ -105,6 +105,7 @@ fn describe(mount: &Mount) -> MountInfo {
                     instances: app.settings.instances,
                     live_instances: current.pool.live_instances(),
                     version: current.key.clone(),
+                    interface: current.interface.as_str().to_owned(),
                     last_error: app.last_error(),
                     env: app.settings.env.names().map(str::to_owned).collect(),
                     data: app.grants.data.as_ref().map(|data| DataInfo {

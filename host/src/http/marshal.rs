@@ -27,6 +27,8 @@ pub struct RequestContext<'a> {
     pub full_path: &'a str,
     /// The session's data, when the mount has sessions.
     pub session: Option<&'a str>,
+    /// Whether the body given is only its first part (the rest is read as it arrives).
+    pub more_body: bool,
 }
 
 /// The contract's request record for `parts` and `body`: the head packed
@@ -68,6 +70,7 @@ pub fn to_guest(
     Ok(GuestRequest::new(
         pack_head(&fields, headers)?,
         Vec::from(body),
+        context.more_body,
         context.session.map(str::to_owned),
     ))
 }
@@ -134,6 +137,7 @@ mod tests {
                 path_info: "/items/%C3%A9",
                 full_path: "/api/items/%C3%A9",
                 session: Some("{}"),
+                more_body: false,
             },
         )
         .unwrap();
@@ -178,6 +182,7 @@ mod tests {
             path_info: "/x",
             full_path: "/x",
             session: None,
+            more_body: false,
         };
         let (fields, _) = unpack(to_guest(&parts, Bytes::new(), &context).unwrap().head());
         assert_eq!(fields[3], "origin.test");
@@ -199,6 +204,7 @@ mod tests {
             path_info: "/a\nb",
             full_path: "/a\nb",
             session: None,
+            more_body: false,
         };
         assert!(to_guest(&parts, Bytes::new(), &context).is_err());
     }

@@ -7,6 +7,8 @@
 //! - [`connections`]: the connections a listener holds, what each is doing,
 //!   and which gives way at the cap.
 //! - [`body_budget`]: the site-wide budget of request-body bytes held in memory.
+//! - [`finished`]: a request's access-log record and stats, written once its
+//!   response (streamed ones too) is over.
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
@@ -16,6 +18,7 @@
 pub mod admin;
 pub mod body_budget;
 pub mod connections;
+pub mod finished;
 pub mod listeners;
 pub mod marshal;
 pub mod pipeline;

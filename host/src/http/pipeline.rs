@@ -18,13 +18,13 @@ use hyper::body::Incoming;
 use super::{
     body_budget::{BodyBudget, HeldBytes},
     connections::Activity,
+    finished::Finished,
     marshal,
     responses::{self, Body, Context, Refusal},
 };
 use crate::{
-    access_log::AccessEntry,
     paths::CanonicalPath,
-    sandbox::GuestRequest,
+    sandbox::{BodyFault, BodySource, GuestAnswer, GuestError, GuestRequest},
     sessions::{Change, Loaded, Sessions},
     site::{AppMount, Mount, MountTarget, Site},
 };
@@ -60,35 +60,23 @@ pub async fn handle(
             request_id: &request_id,
         })
     });
-    let status = response.status().as_u16();
-    let bytes = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse().ok())
-        .or_else(|| hyper::body::Body::size_hint(response.body()).exact())
-        .unwrap_or(0);
-    let elapsed = started.elapsed();
-    if let Some(mount) = &mount {
-        mount.stats.record(status, elapsed);
-    }
-    site.access_log().record(&AccessEntry {
-        mount: mount.as_ref().map_or("-", |m| m.name.as_str()),
-        method: method.as_str(),
-        path: &raw_path,
-        status,
-        bytes,
-        duration: elapsed,
-        request_id: &request_id,
+    Finished {
+        site,
+        mount,
+        method,
+        path: raw_path,
+        request_id,
         remote,
-    });
-    response
+        started,
+    }
+    .record_when_sent(response)
 }
 
 /// The mount a request reached (if any), and its answer.
 async fn route(
     site: &Site,
     bodies: &BodyBudget,
-    activity: &Activity,
+    activity: &Arc<Activity>,
     remote: SocketAddr,
     request: Request<Incoming>,
     request_id: &str,
@@ -128,6 +116,7 @@ async fn route(
                 bodies,
                 body_limits: BodyLimits {
                     max: mount.max_body,
+                    buffer: mount.buffer_body.min(mount.max_body) as usize,
                     idle: server.body_timeout.0,
                     min_rate: server.min_body_rate.0,
                 },
@@ -192,15 +181,15 @@ struct AppTarget<'a> {
 /// session saved.
 async fn dispatch(
     target: &AppTarget<'_>,
-    activity: &Activity,
+    activity: &Arc<Activity>,
     request: Request<Incoming>,
     remote: SocketAddr,
     request_id: &str,
 ) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
-    // The body's bytes count against the site's budget until the app is done.
-    let (body, _held) = read_body(&parts, body, target.body_limits, target.bodies, activity).await?;
-    activity.working();
+    // The bytes held of the body count against the site's budget until the
+    // app has answered.
+    let (body, _held, rest) = read_body(&parts, body, target.body_limits, target.bodies, activity).await?;
     let session = match target.sessions {
         Some(sessions) => {
             let secure = sessions.secure_for(
@@ -230,10 +219,11 @@ async fn dispatch(
             path_info: target.path_info,
             full_path: &target.full_path,
             session: session.as_ref().map(|open| open.loaded.data()),
+            more_body: rest.is_some(),
         },
     )
     .map_err(|error| Refusal::Unreadable(error.to_string()))?;
-    let (mut response, change) = call_app(target.app, request_id, guest_request).await?;
+    let (mut response, change) = call_app(target.app, request_id, guest_request, rest).await?;
     if let Some(open) = session
         && let Some(cookie) = open.save(change, &target.mount.path).await?
     {
@@ -247,26 +237,31 @@ async fn dispatch(
 struct BodyLimits {
     /// The mount's `max_body`.
     max: u64,
+    /// The mount's `buffer_body`: how much of a body the host reads before
+    /// calling the app. A body that ends within it reaches the app whole,
+    /// in the call; a longer one reaches it as this first part and the
+    /// rest as it arrives.
+    buffer: usize,
     /// `server.body_timeout`: the longest wait for the next part.
     idle: Duration,
     /// `server.min_body_rate`, bytes per second, once `idle` has passed.
     min_rate: u64,
 }
 
-/// The body, whole, within `limits`: 413 beyond `max` (checked against
+/// The body within `limits`: 413 beyond `max` (checked against
 /// `Content-Length` before reading when there is one), 408 when it stalls
 /// for `idle` or, after `idle`, averages less than `min_rate`, 503 when the
-/// site's `budget` has no bytes left for it. Each part that comes is told
-/// to the connection's `activity` (a body without one for a while may be
-/// cut at the connection cap). Returns it with its bytes held from the
-/// budget.
+/// site's `budget` has no bytes left for the part held. Returns the body
+/// whole, or its first `limits.buffer` bytes and the source of the
+/// rest (which applies the same limits as it goes), with the bytes held
+/// from the budget.
 async fn read_body(
     parts: &Parts,
-    mut body: Incoming,
+    body: Incoming,
     limits: BodyLimits,
     budget: &BodyBudget,
-    activity: &Activity,
-) -> Result<(Bytes, HeldBytes), Refusal> {
+    activity: &Arc<Activity>,
+) -> Result<(Bytes, HeldBytes, Option<BodySource>), Refusal> {
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -277,55 +272,109 @@ async fn read_body(
     }
     let mut held = BodyBudget::none();
     if hyper::body::Body::is_end_stream(&body) {
-        return Ok((Bytes::new(), held));
+        activity.working();
+        return Ok((Bytes::new(), held, None));
     }
-    let started = Instant::now();
+    let mut reader = BodyReader {
+        body,
+        limits,
+        received: 0,
+        started: Instant::now(),
+        activity: activity.clone(),
+    };
     // Grown as the body arrives: a declared length costs nothing until it is sent.
-    let mut received = BytesMut::with_capacity(declared.unwrap_or(0).min(64 << 10) as usize);
-    loop {
-        let frame = match tokio::time::timeout(limits.idle, body.frame()).await {
-            Err(_) => {
-                return Err(Refusal::BodyTimeout(format!(
-                    "no part of the body came for {:?}",
-                    limits.idle
-                )));
-            }
-            Ok(None) => break,
-            Ok(Some(Err(error))) => {
-                return Err(Refusal::Unreadable(format!("could not read the body: {error}")));
-            }
-            Ok(Some(Ok(frame))) => frame,
+    let mut first = BytesMut::with_capacity(declared.unwrap_or(0).min(64 << 10) as usize);
+    while first.len() < limits.buffer {
+        let Some(part) = reader.next_part().await? else {
+            return Ok((first.freeze(), held, None));
         };
-        activity.body_progressed();
-        let Ok(data) = frame.into_data() else { continue };
-        if received.len() as u64 + data.len() as u64 > limits.max {
-            return Err(Refusal::TooLarge { limit: limits.max });
-        }
-        if !budget.take(&mut held, data.len()) {
+        if !budget.take(&mut held, part.len()) {
             return Err(Refusal::BodiesBusy);
         }
-        received.extend_from_slice(&data);
-        let elapsed = started.elapsed();
-        if elapsed > limits.idle && (received.len() as f64) < limits.min_rate as f64 * elapsed.as_secs_f64() {
-            return Err(Refusal::BodyTimeout(format!(
-                "the body came at {:.0} bytes/s, below server.min_body_rate ({} bytes/s)",
-                received.len() as f64 / elapsed.as_secs_f64(),
-                limits.min_rate
-            )));
-        }
+        first.extend_from_slice(&part);
     }
-    Ok((received.freeze(), held))
+    let rest = futures_util::stream::try_unfold(reader, |mut reader| async move {
+        Ok(reader.next_part().await?.map(|part| (part, reader)))
+    });
+    Ok((first.freeze(), held, Some(Box::pin(rest))))
 }
 
-/// Runs the request in the app's current version; its checked answer and
-/// what it did with the session.
+/// A request body read part by part, within its limits.
+struct BodyReader {
+    body: Incoming,
+    limits: BodyLimits,
+    received: u64,
+    started: Instant,
+    activity: Arc<Activity>,
+}
+
+impl BodyReader {
+    /// The next part of the body; none at its end (the request is then
+    /// being worked on, as the connection's activity is told).
+    async fn next_part(&mut self) -> Result<Option<Bytes>, BodyFault> {
+        let limits = self.limits;
+        loop {
+            let frame = match tokio::time::timeout(limits.idle, self.body.frame()).await {
+                Err(_) => {
+                    return Err(BodyFault::TooSlow(format!(
+                        "no part of the body came for {:?}",
+                        limits.idle
+                    )));
+                }
+                Ok(None) => {
+                    self.activity.working();
+                    return Ok(None);
+                }
+                Ok(Some(Err(error))) => {
+                    return Err(BodyFault::Unreadable(format!("could not read the body: {error}")));
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            self.activity.body_progressed();
+            let Ok(data) = frame.into_data() else { continue };
+            self.received += data.len() as u64;
+            if self.received > limits.max {
+                return Err(BodyFault::TooLarge(limits.max));
+            }
+            let elapsed = self.started.elapsed();
+            if elapsed > limits.idle
+                && (self.received as f64) < limits.min_rate as f64 * elapsed.as_secs_f64()
+            {
+                return Err(BodyFault::TooSlow(format!(
+                    "the body came at {:.0} bytes/s, below server.min_body_rate ({} bytes/s)",
+                    self.received as f64 / elapsed.as_secs_f64(),
+                    limits.min_rate
+                )));
+            }
+            if !data.is_empty() {
+                return Ok(Some(data));
+            }
+        }
+    }
+}
+
+/// Runs the request in the app's current version (`body` is the rest of
+/// its body, when it did not come whole); its checked answer, whole or
+/// streaming, and what it did with the session.
 async fn call_app(
     app: &AppMount,
     request_id: &str,
     request: GuestRequest,
+    body: Option<BodySource>,
 ) -> Result<(Response<Body>, Change), Refusal> {
-    let answer = app.current().pool.handle(request_id, request).await?;
-    Ok(responses::from_guest(answer)?)
+    let answer = app
+        .current()
+        .pool
+        .handle(request_id, request, body)
+        .await
+        .map_err(|error| match error {
+            GuestError::Body(fault) => Refusal::from(fault),
+            error => Refusal::Guest(error),
+        })?;
+    Ok(match answer {
+        GuestAnswer::Whole(response) => responses::from_guest(response)?,
+        GuestAnswer::Streamed(head, parts) => responses::streamed_from_guest(head, parts)?,
+    })
 }
 
 /// A session loaded for one request, to be saved after the app answers.

@@ -8,14 +8,16 @@
 //! ([`from_guest`]).
 
 use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
-use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Empty, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
 use serde_json::json;
 
 use crate::{
     packing::unpack_headers,
     paths::PathError,
-    sandbox::{GuestError, GuestResponse},
+    sandbox::{AnswerParts, BodyFault, GuestError, GuestResponse},
     sessions::{Change, StoreError},
     site::ControlError,
 };
@@ -94,6 +96,16 @@ pub enum Refusal {
     /// A control API refusal (answered as JSON).
     #[error(transparent)]
     Control(#[from] ControlRefusal),
+}
+
+impl From<BodyFault> for Refusal {
+    fn from(fault: BodyFault) -> Self {
+        match fault {
+            BodyFault::TooLarge(limit) => Self::TooLarge { limit },
+            BodyFault::TooSlow(why) => Self::BodyTimeout(why),
+            BodyFault::Unreadable(why) => Self::Unreadable(why),
+        }
+    }
 }
 
 /// Why the control API refused a request; answered as `{"error": ...}`.
@@ -286,6 +298,8 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<B
 fn guest_failure_status(error: &GuestError) -> StatusCode {
     match error {
         GuestError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        GuestError::Body(fault) => Refusal::from(fault.clone()).status(),
+        GuestError::StreamBroken => StatusCode::INTERNAL_SERVER_ERROR,
         GuestError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         GuestError::OutOfMemory(_)
         | GuestError::StackOverflow
@@ -312,26 +326,105 @@ pub fn from_guest(answer: GuestResponse) -> Result<(Response<Body>, Change), Gue
         headers,
         body,
         session,
+        ..
     } = answer;
+    let response = checked_head(status, &headers, full(body), false)?;
+    Ok((response, session))
+}
+
+/// [`from_guest`] for a streamed answer: `head` (its body the first part)
+/// and the rest of its `parts`, sent on as they come. A `Content-Length` the app set is kept
+/// (the parts must then add up to it); without one the body is chunked.
+pub fn streamed_from_guest(
+    head: GuestResponse,
+    parts: AnswerParts,
+) -> Result<(Response<Body>, Change), GuestError> {
+    let response = checked_head(head.status, &head.headers, empty(), true)?;
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let first = Bytes::from(head.body);
+    let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
+    let parts = first.chain(parts);
+    let body = match declared {
+        Some(length) => BodyExt::boxed(StreamBody::new(exactly(length, parts).map_ok(Frame::data))),
+        None => BodyExt::boxed(StreamBody::new(parts.map_ok(Frame::data))),
+    };
+    Ok((response.map(|_| body), head.session))
+}
+
+/// `parts`, checked to add up to exactly the `length` the app declared: a
+/// part that would go past it, or an end short of it, is an error instead
+/// (logged), so the connection is cut and the client never takes a
+/// wrong-length body for a whole one.
+fn exactly(
+    length: u64,
+    parts: impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    let wrong = move |sent: &dyn std::fmt::Display| {
+        let message =
+            format!("the app declared Content-Length: {length} and sent {sent} bytes: the response was cut");
+        tracing::warn!("{message}");
+        std::io::Error::other(message)
+    };
+    futures_util::stream::unfold((parts, 0u64, false), move |(mut parts, sent, ended)| async move {
+        if ended {
+            return None;
+        }
+        let step = match parts.next().await {
+            Some(Ok(part)) => {
+                let sent = sent + part.len() as u64;
+                if sent > length {
+                    (
+                        Err(wrong(&format_args!("more than {length}"))),
+                        (parts, sent, true),
+                    )
+                } else {
+                    (Ok(part), (parts, sent, false))
+                }
+            }
+            Some(Err(error)) => (Err(error), (parts, sent, true)),
+            None if sent < length => (Err(wrong(&sent)), (parts, sent, true)),
+            None => return None,
+        };
+        Some(step)
+    })
+}
+
+/// A response with the guest's `status` and packed `headers`, both checked,
+/// and `body`; the headers the host owns are dropped (but the app's
+/// `Content-Length` when `keep_length`).
+fn checked_head(
+    status: u16,
+    headers: &[u8],
+    body: Body,
+    keep_length: bool,
+) -> Result<Response<Body>, GuestError> {
     let status = StatusCode::from_u16(status)
         .ok()
-        .filter(|s| (200..=599).contains(&s.as_u16()) || s.as_u16() == 100)
+        .filter(|s| (200..=599).contains(&s.as_u16()))
         .ok_or_else(|| GuestError::BadResponse(format!("status {status} is not a valid final status")))?;
-    let mut response = Response::new(full(body));
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let map = response.headers_mut();
-    for entry in unpack_headers(&headers) {
+    for entry in unpack_headers(headers) {
         let (name, value) = entry.map_err(|e| GuestError::BadResponse(e.to_string()))?;
         let name = HeaderName::from_bytes(name).map_err(|_| {
             GuestError::BadResponse(format!("invalid header name {:?}", String::from_utf8_lossy(name)))
         })?;
         let value = HeaderValue::from_bytes(value)
             .map_err(|_| GuestError::BadResponse(format!("invalid value for header {name}")))?;
-        if !is_host_owned(&name) {
+        if keep_length && name == header::CONTENT_LENGTH {
+            let length = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
+            let length =
+                length.ok_or_else(|| GuestError::BadResponse(format!("invalid Content-Length {value:?}")))?;
+            map.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        } else if !is_host_owned(&name) {
             map.append(name, value);
         }
     }
-    Ok((response, session))
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -347,6 +440,7 @@ mod tests {
                 .flat_map(|(name, value)| [name.as_bytes(), b"\0", value, b"\n"].concat())
                 .collect(),
             body: b"hi".to_vec(),
+            more_body: false,
             session: Change::Unchanged,
         }
     }
@@ -520,6 +614,9 @@ mod tests {
 
         for bad in [
             answer(0, &[]),
+            answer(100, &[]),
+            answer(103, &[]),
+            answer(199, &[]),
             answer(600, &[]),
             answer(200, &[("bad name", b"1")]),
             answer(200, &[("x", b"a\nb")]),

@@ -24,6 +24,14 @@ pub enum GuestError {
     /// Every instance stayed busy for the whole wait.
     #[error("no instance became free within {0:?}")]
     Busy(Duration),
+    /// The rest of the request body could not be read (the refusal the
+    /// client gets: 413, 408 or 400). The instance is unharmed.
+    #[error(transparent)]
+    Body(#[from] super::exchange::BodyFault),
+    /// The app failed midway through a streamed response (its log says
+    /// why); the response was cut. The instance is unharmed.
+    #[error("the app failed while streaming its response")]
+    StreamBroken,
     /// A new instance could not be created.
     #[error("could not start an instance: {0}")]
     Instantiate(String),

@@ -26,8 +26,11 @@ use wasmtime_wasi::{
 
 use super::{
     App, AppPre,
+    deadline::CallDeadline,
     error::GuestError,
+    exchange::{BodyFault, Exchange},
     guest_log::{GuestLog, GuestOutput},
+    latin1,
     messages::{GuestRequest, GuestResponse},
     net::{self, CountedSockets, InstanceNet, OpenSockets, OutboundAccess},
     terrarium,
@@ -113,7 +116,9 @@ pub struct GuestState {
     stdout: GuestOutput,
     stderr: GuestOutput,
     /// When the running call (or the instantiation) must be interrupted.
-    deadline: Instant,
+    deadline: Arc<CallDeadline>,
+    /// The running call's body and streamed answer.
+    exchange: Option<Exchange>,
     /// What it may write, and its open files there.
     writable: WritableFolders,
     /// What it may connect to, and what its lookups learned.
@@ -155,12 +160,19 @@ impl terrarium::app::storage::Host for GuestState {
 }
 
 /// The contract's `http` interface holds only types; it has nothing to implement.
+impl terrarium::app::bytes::Host for GuestState {}
+
 impl terrarium::app::http::Host for GuestState {}
 
 impl GuestState {
     /// When the running call must be interrupted.
     pub(super) fn deadline(&self) -> Instant {
-        self.deadline
+        self.deadline.get()
+    }
+
+    /// The running call's exchange (none between calls), and its deadline.
+    pub(super) fn exchange(&mut self) -> (Option<&mut Exchange>, &CallDeadline) {
+        (self.exchange.as_mut(), &self.deadline)
     }
 
     /// Its resource table (the contract's resources live there too).
@@ -293,7 +305,8 @@ impl AppTemplate {
             log,
             stdout,
             stderr,
-            deadline: Instant::now() + INSTANTIATE_TIMEOUT,
+            deadline: Arc::new(CallDeadline::new(Instant::now() + INSTANTIATE_TIMEOUT)),
+            exchange: None,
             writable,
             net,
             sockets: OpenSockets::default(),
@@ -350,37 +363,128 @@ impl Instance {
         limiter.largest - limiter.at_start > room / 4 * 3
     }
 
-    /// Runs one request, interrupted after `timeout`.
-    /// Its log lines are tagged with `request_id`.
+    /// Runs one request, interrupted after `timeout`. Its log lines are
+    /// tagged with `request_id`. The `exchange` stays with the instance
+    /// until [`Self::take_exchange`]: a response with `more_body` streams,
+    /// its parts pulled with [`Self::next_part`].
     pub async fn call(
         &mut self,
         request_id: &Arc<str>,
         request: &GuestRequest,
+        exchange: Exchange,
         timeout: Duration,
     ) -> Result<GuestResponse, GuestError> {
         let state = self.store.data_mut();
         state.log.set_request(request_id.clone());
         state.writable.refusal().take();
         state.net.take_refusal();
-        state.deadline = Instant::now() + timeout;
-        self.store.set_epoch_deadline(1);
-        // A guest computing is interrupted at its next epoch tick past the
-        // deadline; one waiting (a timer, a socket, a lookup) is not
-        // running, so the wait itself is bounded here too.
+        state.exchange = Some(exchange);
+        let deadline = self.arm(Instant::now() + timeout);
         let call = self
             .bindings
             .terrarium_app_handler()
             .call_handle(&mut self.store, &request.0);
-        let result = match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(Trap::Interrupt.into()),
-        };
-        let state = self.store.data();
+        let result = wait_within(&deadline, call).await;
+        let response = self.settle(result, timeout)?;
+        GuestResponse::try_from(response).map_err(|error| GuestError::BadResponse(error.to_string()))
+    }
+
+    /// The next part of the streaming response, pulled within `deadline`;
+    /// none once it is complete.
+    pub async fn next_part(&mut self, deadline: Instant) -> Result<Option<Vec<u8>>, GuestError> {
+        let within = deadline.saturating_duration_since(Instant::now());
+        let shared = self.arm(deadline);
+        let call = self
+            .bindings
+            .terrarium_app_handler()
+            .call_next_part(&mut self.store);
+        let result = wait_within(&shared, call).await;
+        let part = self
+            .settle(result, within)?
+            .map_err(|()| GuestError::StreamBroken)?;
+        part.map(latin1::into_bytes)
+            .transpose()
+            .map_err(|error| GuestError::BadResponse(error.to_string()))
+    }
+
+    /// Ends the streaming response before its end (see the contract's
+    /// `handler.end-stream`), given `within` to wind down. Returns whether
+    /// the instance is still fit to serve.
+    pub async fn end_stream(&mut self, within: Duration) -> bool {
+        let shared = self.arm(Instant::now() + within);
+        let call = self
+            .bindings
+            .terrarium_app_handler()
+            .call_end_stream(&mut self.store);
+        let result = wait_within(&shared, call).await;
+        self.settle(result, within).is_ok()
+    }
+
+    /// Why the last call's request body could not be read, if it could not.
+    pub fn exchange_fault(&self) -> Option<BodyFault> {
+        self.store.data().exchange.as_ref()?.fault().cloned()
+    }
+
+    /// The exchange of the last call, once its response is complete.
+    pub fn take_exchange(&mut self) -> Option<Exchange> {
+        self.store.data_mut().exchange.take()
+    }
+
+    /// Sets the deadline of the call about to start (read at each epoch
+    /// tick) and returns it, for [`wait_within`].
+    fn arm(&mut self, deadline: Instant) -> Arc<CallDeadline> {
+        let shared = &self.store.data().deadline;
+        shared.set(deadline);
+        let shared = shared.clone();
+        self.store.set_epoch_deadline(1);
+        shared
+    }
+
+    /// Flushes the guest's partial output lines and classifies a failure.
+    fn settle<T>(&mut self, result: wasmtime::Result<T>, timeout: Duration) -> Result<T, GuestError> {
+        let state = self.store.data_mut();
         state.stdout.flush_partial();
         state.stderr.flush_partial();
-        result
-            .map(GuestResponse::from)
-            .map_err(|error| classify(error, state, timeout))
+        let state = self.store.data();
+        result.map_err(|error| classify(error, state, timeout))
+    }
+
+    /// Runs the app's shutdown (see the contract's `handler.shutdown`),
+    /// given `within` to finish. Best effort: a failure is only logged.
+    pub async fn shutdown(&mut self, within: Duration) {
+        let state = self.store.data_mut();
+        state.log.set_request(Arc::from("shutdown"));
+        let deadline = self.arm(Instant::now() + within);
+        let call = self
+            .bindings
+            .terrarium_app_handler()
+            .call_shutdown(&mut self.store);
+        if let Err(error) = wait_within(&deadline, call).await {
+            let state = self.store.data();
+            tracing::warn!(
+                "an instance's shutdown failed: {}",
+                classify(error, state, within)
+            );
+        }
+    }
+}
+
+/// Runs `call` until it ends or `deadline` passes. A guest computing is
+/// interrupted at its next epoch tick past the deadline; one waiting (a
+/// timer, a socket, a lookup, a client) is not running, so the wait itself
+/// is bounded here too. The deadline may move while the call runs.
+async fn wait_within<T>(
+    deadline: &CallDeadline,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    let mut call = std::pin::pin!(call);
+    loop {
+        let at = deadline.get();
+        match tokio::time::timeout_at(at.into(), &mut call).await {
+            Ok(result) => return result,
+            Err(_) if deadline.get() <= Instant::now() => return Err(Trap::Interrupt.into()),
+            Err(_) => {}
+        }
     }
 }
 
@@ -389,8 +493,7 @@ impl Instance {
     /// `command` interface), with no deadline; returns its exit status.
     pub async fn run_command(&mut self, args: &[String]) -> Result<i32, GuestError> {
         const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 86_400);
-        self.store.data_mut().deadline = Instant::now() + NO_DEADLINE;
-        self.store.set_epoch_deadline(1);
+        self.arm(Instant::now() + NO_DEADLINE);
         let result = self
             .bindings
             .terrarium_app_command()
@@ -404,7 +507,7 @@ impl Instance {
 /// Runs at each epoch tick while the guest runs: yield to the other tasks on
 /// this worker, or interrupt the guest once its deadline has passed.
 fn at_each_tick(store: StoreContextMut<'_, GuestState>) -> wasmtime::Result<UpdateDeadline> {
-    if Instant::now() >= store.data().deadline {
+    if Instant::now() >= store.data().deadline.get() {
         return Ok(UpdateDeadline::Interrupt);
     }
     Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))

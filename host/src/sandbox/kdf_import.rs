@@ -12,7 +12,11 @@ use std::sync::{
 
 use tokio::sync::Semaphore;
 
-use super::{instance::GuestState, terrarium::app::kdf::Host};
+use super::{
+    instance::GuestState,
+    latin1,
+    terrarium::app::{bytes::Latin1, kdf::Host},
+};
 use crate::kdf::{self, KdfError};
 
 /// Derivations running at once, process-wide: one per core.
@@ -56,11 +60,12 @@ impl Host for GuestState {
     async fn pbkdf2_hmac(
         &mut self,
         hash: String,
-        password: Vec<u8>,
-        salt: Vec<u8>,
+        password: Latin1,
+        salt: Latin1,
         iterations: u32,
         length: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        let (password, salt) = (latin1::into_bytes(password)?, latin1::into_bytes(salt)?);
         run(self.deadline(), move |cancelled| {
             kdf::pbkdf2_hmac(&hash, &password, &salt, iterations, length, cancelled)
         })
@@ -69,14 +74,15 @@ impl Host for GuestState {
 
     async fn scrypt(
         &mut self,
-        password: Vec<u8>,
-        salt: Vec<u8>,
+        password: Latin1,
+        salt: Latin1,
         n: u64,
         r: u32,
         p: u32,
         maxmem: u64,
         length: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        let (password, salt) = (latin1::into_bytes(password)?, latin1::into_bytes(salt)?);
         run(self.deadline(), move |_| {
             kdf::scrypt(&password, &salt, n, r, p, maxmem, length)
         })

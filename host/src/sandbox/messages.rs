@@ -2,6 +2,7 @@
 //! the host never sees the bindings generated from the contract.
 
 use super::bindings::terrarium::app::http::{Request as WitRequest, Response as WitResponse, SessionChange};
+use super::latin1::{self, NotLatin1};
 use crate::sessions::Change;
 
 /// A request as the guest receives it: the packed head (see
@@ -11,9 +12,15 @@ use crate::sessions::Change;
 pub struct GuestRequest(pub(super) WitRequest);
 
 impl GuestRequest {
-    /// The request record for a packed `head`, a `body` and a session.
-    pub fn new(head: Vec<u8>, body: Vec<u8>, session: Option<String>) -> Self {
-        Self(WitRequest { head, body, session })
+    /// The request record for a packed `head`, a `body` (its first part
+    /// when `more_body`) and a session.
+    pub fn new(head: Vec<u8>, body: Vec<u8>, more_body: bool, session: Option<String>) -> Self {
+        Self(WitRequest {
+            head,
+            body,
+            more_body,
+            session,
+        })
     }
 
     /// The packed head.
@@ -21,9 +28,14 @@ impl GuestRequest {
         &self.0.head
     }
 
-    /// The body.
+    /// The body (its first part when more follows).
     pub fn body(&self) -> &[u8] {
         &self.0.body
+    }
+
+    /// Whether more of the body follows, read as it arrives.
+    pub fn more_body(&self) -> bool {
+        self.0.more_body
     }
 
     /// The session's data (a JSON object), when the mount has sessions.
@@ -40,24 +52,29 @@ pub struct GuestResponse {
     pub status: u16,
     /// The headers, packed (see [`crate::packing::unpack_headers`]).
     pub headers: Vec<u8>,
-    /// The body, whole.
+    /// The body: whole, or its first part when `more_body`.
     pub body: Vec<u8>,
+    /// Whether the rest of the body streams (pulled from the instance).
+    pub more_body: bool,
     /// What the app did with the session.
     pub session: Change,
 }
 
-impl From<WitResponse> for GuestResponse {
-    fn from(answer: WitResponse) -> Self {
-        Self {
+impl TryFrom<WitResponse> for GuestResponse {
+    type Error = NotLatin1;
+
+    fn try_from(answer: WitResponse) -> Result<Self, NotLatin1> {
+        Ok(Self {
             status: answer.status,
-            headers: answer.headers,
-            body: answer.body,
+            headers: latin1::into_bytes(answer.headers)?,
+            body: latin1::into_bytes(answer.body)?,
+            more_body: answer.more_body,
             session: match answer.session {
                 SessionChange::Unchanged => Change::Unchanged,
                 SessionChange::Save(data) => Change::Save(data),
                 SessionChange::Regenerate(data) => Change::Regenerate(data),
                 SessionChange::Destroy => Change::Destroy,
             },
-        }
+        })
     }
 }

@@ -14,18 +14,25 @@
 //!   how many sockets it may hold, through WASI's sockets.
 //! - [`writable`]: what an instance may write (its app's data folder, its
 //!   own `/tmp`), each within a quota, in place of WASI's filesystem.
+//! - [`exchange`]: a request body read as it arrives and a response
+//!   streamed as it is made (the `streams` import), with their timeouts.
+//! - [`deadline`]: when a running call must be interrupted, movable while it runs.
 //! - [`messages`]: the guest's request and response in the host's own types.
+//! - [`latin1`]: the bytes the guest sends, which cross as Latin-1 text.
 //! - [`error`]: why a call into the guest failed, classified once.
 //!
 //! Nothing outside this module names a wasmtime type or the bindings
 //! generated from the contract.
 
 mod compiled;
+mod deadline;
 pub mod engine;
 pub mod error;
+pub mod exchange;
 mod guest_log;
 pub mod instance;
 mod kdf_import;
+mod latin1;
 pub mod messages;
 pub mod net;
 pub mod pool;
@@ -34,6 +41,7 @@ pub mod writable;
 
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
+pub use exchange::{AnswerParts, BodyFault, BodySource, Exchange, GuestAnswer, StreamLimits};
 pub use instance::{AppTemplate, DataGrant, Grants, Instance, Stdio, TmpGrant};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};
@@ -49,6 +57,7 @@ mod bindings {
             "terrarium:app/kdf": async | trappable,
             "terrarium:app/net.resolve": async | trappable,
             "terrarium:app/tls": trappable,
+            "terrarium:app/streams.read-body": async,
         },
         with: {
             "terrarium:app/tls.client-config": crate::sandbox::net::tls::ClientConfig,

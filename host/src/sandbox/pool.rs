@@ -15,18 +15,36 @@
 //! happen after the response has been handed back, off the response path.
 
 use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::{
     error::GuestError,
+    exchange::{AnswerParts, BodySource, Exchange, GuestAnswer, StreamLimits},
     instance::{AppTemplate, Instance},
     messages::{GuestRequest, GuestResponse},
 };
 use crate::{config::Isolation, workers};
+
+/// How long a guest may take to wind down a stream that ended early.
+const WIND_DOWN: Duration = Duration::from_secs(5);
+
+/// How the task holding the instance answered.
+enum Answered {
+    Whole(GuestResponse),
+    /// The head, the rest of the parts, and whether they were all sent.
+    Streamed(GuestResponse, mpsc::Receiver<Bytes>, Arc<AtomicBool>),
+}
+
+/// How long a retired instance's shutdown may take.
+const SHUTDOWN_WITHIN: Duration = Duration::from_secs(5);
 
 /// How one app's instances are shared and limited.
 #[derive(Debug, Clone, Copy)]
@@ -35,8 +53,11 @@ pub struct PoolSettings {
     pub isolation: Isolation,
     /// Pool size; in request mode, instances alive at once.
     pub instances: u32,
-    /// Deadline for one request inside the guest, and for waiting for an instance.
+    /// Deadline for one request inside the guest, and for waiting for an
+    /// instance; for a streaming one, for each gap between its parts.
     pub timeout: Duration,
+    /// How long one streamed response (or body) may last.
+    pub stream_timeout: Duration,
     /// Worker threads serving requests: the instances are split between them.
     pub workers: usize,
 }
@@ -103,35 +124,57 @@ impl AppPool {
         Ok(())
     }
 
-    /// Runs `request` in one of this app's instances.
+    /// Runs `request` in one of this app's instances; `body` is the rest of
+    /// its body when it did not come whole.
     ///
     /// The guest runs in a task of its own, so it always runs to the end
     /// (and its instance goes back to the pool) even if the client that
-    /// asked goes away meanwhile.
-    /// The guest's log lines are tagged with `request_id`.
+    /// asked goes away meanwhile. A streaming answer is handed back with
+    /// its first part; the task keeps the instance and pulls each next part
+    /// once the client has taken the last. The guest's log lines are
+    /// tagged with `request_id`.
     pub async fn handle(
         self: &Arc<Self>,
         request_id: &str,
         request: GuestRequest,
-    ) -> Result<GuestResponse, GuestError> {
+        body: Option<BodySource>,
+    ) -> Result<GuestAnswer, GuestError> {
+        let limits = StreamLimits {
+            gap: self.settings.timeout,
+            whole: self.settings.stream_timeout,
+        };
+        let (exchange, client) = Exchange::new(body, limits);
+        let (answer, answered) = oneshot::channel();
         let pool = self.clone();
         let request_id = Arc::from(request_id);
-        tokio::spawn(async move { pool.run(request_id, request).await })
-            .await
-            .unwrap_or_else(|_| {
-                Err(GuestError::Crashed(
-                    "the task running the request panicked".into(),
-                ))
-            })
+        tokio::spawn(async move { pool.run(request_id, request, exchange, answer).await });
+        match answered.await {
+            Ok(Ok(Answered::Whole(response))) => Ok(GuestAnswer::Whole(response)),
+            Ok(Ok(Answered::Streamed(head, parts, complete))) => Ok(GuestAnswer::Streamed(
+                head,
+                AnswerParts::new(parts, complete, client),
+            )),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(GuestError::Crashed(
+                "the task running the request panicked".into(),
+            )),
+        }
     }
 
     async fn run(
         self: Arc<Self>,
         request_id: Arc<str>,
         request: GuestRequest,
-    ) -> Result<GuestResponse, GuestError> {
+        exchange: Exchange,
+        answer: oneshot::Sender<Result<Answered, GuestError>>,
+    ) {
         let timeout = self.settings.timeout;
-        let slot = self.take_slot(timeout).await?;
+        let limits = exchange.limits();
+        let ends = exchange.ends();
+        let slot = match self.take_slot(timeout).await {
+            Ok(slot) => slot,
+            Err(error) => return drop(answer.send(Err(error))),
+        };
         let shard = &self.shards[slot.shard];
         let warm = match self.settings.isolation {
             Isolation::Pooled => shard.idle.lock().unwrap().pop(),
@@ -139,9 +182,92 @@ impl AppPool {
         };
         let mut instance = match warm {
             Some(warm) => warm,
-            None => self.template.instantiate().await?,
+            None => match self.template.instantiate().await {
+                Ok(fresh) => fresh,
+                Err(error) => return drop(answer.send(Err(error))),
+            },
         };
-        let result = instance.call(&request_id, &request, timeout).await;
+        let result = instance.call(&request_id, &request, exchange, timeout).await;
+        let fault = instance
+            .exchange_fault()
+            .filter(|_| result.as_ref().is_ok_and(|response| !response.more_body));
+        let healthy = match (result, fault) {
+            (Ok(_), Some(fault)) => {
+                let _ = answer.send(Err(GuestError::Body(fault)));
+                true
+            }
+            (Ok(response), None) if !response.more_body => {
+                let _ = answer.send(Ok(Answered::Whole(response)));
+                true
+            }
+            (Ok(head), None) => {
+                self.stream(&mut instance, &request_id, head, answer, limits, ends)
+                    .await
+            }
+            (Err(error), _) => {
+                let _ = answer.send(Err(error));
+                false
+            }
+        };
+        instance.take_exchange();
+        self.put_back(instance, slot, healthy);
+    }
+
+    /// Streams a response whose `head` the guest returned: hands it back,
+    /// then pulls each next part once the client has taken the last, within
+    /// the exchange's `limits` and by `ends`. Returns whether the instance
+    /// is still fit to serve.
+    async fn stream(
+        &self,
+        instance: &mut Instance,
+        request_id: &str,
+        head: GuestResponse,
+        answer: oneshot::Sender<Result<Answered, GuestError>>,
+        limits: StreamLimits,
+        ends: Instant,
+    ) -> bool {
+        let app = self.template.name();
+        let (parts, received) = mpsc::channel(1);
+        let complete = Arc::new(AtomicBool::new(false));
+        if answer
+            .send(Ok(Answered::Streamed(head, received, complete.clone())))
+            .is_err()
+        {
+            return instance.end_stream(limits.gap.min(WIND_DOWN)).await;
+        }
+        let why = loop {
+            if Instant::now() >= ends {
+                break format!("it streamed for its whole stream_timeout ({:?})", limits.whole);
+            }
+            let part = match instance.next_part(limits.next_deadline(ends)).await {
+                Ok(Some(part)) => part,
+                Ok(None) => {
+                    complete.store(true, Ordering::Release);
+                    return true;
+                }
+                Err(error) => {
+                    tracing::warn!(app, request_id, "a streamed response was cut: {error}");
+                    return matches!(error, GuestError::StreamBroken);
+                }
+            };
+            if part.is_empty() {
+                continue;
+            }
+            let wait = limits.gap.min(ends.saturating_duration_since(Instant::now()));
+            match tokio::time::timeout(wait, parts.send(Bytes::from(part))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break "the client went away".to_owned(),
+                Err(_) => break format!("the client took nothing for {wait:?}"),
+            }
+        };
+        tracing::info!(app, request_id, "a streamed response ended early: {why}");
+        drop(parts);
+        instance.end_stream(limits.gap.min(WIND_DOWN)).await
+    }
+
+    /// Gives `instance` back to its shard when it is `healthy` and pooled,
+    /// else retires it (and makes a pooled replacement), off the response path.
+    fn put_back(self: &Arc<Self>, mut instance: Instance, slot: Slot, healthy: bool) {
         // An instance whose memory keeps growing (a leak in the app or in
         // the interpreter) is retired between requests, well before its cap
         // would fail one.
@@ -152,23 +278,38 @@ impl AppPool {
                 "an instance grew past 3/4 of its memory cap: replacing it between requests"
             );
         }
-        if result.is_ok() && !worn && self.settings.isolation == Isolation::Pooled {
-            shard.idle.lock().unwrap().push(instance);
+        let pooled = self.settings.isolation == Isolation::Pooled;
+        if healthy && !worn && pooled {
+            self.shards[slot.shard].idle.lock().unwrap().push(instance);
             drop(slot);
-        } else {
-            // Freeing an instance resets its memory, and a replacement takes a
-            // millisecond to make: both wait until the answer is on its way.
-            // The slot is held until then, so the engine's slots never run out.
-            let pool = self.clone();
-            tokio::spawn(async move {
-                drop(instance);
-                if pool.settings.isolation == Isolation::Pooled {
-                    pool.replace_lost_instance(slot.shard).await;
-                }
-                drop(slot);
-            });
+            return;
         }
-        result
+        // Freeing an instance resets its memory, and a replacement takes a
+        // millisecond to make: both wait until the answer is on its way.
+        // The slot is held until then, so the engine's slots never run out.
+        let pool = self.clone();
+        tokio::spawn(async move {
+            if healthy && pooled {
+                instance.shutdown(SHUTDOWN_WITHIN).await;
+            }
+            drop(instance);
+            if pooled {
+                pool.replace_lost_instance(slot.shard).await;
+            }
+            drop(slot);
+        });
+    }
+
+    /// Runs the shutdown of every idle instance, and drops them: the app's
+    /// version is being retired. (Busy instances finish their requests and
+    /// go with the pool.)
+    pub async fn retire(&self) {
+        for shard in &self.shards {
+            let idle = std::mem::take(&mut *shard.idle.lock().unwrap());
+            for mut instance in idle {
+                instance.shutdown(SHUTDOWN_WITHIN).await;
+            }
+        }
     }
 
     /// A free slot of this worker's shard, within `timeout`.

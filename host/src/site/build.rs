@@ -10,7 +10,8 @@ use std::{
 };
 
 use terrarium_python_wasi::{
-    APP_GUEST_DIR, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount, build_app,
+    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount,
+    build_app,
 };
 
 use crate::{
@@ -54,6 +55,8 @@ pub enum Progress<'a> {
         from_cache: bool,
         /// How long it took.
         elapsed: Duration,
+        /// The interface the app speaks.
+        interface: AppInterface,
     },
 }
 
@@ -107,6 +110,8 @@ impl StartError {
 pub struct AppVersion {
     /// The build cache key (a content hash).
     pub key: String,
+    /// The interface the app speaks.
+    pub interface: AppInterface,
     /// Its instances.
     pub pool: Arc<AppPool>,
 }
@@ -383,6 +388,7 @@ pub(super) fn prepare_app(
             isolation: app.isolation,
             instances: app.instances,
             timeout: app.timeout.0,
+            stream_timeout: app.stream_timeout.0,
             workers,
         },
     );
@@ -391,8 +397,13 @@ pub(super) fn prepare_app(
         app: name,
         from_cache,
         elapsed: started.elapsed(),
+        interface: built.interface,
     });
-    Ok(AppVersion { key: built.key, pool })
+    Ok(AppVersion {
+        key: built.key,
+        interface: built.interface,
+        pool,
+    })
 }
 
 /// Runs `future` to its end from a blocking thread: on the runtime this
@@ -423,6 +434,7 @@ pub fn build_site(
                 app: &mount.name,
                 from_cache: compiled.from_cache,
                 elapsed: started.elapsed(),
+                interface: compiled.built.interface,
             });
         }
     }

@@ -69,6 +69,9 @@ pub struct Mount {
     pub path: String,
     /// Largest request body accepted, in bytes.
     pub max_body: u64,
+    /// Request bodies up to this many bytes are read whole before the app
+    /// is called; longer ones stream to it after this many.
+    pub buffer_body: u64,
     /// Whether the app gets a session (`sessions = true`).
     pub sessions: bool,
     /// What it serves.
@@ -168,6 +171,7 @@ impl Site {
                 name: mount.name.clone(),
                 path: mount.path.to_string(),
                 max_body: mount.max_body.0,
+                buffer_body: mount.buffer_body.0,
                 sessions: mount.sessions,
                 target,
                 stats: MountStats::default(),
@@ -248,7 +252,10 @@ impl Site {
         match prepared {
             Ok(version) => {
                 let version = Arc::new(version);
-                *app.current.write().unwrap() = version.clone();
+                let retired = std::mem::replace(&mut *app.current.write().unwrap(), version.clone());
+                // Its idle instances run the app's shutdown; busy ones finish
+                // their requests and go with it.
+                tokio::spawn(async move { retired.pool.retire().await });
                 *app.last_error.lock().unwrap() = None;
                 tracing::info!(mount = %mount.name, version = %version.key, "reloaded");
                 Ok(version)

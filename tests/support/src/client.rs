@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
 use tokio::net::TcpStream;
 
 /// Sends requests to one address.
@@ -45,6 +46,33 @@ impl Reply {
     }
 }
 
+/// A response whose body is read as it arrives; dropping it closes the
+/// connection (the client goes away).
+#[derive(Debug)]
+pub struct StreamedReply {
+    /// The status code.
+    pub status: u16,
+    /// The response's headers.
+    pub headers: http::HeaderMap,
+    body: Incoming,
+}
+
+impl StreamedReply {
+    /// The next part of the body as it arrived; none at its end, an error
+    /// when the body was cut short.
+    pub async fn next_part(&mut self) -> Option<Result<Bytes, hyper::Error>> {
+        loop {
+            match self.body.frame().await? {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    Err(_trailers) => continue,
+                },
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
 /// The `name=value` part of a response's Set-Cookie header.
 pub fn cookie_of(reply: &Reply) -> String {
     reply.header("set-cookie").split(';').next().unwrap().to_owned()
@@ -79,6 +107,43 @@ impl Client {
 
     /// Any request, on a fresh connection.
     pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let response = self
+            .open(method, path, headers, Full::new(Bytes::from(body)))
+            .await;
+        let status = response.status;
+        let headers = response.headers.clone();
+        let body = response.body.collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Any request with a body that may stream, on a fresh connection,
+    /// returned as soon as the response's head is there: its body is read
+    /// part by part as it arrives ([`StreamedReply::next_part`]).
+    pub async fn open<B>(&self, method: &str, path: &str, headers: &[(&str, &str)], body: B) -> StreamedReply
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.try_open(method, path, headers, body).await.unwrap()
+    }
+
+    /// [`Self::open`], or the error when the connection ended before the
+    /// response's head came.
+    pub async fn try_open<B>(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: B,
+    ) -> Result<StreamedReply, hyper::Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let stream = TcpStream::connect(self.addr).await.unwrap();
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -92,18 +157,12 @@ impl Client {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let response = sender
-            .send_request(builder.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let response = sender.send_request(builder.body(body).unwrap()).await?;
+        Ok(StreamedReply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+        })
     }
 
     /// Writes `bytes` as they are (a request no well-behaved client would

@@ -28,7 +28,7 @@ use std::{
 pub use backend::Backend;
 pub use binary::{run_with_timeout, serve_process, terrarium};
 pub use certificates::TestCa;
-pub use client::{Client, Reply, cookie_of};
+pub use client::{Client, Reply, StreamedReply, cookie_of};
 pub use server::Server;
 pub use site::TestSite;
 

@@ -1,6 +1,10 @@
 """A plain Flask app: nothing in it knows about Terrarium."""
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+import csv
+import hashlib
+import io
+
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 
 app = Flask(__name__)
 
@@ -40,8 +44,34 @@ def upload():
     file = request.files.get("file")
     if file is None:
         return jsonify(error="no file"), 400
-    data = file.read()
-    return jsonify(name=file.filename, size=len(data), field=request.form.get("title"))
+    # Read in pieces: a large upload is never held whole (Werkzeug spools
+    # it to /tmp as it arrives; the mount grants `tmp`).
+    digest, size = hashlib.sha256(), 0
+    while piece := file.stream.read(1 << 20):
+        digest.update(piece)
+        size += len(piece)
+    return jsonify(name=file.filename, size=size, sha256=digest.hexdigest(), field=request.form.get("title"))
+
+
+@app.get("/export.csv")
+def export_csv():
+    """A CSV export, sent as it is written: `rows` rows of numbers and notes."""
+    count = min(int(request.args.get("rows", "1000")), 10_000_000)
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["number", "square", "note"])
+        for number in range(count):
+            writer.writerow([number, number * number, notes[number % len(notes)] if notes else ""])
+            if buffer.tell() > 64 << 10:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(generate(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=export.csv"})
 
 
 @app.get("/visit")

@@ -7,6 +7,8 @@ use wasmtime::component::Resource;
 use super::tls::{self, ClientConfig, ClientSession, ReadOutcome, SessionError, SessionOptions};
 use crate::sandbox::{
     instance::GuestState,
+    latin1,
+    terrarium::app::bytes::Latin1,
     terrarium::app::tls::{
         CertificateInfo, CertificateRefusal, Host, HostClientConfig, HostClientSession, ProtocolFailure,
         ReadOutcome as WitReadOutcome, SessionInfo, SessionOptions as WitSessionOptions, TlsError,
@@ -28,16 +30,18 @@ impl From<SessionError> for TlsError {
 }
 
 impl Host for GuestState {
-    fn describe_certificate(&mut self, der: Vec<u8>) -> wasmtime::Result<Result<CertificateInfo, String>> {
-        Ok(tls::describe_certificate(&der).map(|info| CertificateInfo {
-            subject: info.subject,
-            issuer: info.issuer,
-            version: info.version,
-            serial_number: info.serial_number,
-            not_before: info.not_before,
-            not_after: info.not_after,
-            subject_alt_names: info.subject_alt_names,
-        }))
+    fn describe_certificate(&mut self, der: Latin1) -> wasmtime::Result<Result<CertificateInfo, String>> {
+        Ok(
+            tls::describe_certificate(&latin1::into_bytes(der)?).map(|info| CertificateInfo {
+                subject: info.subject,
+                issuer: info.issuer,
+                version: info.version,
+                serial_number: info.serial_number,
+                not_before: info.not_before,
+                not_after: info.not_after,
+                subject_alt_names: info.subject_alt_names,
+            }),
+        )
     }
 }
 
@@ -50,8 +54,9 @@ impl HostClientConfig for GuestState {
     fn add_roots(
         &mut self,
         this: Resource<ClientConfig>,
-        data: Vec<u8>,
+        data: Latin1,
     ) -> wasmtime::Result<Result<u32, String>> {
+        let data = latin1::into_bytes(data)?;
         Ok(self.table().get_mut(&this)?.add_roots(&data))
     }
 
@@ -70,9 +75,10 @@ impl HostClientConfig for GuestState {
     fn set_client_certificate(
         &mut self,
         this: Resource<ClientConfig>,
-        chain: Vec<u8>,
-        key: Vec<u8>,
+        chain: Latin1,
+        key: Latin1,
     ) -> wasmtime::Result<Result<(), String>> {
+        let (chain, key) = (latin1::into_bytes(chain)?, latin1::into_bytes(key)?);
         Ok(self.table().get_mut(&this)?.set_client_certificate(&chain, &key))
     }
 
@@ -114,8 +120,9 @@ impl HostClientSession for GuestState {
     fn receive(
         &mut self,
         this: Resource<ClientSession>,
-        data: Vec<u8>,
+        data: Latin1,
     ) -> wasmtime::Result<Result<(), TlsError>> {
+        let data = latin1::into_bytes(data)?;
         Ok(self
             .table()
             .get_mut(&this)?
@@ -152,8 +159,9 @@ impl HostClientSession for GuestState {
     fn write(
         &mut self,
         this: Resource<ClientSession>,
-        data: Vec<u8>,
+        data: Latin1,
     ) -> wasmtime::Result<Result<u32, TlsError>> {
+        let data = latin1::into_bytes(data)?;
         Ok(self
             .table()
             .get_mut(&this)?

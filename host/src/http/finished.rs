@@ -1,0 +1,123 @@
+//! A request's record in the access log and its mount's stats, written once
+//! its response is over: at once for a response whose length is known, or
+//! when a streamed body has been sent (or cut, or dropped with its
+//! connection), with the bytes actually sent and the whole duration.
+
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use bytes::Bytes;
+use http::{Method, Response};
+use http_body_util::BodyExt;
+use hyper::body::{Frame, SizeHint};
+
+use super::responses::Body;
+use crate::{
+    access_log::AccessEntry,
+    site::{Mount, Site},
+};
+
+/// What the record of one request says, but for its body's length and the
+/// time it ended.
+pub struct Finished {
+    /// The site whose access log gets the record.
+    pub site: Arc<Site>,
+    /// The mount that answered, if any.
+    pub mount: Option<Arc<Mount>>,
+    /// The request method.
+    pub method: Method,
+    /// The request path as received.
+    pub path: String,
+    /// The host's id for the request.
+    pub request_id: String,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// When the request arrived.
+    pub started: Instant,
+}
+
+impl Finished {
+    /// Records `response` now when its body's length is known (a whole
+    /// body); else hands it back with a body that records it once it is over.
+    pub fn record_when_sent(self, response: Response<Body>) -> Response<Body> {
+        let status = response.status().as_u16();
+        if let Some(bytes) = hyper::body::Body::size_hint(response.body()).exact() {
+            self.record(status, bytes);
+            return response;
+        }
+        response.map(|body| {
+            BodyExt::boxed(RecordedBody {
+                body,
+                sent: 0,
+                status,
+                finished: Some(self),
+            })
+        })
+    }
+
+    fn record(self, status: u16, bytes: u64) {
+        let duration = self.started.elapsed();
+        if let Some(mount) = &self.mount {
+            mount.stats.record(status, duration);
+        }
+        self.site.access_log().record(&AccessEntry {
+            mount: self.mount.as_ref().map_or("-", |m| m.name.as_str()),
+            method: self.method.as_str(),
+            path: &self.path,
+            status,
+            bytes,
+            duration,
+            request_id: &self.request_id,
+            remote: self.remote,
+        });
+    }
+}
+
+/// A streamed response body that counts what it sends and records its
+/// request when dropped (hyper drops it once it has ended or been cut).
+struct RecordedBody {
+    body: Body,
+    sent: u64,
+    status: u16,
+    finished: Option<Finished>,
+}
+
+impl hyper::body::Body for RecordedBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(context);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            self.sent += data.len() as u64;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for RecordedBody {
+    fn drop(&mut self) {
+        if let Some(finished) = self.finished.take() {
+            finished.record(self.status, self.sent);
+        }
+    }
+}
