@@ -136,6 +136,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
                 data: None,
                 tmp: None,
                 env: Vec::new(),
+                masker: Default::default(),
                 memory_cap: 256 << 20,
                 outbound: Arc::new(OutboundAccess::new(Outbound::default()).unwrap()),
             },

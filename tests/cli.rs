@@ -347,6 +347,24 @@ fn exec_runs_python_in_a_mounts_sandbox_while_the_site_is_served() {
         "{}",
         stderr(&failed)
     );
+    let exited = run_with_timeout(
+        &[
+            "exec",
+            site_arg,
+            "store",
+            "--",
+            "-c",
+            "import os; print('bye', flush=True); os._exit(3)",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(exited.status.code(), Some(3), "{}", stderr(&exited));
+    assert_eq!(String::from_utf8_lossy(&exited.stdout), "bye\n");
+    assert!(
+        !stderr(&exited).contains("crash") && !stderr(&exited).contains("backtrace"),
+        "{}",
+        stderr(&exited)
+    );
     let not_an_app = run_with_timeout(
         &["exec", site_arg, "files", "--", "-c", "1"],
         Duration::from_secs(60),

@@ -487,6 +487,13 @@ async fn the_starlette_example_serves_routes_json_cookies_and_streams() {
         .post_as("/notes", "application/json", b"[1]".to_vec())
         .await;
     assert_eq!(refused.status, 422);
+    let wrong_method = client.send("DELETE", "/notes", &[], Vec::new()).await;
+    assert_eq!(wrong_method.status, 405);
+    assert!(
+        wrong_method.header("allow").contains("GET"),
+        "{:?}",
+        wrong_method.headers
+    );
 
     let first = client
         .get_with("/star/hello/ada", &[("user-agent", "analytical/1.0")])
@@ -554,4 +561,70 @@ fn a_failing_lifespan_startup_fails_the_build_naming_the_app() {
             && message.contains("the database is not there"),
         "{message}"
     );
+}
+
+/// Bottle's hello world with a template in `views/`, found by Bottle's
+/// default lookup (`./views/`, relative to the working folder).
+const BOTTLE_VIEWS_APP: &str = "\
+from bottle import Bottle, template
+
+app = Bottle()
+
+
+@app.route('/hello/<name>')
+def hello(name):
+    return template('hello', name=name)
+";
+
+/// A Falcon resource that renders with Jinja2's `FileSystemLoader(\"templates\")`
+/// and reads a file at import, both by relative paths.
+const FALCON_JINJA_APP: &str = "\
+import json
+
+import falcon
+from jinja2 import Environment, FileSystemLoader
+
+env = Environment(loader=FileSystemLoader('templates'))
+with open('settings.json') as file:
+    settings = json.load(file)
+
+
+class Things:
+    def on_get(self, req, resp):
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = env.get_template('things.html').render(title=settings['title'], things=['a', 'b'])
+
+
+app = falcon.App()
+app.add_route('/things', Things())
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relative_paths_in_tutorials_find_the_apps_files() {
+    let site = terrarium_test_support::TestSite::new(
+        "[[mount]]\npath = \"/bottle\"\napp = \"apps/bottle\"\ninstances = 1\n\n\
+         [[mount]]\npath = \"/falcon\"\napp = \"apps/falcon\"\ninstances = 1\n",
+    );
+    site.write("apps/bottle/app.py", BOTTLE_VIEWS_APP);
+    site.write("apps/bottle/views/hello.tpl", "<b>Hello {{name}}</b>!\n");
+    site.write("apps/bottle/requirements.txt", "bottle>=0.13,<0.14\n");
+    site.write("apps/falcon/app.py", FALCON_JINJA_APP);
+    site.write(
+        "apps/falcon/templates/things.html",
+        "<h1>{{ title }}</h1>{% for thing in things %}<li>{{ thing }}{% endfor %}",
+    );
+    site.write("apps/falcon/settings.json", r#"{"title": "Things"}"#);
+    site.write("apps/falcon/requirements.txt", "falcon\njinja2\n");
+    let server = Server::start(site.path()).await;
+    let hello = server.get("/bottle/hello/ada").await;
+    assert_eq!(
+        (hello.status, hello.text().as_str()),
+        (200, "<b>Hello ada</b>!\n")
+    );
+    let things = server.get("/falcon/things").await;
+    assert_eq!(
+        (things.status, things.text().as_str()),
+        (200, "<h1>Things</h1><li>a<li>b")
+    );
+    server.stop().await;
 }

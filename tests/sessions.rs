@@ -251,3 +251,73 @@ async fn a_flood_of_anonymous_sessions_leaves_a_logged_in_user_logged_in() {
     );
     server.stop().await;
 }
+
+/// A WSGI app that answers with a `Set-Cookie` for each `cookie` in its query.
+const COOKIE_SETTER: &str = "\
+from urllib.parse import parse_qs
+
+
+def app(environ, start_response):
+    cookies = parse_qs(environ['QUERY_STRING']).get('cookie', [])
+    start_response('200 OK', [('Content-Type', 'text/plain')] + [('Set-Cookie', c) for c in cookies])
+    return [b'set']
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_cannot_set_cookies_for_another_mount() {
+    let site = TestSite::new(&format!(
+        "[sessions]\n{MEMORY}\nsecrets = [\"{S1}\"]\n\
+         [[mount]]\npath = \"/a\"\napp = \"@sessions\"\nsessions = true\ninstances = 1\n\
+         [[mount]]\npath = \"/c\"\napp = \"apps/c\"\ninstances = 1\n\
+         [[mount]]\npath = \"/shared\"\napp = \"apps/c\"\ninstances = 1\nshare_cookies = true\n"
+    ));
+    site.write("apps/c/app.py", COOKIE_SETTER);
+    let server = Server::start(site.path()).await;
+    let asked = [
+        "tsid_a=forged; Path=/a",
+        "theme=dark",
+        "x=1; Path=/a",
+        "y=2; Path=/c/deep",
+        "z=3; Path=/",
+    ];
+    let query: Vec<String> = asked
+        .iter()
+        .map(|cookie| {
+            format!(
+                "cookie={}",
+                cookie
+                    .replace(' ', "%20")
+                    .replace(';', "%3B")
+                    .replace('=', "%3D")
+                    .replace('/', "%2F")
+            )
+        })
+        .collect();
+    let set_cookies = |reply: &Reply| -> Vec<String> {
+        reply
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let kept = server.get(&format!("/c/set?{}", query.join("&"))).await;
+    assert_eq!(kept.status, 200);
+    assert_eq!(
+        set_cookies(&kept),
+        ["theme=dark", "y=2; Path=/c/deep", "z=3; Path=/c"],
+        "another mount's session cookie and path dropped, a path above the mount narrowed to it"
+    );
+    let shared = server.get(&format!("/shared/set?{}", query.join("&"))).await;
+    assert_eq!(set_cookies(&shared), asked, "share_cookies lets them all through");
+    let metrics = server.control("GET", "/metrics").await.text();
+    assert!(
+        metrics.contains("terrarium_cookies_dropped_total{mount=\"c\"} 2\n")
+            && metrics.contains("terrarium_cookies_dropped_total{mount=\"shared\"} 0\n"),
+        "{metrics}"
+    );
+    // The session mount's own cookie still works.
+    let login = login(&server, "/a", "ada").await;
+    assert!(cookie_of(&login).starts_with("tsid_a="), "{:?}", login.headers);
+    server.stop().await;
+}

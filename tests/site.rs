@@ -490,3 +490,99 @@ async fn worker_threads_each_serve_from_their_own_instances() {
     assert_eq!(firsts, 2, "counts: {seen:?}");
     server.stop().await;
 }
+
+/// An app that raises and prints its secret, and (once `break-on-import`
+/// is in its folder) fails at import with it.
+const LEAKY_APP: &str = "\
+import os
+
+from terrarium import App
+
+if os.path.exists('break-on-import'):
+    raise RuntimeError('key=' + os.environ['SECRET_A'])
+
+app = App()
+
+
+@app.get('/leak')
+def leak(req, res):
+    raise RuntimeError('secret leaked: ' + os.environ['SECRET_A'])
+
+
+@app.get('/print')
+def shout(req, res):
+    print('printing', os.environ['SECRET_A'], os.environ['TOKEN'])
+    return res.send_text('printed')
+
+
+@app.get('/sees')
+def sees(req, res):
+    return res.send_text(os.environ['SECRET_A'] + ' ' + os.environ['TOKEN'] + ' ' + os.environ['PORT'])
+";
+
+#[test]
+fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
+    const SECRET: &str = "hunter2-but-longer";
+    const TOKEN: &str = "a-literal-token-value";
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/a\"\napp = \"apps/a\"\nname = \"a\"\ninstances = 1\n\
+         env = { SECRET_A = \"env:TERRARIUM_TEST_SECRET_A\", TOKEN = \"a-literal-token-value\", PORT = \"8000\" }\n",
+    );
+    site.write("apps/a/app.py", LEAKY_APP);
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let log = site.path().join("server.log");
+    let (mut child, addr) = terrarium_test_support::serve_process_logging_to(
+        site.path(),
+        &["--admin", &admin],
+        &[("TERRARIUM_TEST_SECRET_A", SECRET)],
+        &log,
+    );
+    let client = Client::at(addr);
+    let control = Client::at(admin.parse().unwrap());
+
+    let sees = client.get_blocking("/a/sees");
+    assert_eq!(
+        sees.text(),
+        format!("{SECRET} {TOKEN} 8000"),
+        "the app reads the real values"
+    );
+    let leak = client.get_blocking("/a/leak");
+    assert_eq!(leak.status, 500);
+    assert_eq!(client.get_blocking("/a/print").text(), "printed");
+
+    site.write("apps/a/break-on-import", "");
+    let reload = control.post_blocking("/mounts/a/reload");
+    assert_eq!(reload.status, 500, "{}", reload.text());
+    let mounts = control.get_blocking("/mounts").text();
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let output = std::fs::read_to_string(&log).unwrap();
+    for (place, text) in [
+        ("the error page", leak.text()),
+        ("the reload answer", reload.text()),
+        ("/mounts", mounts.clone()),
+        ("the server's output", output.clone()),
+    ] {
+        assert!(
+            !text.contains(SECRET) && !text.contains(TOKEN),
+            "a secret in {place}: {text}"
+        );
+    }
+    assert!(
+        reload.text().contains("key=[secret SECRET_A]") && mounts.contains("key=[secret SECRET_A]"),
+        "the build error, masked: {}",
+        reload.text()
+    );
+    assert!(
+        output.contains("secret leaked: [secret SECRET_A]")
+            && output.contains("printing [secret SECRET_A] [secret TOKEN]"),
+        "the app's records, masked: {output}"
+    );
+}

@@ -30,7 +30,8 @@ const GIB_IN_MIB: usize = 1024;
 
 /// `/wsgi` and `/asgi` (one instance each); `/gap`: the WSGI app with a
 /// 1 s `timeout`, a 1 MiB `max_body` and bodies over 64 KiB streamed;
-/// `/endless`: the WSGI app with a 1 s `stream_timeout`. `server` is the
+/// `/endless`: the WSGI app with a 1 s `stream_timeout`; `/native`: the
+/// native app. `server` is the
 /// `[server]` table's keys; `extra(prefix)` is added to the first two mounts.
 fn streams_site(server: &str, extra: impl Fn(&str) -> String) -> TestSite {
     let (wsgi, asgi) = (extra("wsgi"), extra("asgi"));
@@ -41,7 +42,8 @@ fn streams_site(server: &str, extra: impl Fn(&str) -> String) -> TestSite {
          [[mount]]\npath = \"/gap\"\napp = \"@streams\"\nentry = \"wsgi_app:app\"\ninstances = 1\n\
          timeout = \"1s\"\nmax_body = \"1MiB\"\nbuffer_body = \"64KiB\"\n\
          [[mount]]\npath = \"/endless\"\napp = \"@streams\"\nentry = \"wsgi_app:app\"\ninstances = 1\n\
-         stream_timeout = \"1s\"\n"
+         stream_timeout = \"1s\"\n\
+         [[mount]]\npath = \"/native\"\napp = \"@streams\"\nentry = \"native_app:app\"\ninstances = 1\n"
     ))
 }
 
@@ -341,19 +343,43 @@ async fn chunks_gone_clients_gaps_and_limits() {
             ("/wsgi", "wsgi"),
             ("/asgi", "asgi"),
             ("/gap", "wsgi"),
-            ("/endless", "wsgi")
+            ("/endless", "wsgi"),
+            ("/native", "native")
         ],
         "what each build found"
     );
     let hello = client.get("/asgi/hello").await;
+    let stamp = hello.json()["state"]["stamp"].clone();
     assert_eq!(
         hello.json(),
-        serde_json::json!({"hello": "from asgi", "state": {"started": "at build"}})
+        serde_json::json!({"hello": "from asgi", "state": {"started": "at build", "stamp": stamp}})
     );
-    for prefix in ["/wsgi", "/asgi"] {
+    for _ in 0..2 {
+        let bound = client.get("/asgi/loop-bound").await;
+        assert_eq!(
+            (bound.status, bound.text().as_str()),
+            (200, "the startup's event fired"),
+            "an object bound to the instance's loop serves request after request"
+        );
+    }
+    for prefix in ["/wsgi", "/asgi", "/native"] {
         check_chunks_arrive_as_made(&client, prefix).await;
+    }
+    for prefix in ["/wsgi", "/asgi"] {
         check_a_gone_client_frees_the_instance(&client, prefix).await;
     }
+    assert_eq!(
+        client.get("/wsgi/closed").await.text(),
+        "1",
+        "the WSGI iterable's close() ran when its client left"
+    );
+    let body = vec![b'n'; 3 << 20];
+    let uploaded = client.post("/native/upload", body.clone()).await;
+    assert_eq!(
+        uploaded.text(),
+        format!("{} {:x}", body.len(), Sha256::digest(&body)),
+        "req.stream() past buffer_body"
+    );
     check_timeout_bounds_the_gap(&client).await;
     check_stream_timeout_cuts_an_endless_stream(&client).await;
     check_metrics_count_streams_whole(&server).await;
@@ -361,6 +387,21 @@ async fn chunks_gone_clients_gaps_and_limits() {
     check_a_stalled_upload_is_cut_and_frees_the_instance(&client).await;
     check_bodies_that_may_not_be_sent_are_not(&client).await;
     check_a_wrong_content_length_is_never_taken_for_whole(&client).await;
+    server.stop().await;
+
+    // A second server on the same build: the lifespan's stamp is the
+    // build's, older than this server, the same as the first server saw.
+    let restarted_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let server = Server::start(site.path()).await;
+    let again = server.client().get("/asgi/hello").await.json();
+    assert_eq!(again["state"]["stamp"], stamp, "the startup ran once, at build");
+    assert!(
+        stamp.as_f64().unwrap() < restarted_at,
+        "{stamp} is not older than {restarted_at}"
+    );
     server.stop().await;
 }
 

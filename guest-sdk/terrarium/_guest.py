@@ -90,6 +90,11 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         _compile_folder(alias, shown_as=_app_folder)
         if alias in sys.path:
             sys.path.remove(alias)
+        # The app's folder is the working folder, as under gunicorn or
+        # granian: relative paths in the app (templates, config files) work
+        # while it is imported, in every instance (the snapshot keeps it),
+        # and in `terrarium exec`.
+        os.chdir(_app_folder)
     target = load_entry(entry)
     if interface_file:
         with open(interface_file, "w", encoding="utf-8") as file:
@@ -406,6 +411,8 @@ def run_command(args, folder=None):
 
     folder = folder or _app_folder or os.getcwd()
     os.chdir(folder)
+    real_exit = os._exit
+    os._exit = _exit_now
     try:
         if not args:
             raise SystemExit("terrarium exec: nothing to run (give `-c CODE`, `-m MODULE` or a script)")
@@ -429,15 +436,34 @@ def run_command(args, folder=None):
         status = 0
     except SystemExit as exit:
         status = _exit_status(exit.code)
+    except _ExitNow as exit:
+        status = exit.status
     except BaseException:
         traceback.print_exc()
         status = 1
+    finally:
+        os._exit = real_exit
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
     return status
+
+
+class _ExitNow(BaseException):
+    """`os._exit(status)` in a command: the command ends with `status`."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+def _exit_now(status):
+    """`os._exit` for `terrarium exec`: the sandbox's own exit could only say
+    0 or 1 to the host, so the status travels back as the command's result
+    (the command's `finally` blocks run; nothing else differs)."""
+    raise _ExitNow(int(status))
 
 
 def _exit_status(code):

@@ -8,6 +8,7 @@ import builtins
 import dataclasses
 import io
 import json
+import os
 import sqlite3
 import sys
 import types
@@ -415,9 +416,12 @@ def test_commands_run_as_python_would_run_them(guest, tmp_path, capsys, monkeypa
     assert run("-c", "import sys; print(sys.argv); sys.exit(3)", "a") == 3
     assert run("-c", "raise SystemExit('went wrong')") == 1
     assert run("-c", "1/0") == 1
+    real_exit = os._exit
+    assert run("-c", "import os\ntry:\n    os._exit(4)\nexcept Exception:\n    print('caught')") == 4
+    assert os._exit is real_exit, "put back after the command"
     assert run() == 1
     out, err = capsys.readouterr()
-    assert "manage ['migrate', '--noinput']" in out
+    assert "manage ['migrate', '--noinput']" in out and "caught" not in out
     assert "tool ['x']" in out
     assert "['-c', 'a']" in out
     assert "went wrong" in err and "ZeroDivisionError" in err and "nothing to run" in err

@@ -7,8 +7,10 @@
 //! - [`paths`]: request paths made canonical (decoding, dot segments, `//`).
 //! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO`
 //!   split) and each mount's on/off switch.
+//! - [`cookie_scope`]: the cookies a mount's app may set (its path, not its neighbours' sessions).
 //! - [`packing`]: the contract's packed byte strings (request head, response headers).
 //! - [`kdf`]: PBKDF2 and scrypt for guests, with CPython's checks and bounded cost.
+//! - [`masking`]: a mount's secret `env` values masked out of its logs and errors.
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`api`]: the control API's JSON shapes (server and client share them).
@@ -45,11 +47,13 @@ pub mod access_log;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod cookie_scope;
 pub mod fd_limit;
 pub mod heap;
 pub mod http;
 pub mod kdf;
 pub mod launch;
+pub mod masking;
 pub mod mounts;
 pub mod packing;
 pub mod paths;

@@ -88,6 +88,8 @@ pub const METRICS_HEADER: &str = "\
 # TYPE terrarium_outbound_open gauge
 # HELP terrarium_outbound_refused_total Outbound lookups and connections refused (not in `outbound`, or past `outbound_connections`), per app mount.
 # TYPE terrarium_outbound_refused_total counter
+# HELP terrarium_cookies_dropped_total Set-Cookie headers dropped for leaving the app's mount (another path, another mount's session cookie), per app mount.
+# TYPE terrarium_cookies_dropped_total counter
 # HELP terrarium_mount_enabled 1 when the mount is switched on.
 # TYPE terrarium_mount_enabled gauge
 ";

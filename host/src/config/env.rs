@@ -2,35 +2,55 @@
 //! variables its app finds in `os.environ`. `"env:NAME"` reads the host's
 //! variable when the config is parsed (a missing one refuses the config).
 //! Values are secrets: they never show in `Debug`, the control API or the
-//! log; only the names do.
+//! log; only the names do, and [`AppEnv::masker`] masks them out of what
+//! the app itself writes to the log or raises.
 
-use std::{collections::BTreeMap, fmt};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+};
 
 use serde::{Deserialize, Deserializer};
 
 use super::secret;
+use crate::masking::{self, Masker};
 
 /// Names the sandbox sets itself, which a mount may not replace.
 const RESERVED: &[&str] = &["PYTHONHOME", "PYTHONPATH", "PYTHONUNBUFFERED"];
 
 /// The variables of one app, by name.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct AppEnv(BTreeMap<String, String>);
+pub struct AppEnv {
+    values: BTreeMap<String, String>,
+    /// The names whose values were read from the host (`"env:NAME"`).
+    from_host: BTreeSet<String>,
+}
 
 impl AppEnv {
     /// The names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.values.keys().map(String::as_str)
     }
 
     /// Every `(name, value)`, sorted by name: for the sandbox, never for showing.
     pub fn expose(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.values
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values.is_empty()
+    }
+
+    /// What masks this app's secrets out of the host's output: every value
+    /// read from the host, and every literal of at least
+    /// [`masking::MIN_LITERAL`] characters.
+    pub fn masker(&self) -> Masker {
+        Masker::new(self.expose().filter(|(name, value)| {
+            self.from_host.contains(*name) || value.chars().count() >= masking::MIN_LITERAL
+        }))
     }
 }
 
@@ -56,7 +76,7 @@ fn check_name(name: &str) -> Result<(), String> {
 impl<'de> Deserialize<'de> for AppEnv {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let written = BTreeMap::<String, String>::deserialize(deserializer)?;
-        let mut env = BTreeMap::new();
+        let mut env = Self::default();
         for (name, text) in written {
             let problem = |problem: String| serde::de::Error::custom(format!("{name}: {problem}"));
             check_name(&name).map_err(problem)?;
@@ -64,9 +84,12 @@ impl<'de> Deserialize<'de> for AppEnv {
             if value.contains('\0') {
                 return Err(problem("a value cannot hold a NUL byte".to_owned()));
             }
-            env.insert(name, value);
+            if secret::is_reference(&text) {
+                env.from_host.insert(name.clone());
+            }
+            env.values.insert(name, value);
         }
-        Ok(Self(env))
+        Ok(env)
     }
 }
 
@@ -93,6 +116,16 @@ mod tests {
             ]
         );
         assert_eq!(format!("{env:?}"), r#"{"EMPTY", "HOME_DIR", "TITLE"}"#);
+    }
+
+    #[test]
+    fn host_values_and_long_literals_are_masked_short_literals_are_not() {
+        let env = parse(
+            r#"{ PORT = "8000", TOKEN = "a-long-literal", HOME_DIR = "env:CARGO_MANIFEST_DIR", EMPTY = "" }"#,
+        )
+        .unwrap();
+        let text = format!("8000 a-long-literal {}", env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(env.masker().mask(&text), "8000 [secret TOKEN] [secret HOME_DIR]");
     }
 
     #[test]

@@ -61,6 +61,7 @@
 //! enabled = true                # false: start switched off (503)
 //! maintenance = "down.html"     # page served while switched off
 //! sessions = true               # the app gets a session of its own
+//! share_cookies = false         # true: may set cookies outside its path, or another mount's session cookie
 //!
 //! [[mount]]
 //! path = "/static"

@@ -96,6 +96,10 @@ pub struct AppSettings {
     /// `stream_timeout = "1h"`: how long one streamed response (or a request
     /// body read as it arrives) may last; `timeout` then bounds each gap.
     pub stream_timeout: HumanDuration,
+    /// `share_cookies = true`: the app may set cookies for paths outside its
+    /// mount and under other mounts' session cookie names (by default such
+    /// a `Set-Cookie` is dropped).
+    pub share_cookies: bool,
     /// `warm_up = ["/", "/items?page=1"]`: paths (with an optional query) the
     /// build requests a few times before it snapshots the app, so that every
     /// instance starts warm. Empty by default.
@@ -414,6 +418,7 @@ pub(super) struct RawMount {
     enabled: Option<bool>,
     maintenance: Option<PathBuf>,
     sessions: Option<bool>,
+    share_cookies: Option<bool>,
 }
 
 /// Names a key of one mount in an error: `mount[1].app (path "/blog")`.
@@ -513,6 +518,7 @@ impl RawMount {
             stream_timeout: self
                 .stream_timeout
                 .map_or(HumanDuration(DEFAULT_STREAM_TIMEOUT), |timeout| timeout.0),
+            share_cookies: self.share_cookies.unwrap_or(false),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
             storage,
@@ -549,6 +555,7 @@ impl RawMount {
             ("warm_up", self.warm_up.is_some()),
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
+            ("share_cookies", self.share_cookies.is_some()),
         ];
         let storage = self.raw_storage();
         let outbound = self.raw_outbound();

@@ -41,6 +41,11 @@ impl FromStr for Secret {
     }
 }
 
+/// Whether `text` names a host variable (`"env:NAME"`) rather than being the value.
+pub(super) fn is_reference(text: &str) -> bool {
+    text.starts_with("env:")
+}
+
 /// The value `text` stands for: the host's variable NAME for `"env:NAME"`
 /// (an error naming it when it is not set), else the text itself.
 pub(super) fn read_reference(text: &str) -> Result<String, String> {

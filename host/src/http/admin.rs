@@ -146,6 +146,10 @@ fn metrics(site: &Site) -> Response<Body> {
         if let MountTarget::App(app) = &mount.target {
             let live = app.current().pool.live_instances();
             out.push_str(&format!("terrarium_instances_live{{mount=\"{label}\"}} {live}\n"));
+            out.push_str(&format!(
+                "terrarium_cookies_dropped_total{{mount=\"{label}\"}} {}\n",
+                app.cookies_dropped()
+            ));
             let outbound = &app.grants.outbound;
             out.push_str(&format!(
                 "terrarium_outbound_open{{mount=\"{label}\"}} {}\nterrarium_outbound_refused_total{{mount=\"{label}\"}} {}\n",

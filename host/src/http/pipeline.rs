@@ -224,6 +224,9 @@ async fn dispatch(
     )
     .map_err(|error| Refusal::Unreadable(error.to_string()))?;
     let (mut response, change) = call_app(target.app, request_id, guest_request, rest).await?;
+    target
+        .app
+        .keep_cookies_to_mount(&target.mount.name, response.headers_mut());
     if let Some(open) = session
         && let Some(cookie) = open.save(change, &target.mount.path).await?
     {

@@ -1,7 +1,8 @@
 //! The guest's stdout, stderr and `log` import, into the host's log.
 //!
-//! Every line is tagged with the app and the id of the request being served,
-//! so a Python traceback shows up next to the access-log line it belongs to.
+//! Every record is tagged with the app and the id of the request being
+//! served, so a Python traceback shows up next to the access-log line it
+//! belongs to; the app's secret `env` values are masked out of it.
 
 use std::{
     pin::Pin,
@@ -18,6 +19,7 @@ use wasmtime_wasi::{
 };
 
 use super::terrarium::app::log::Level;
+use crate::masking::Masker;
 
 /// A partial line longer than this is written out without waiting for '\n'.
 const MAX_LINE: usize = 16 * 1024;
@@ -27,14 +29,16 @@ const MAX_LINE: usize = 16 * 1024;
 pub struct GuestLog {
     app: Arc<str>,
     request_id: Arc<Mutex<Arc<str>>>,
+    masker: Arc<Masker>,
 }
 
 impl GuestLog {
-    /// A log for one instance of `app`.
-    pub fn new(app: Arc<str>) -> Self {
+    /// A log for one instance of `app`, whose secrets `masker` masks.
+    pub fn new(app: Arc<str>, masker: Arc<Masker>) -> Self {
         Self {
             app,
             request_id: Arc::new(Mutex::new(Arc::from("-"))),
+            masker,
         }
     }
 
@@ -59,6 +63,7 @@ impl GuestLog {
     fn emit(&self, stream: &str, level: tracing::Level, line: &str) {
         let request = self.request_id();
         let app = &*self.app;
+        let line = self.masker.mask(line);
         match level {
             tracing::Level::ERROR => {
                 tracing::error!(target: "guest", app, request = &*request, stream, "{line}")
@@ -77,7 +82,8 @@ impl GuestLog {
 }
 
 impl GuestLog {
-    /// One message of the guest's `log` import: a record per line.
+    /// One message of the guest's `log` import: one record, however many
+    /// lines it holds (a traceback stays together).
     pub fn write(&self, level: Level, message: &str) {
         let level = match level {
             Level::Debug => tracing::Level::DEBUG,
@@ -85,9 +91,7 @@ impl GuestLog {
             Level::Warning => tracing::Level::WARN,
             Level::Error => tracing::Level::ERROR,
         };
-        for line in message.lines() {
-            self.emit("log", level, line);
-        }
+        self.emit("log", level, message.trim_end());
     }
 }
 

@@ -16,6 +16,8 @@ use std::{
 };
 
 use terrarium_python_wasi::GuestMount;
+
+use crate::masking::Masker;
 use wasmtime::{
     Engine, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline,
     component::{Component, HasData, Linker, ResourceTable},
@@ -51,6 +53,8 @@ pub struct Grants {
     pub tmp: Option<TmpGrant>,
     /// Its environment variables (the mount's `env`).
     pub env: Vec<(String, String)>,
+    /// Masks the secret ones out of its log lines.
+    pub masker: Arc<Masker>,
     /// The most linear memory it may grow to, in bytes.
     pub memory_cap: u64,
     /// What it may connect to (its mount's, shared by all its instances).
@@ -257,7 +261,7 @@ impl AppTemplate {
 
     /// [`Self::instantiate`], with its standard streams going to `stdio`.
     pub async fn instantiate_with(&self, stdio: Stdio) -> Result<Instance, GuestError> {
-        let log = GuestLog::new(self.name.clone());
+        let log = GuestLog::new(self.name.clone(), self.grants.masker.clone());
         let stdout = log.output("stdout");
         let stderr = log.output("stderr");
         let mut wasi = WasiCtxBuilder::new();
@@ -500,7 +504,11 @@ impl Instance {
             .call_run(&mut self.store, args)
             .await;
         let state = self.store.data();
-        result.map_err(|error| classify(error, state, NO_DEADLINE))
+        // The interpreter's own exit (`wasi:cli/exit`) gives its status, not a crash.
+        result.or_else(|error| match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(classify(error, state, NO_DEADLINE)),
+        })
     }
 }
 

@@ -10,8 +10,7 @@ use std::{
 };
 
 use terrarium_python_wasi::{
-    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount,
-    build_app,
+    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildStep, BuiltApp, GuestMount, build_app,
 };
 
 use crate::{
@@ -66,9 +65,10 @@ pub enum StartError {
     /// The configuration is missing or wrong.
     #[error("{0}")]
     Config(#[from] ConfigError),
-    /// An app failed to build (its traceback is in the message).
+    /// An app failed to build (its traceback is in the message, its
+    /// secrets masked).
     #[error("{0}")]
-    Build(#[from] BuildError),
+    Build(String),
     /// An app's component could not be compiled, linked or instantiated,
     /// or a mount's folder or page could not be opened.
     #[error("mount `{mount}`: {message}")]
@@ -264,9 +264,12 @@ fn build_and_compile(
             DataAt::Sandbox(_) => None,
         }),
     };
+    // A build's error holds the app's own output (a traceback, a
+    // message it raised): its secrets are masked before anyone sees it.
     let built = build_app(&source, cache, &mut |step| {
         progress(Progress::Step { app: name, step })
-    })?;
+    })
+    .map_err(|error| StartError::Build(app.env.masker().mask(&error.to_string()).into_owned()))?;
     if !sandbox.is_compiled(&built.component) {
         progress(Progress::Compiling { app: name });
     }
@@ -307,6 +310,7 @@ fn template_for(
             quota: quota.0,
         }),
         env,
+        masker: Arc::new(app.env.masker()),
         memory_cap: app.memory.0,
         outbound: kept.outbound.clone(),
     };

@@ -10,14 +10,19 @@
 //! the new version is built beside the old one and swapped in atomically;
 //! requests already running finish on the old instances.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{
+    Arc, Mutex, RwLock,
+    atomic::{AtomicU64, Ordering},
+};
 
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, header};
 use terrarium_python_wasi::BuildCache;
 
 use crate::{
     access_log::AccessLog,
     config::{AppSettings, MountKind, SiteConfig},
+    cookie_scope::{CookieScope, Verdict},
     http::static_files::StaticFolder,
     mounts::{MountTable, Switch},
     sandbox::Sandbox,
@@ -39,9 +44,53 @@ pub struct AppMount {
     current: RwLock<Arc<AppVersion>>,
     reloading: tokio::sync::Mutex<()>,
     last_error: Mutex<Option<String>>,
+    /// The cookies its app may set; none with `share_cookies`.
+    cookie_scope: Option<CookieScope>,
+    /// `Set-Cookie` headers dropped for leaving the mount.
+    cookies_dropped: AtomicU64,
 }
 
 impl AppMount {
+    /// Drops from `headers` every `Set-Cookie` the app may not set, and
+    /// narrows the `Path` of those set above the mount (see
+    /// [`CookieScope`]); drops are counted, and the first of this mount is
+    /// logged with its reason.
+    pub fn keep_cookies_to_mount(&self, mount: &str, headers: &mut HeaderMap) {
+        let Some(scope) = &self.cookie_scope else { return };
+        if !headers.contains_key(header::SET_COOKIE) {
+            return;
+        }
+        let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+        let mut kept = Vec::with_capacity(cookies.len());
+        for cookie in cookies {
+            let Ok(text) = cookie.to_str() else {
+                kept.push(cookie);
+                continue;
+            };
+            match scope.judge(text) {
+                Verdict::Keep => kept.push(cookie),
+                Verdict::Narrow(narrowed) => kept.extend(HeaderValue::from_str(&narrowed).ok()),
+                Verdict::Drop(why) => {
+                    if self.cookies_dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                        tracing::warn!(
+                            mount,
+                            "dropped a Set-Cookie from the app: {why} (set share_cookies = true to allow; further ones are counted in /metrics)"
+                        );
+                    }
+                }
+            }
+        }
+        headers.remove(header::SET_COOKIE);
+        for cookie in kept {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+    }
+
+    /// How many `Set-Cookie` headers were dropped for leaving the mount.
+    pub fn cookies_dropped(&self) -> u64 {
+        self.cookies_dropped.load(Ordering::Relaxed)
+    }
+
     /// The version serving new requests.
     pub fn current(&self) -> Arc<AppVersion> {
         self.current.read().unwrap().clone()
@@ -147,12 +196,21 @@ impl Site {
                     let grants = build::open_mount_grants(&mount.name, app, build::StaleLocks::Remove)?;
                     let version =
                         build::prepare_app(&sandbox, cache, &mount.name, app, &grants, workers, progress)?;
+                    let neighbours_sessions = config
+                        .mounts
+                        .iter()
+                        .filter(|other| other.sessions && other.name != mount.name)
+                        .map(|other| Sessions::cookie_name(&other.name))
+                        .collect();
                     MountTarget::App(Box::new(AppMount {
                         settings: app.as_ref().clone(),
                         grants,
                         current: RwLock::new(Arc::new(version)),
                         reloading: tokio::sync::Mutex::new(()),
                         last_error: Mutex::new(None),
+                        cookie_scope: (!app.share_cookies)
+                            .then(|| CookieScope::new(&mount.path.to_string(), neighbours_sessions)),
+                        cookies_dropped: AtomicU64::new(0),
                     }))
                 }
                 MountKind::Static(settings) => {

@@ -5,7 +5,11 @@
 - `/bytes?mib=N`: N MiB of every byte value in turn (0 to 255), in 1 MiB parts;
 - `/upload`: the request body as "SIZE SHA256", read with receive() and
   written to /data/upload (when the mount has a data folder);
-- `/hello`: a whole answer, with what the lifespan startup set.
+- `/loop-bound`: waits on an `asyncio.Event` made by the lifespan startup
+  (it binds to the loop it is first awaited on: a request on another loop
+  would fail);
+- `/hello`: a whole answer, with what the lifespan startup set (`started`,
+  and `stamp`: when it ran).
 """
 
 import asyncio
@@ -18,11 +22,17 @@ from urllib.parse import parse_qs
 MIB = 1 << 20
 
 
+# What the lifespan startup made that is bound to the event loop.
+_made_at_startup = {}
+
+
 async def _lifespan(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             scope["state"]["started"] = "at build"
+            scope["state"]["stamp"] = time.time()
+            _made_at_startup["event"] = asyncio.Event()
             await send({"type": "lifespan.startup.complete"})
         else:
             await send({"type": "lifespan.shutdown.complete"})
@@ -80,5 +90,12 @@ async def app(scope, receive, send):
             file.close()
         await _start(send, "text/plain")
         return await _part(send, f"{size} {digest.hexdigest()}".encode(), more=False)
+    if path == "/loop-bound":
+        event = _made_at_startup["event"]
+        event.clear()
+        asyncio.get_running_loop().call_later(0.01, event.set)
+        await event.wait()
+        await _start(send, "text/plain")
+        return await _part(send, b"the startup's event fired", more=False)
     await _start(send, "application/json")
     await _part(send, json.dumps({"hello": "from asgi", "state": scope["state"]}).encode(), more=False)

@@ -9,6 +9,7 @@
 - `/status?code=N`: status N, with a body of two parts all the same;
 - `/length?declared=N&sent=M&gap=S`: says `Content-Length: N`, sends M
   bytes in two parts, S seconds apart;
+- `/closed`: how many event streams (`/sse`) this instance has closed;
 - `/hello`: a whole answer.
 """
 
@@ -39,12 +40,19 @@ def _chunks_of(parts, gap):
         yield part
 
 
+# How many event streams were closed (their generator's close() ran).
+_closed = [0]
+
+
 def _ticks():
     number = 0
-    while True:
-        yield f"data: tick {number}\n\n".encode()
-        number += 1
-        time.sleep(0.1)
+    try:
+        while True:
+            yield f"data: tick {number}\n\n".encode()
+            number += 1
+            time.sleep(0.1)
+    finally:
+        _closed[0] += 1
 
 
 def _bytes(mib):
@@ -87,6 +95,9 @@ def app(environ, start_response):
                 file.write(part)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [f"{size} {digest.hexdigest()}".encode()]
+    if path == "/closed":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(_closed[0]).encode()]
     if path == "/status":
         start_response(f"{query['code']} Whatever", [("Content-Type", "text/plain")])
         return (part for part in [b"a body ", b"it may not have"])

@@ -116,12 +116,27 @@ impl Drop for ServedChild {
 }
 
 /// Runs a `terrarium serve` command and waits for its "listening" line.
-fn listening(mut command: Command) -> (ServedChild, SocketAddr) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+/// [`serve_process`] with `env` set for the server and its stderr (its
+/// log) written to the file `log`.
+pub fn serve_process_logging_to(
+    site: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    log: &Path,
+) -> (ServedChild, SocketAddr) {
+    let mut command = terrarium(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    command.args(extra).envs(env.iter().copied());
+    listening_with(command, std::fs::File::create(log).unwrap().into())
+}
+
+fn listening(command: Command) -> (ServedChild, SocketAddr) {
+    listening_with(command, Stdio::inherit())
+}
+
+/// Starts `command` with `stderr` and waits for its first line, which says
+/// where it listens.
+fn listening_with(mut command: Command, stderr: Stdio) -> (ServedChild, SocketAddr) {
+    let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

@@ -26,7 +26,7 @@ use std::{
 };
 
 pub use backend::Backend;
-pub use binary::{run_with_timeout, serve_process, terrarium};
+pub use binary::{run_with_timeout, serve_process, serve_process_logging_to, terrarium};
 pub use certificates::TestCa;
 pub use client::{Client, Reply, StreamedReply, cookie_of};
 pub use server::Server;

@@ -1,0 +1,158 @@
+//! Cookies kept to the mount that sets them.
+//!
+//! An app may set cookies for its own mount only: a `Set-Cookie` that names
+//! another mount's session cookie, or whose `Path` points elsewhere on the
+//! site, would let one tenant log another's users out or fix their session
+//! id. Such a header is dropped before the response leaves. A `Path` above
+//! the mount (`Path=/`, the default of most frameworks, from an app mounted
+//! at `/blog`) is narrowed to the mount's path, as a reverse proxy's cookie
+//! path rewriting does: the app works under its prefix unchanged, and its
+//! cookie never reaches its neighbours. A mount's `share_cookies = true`
+//! lets every cookie through as the app wrote it. A cookie without a `Path`
+//! gets the browser's default, the request's own folder: inside the mount.
+
+use std::borrow::Cow;
+
+/// What becomes of one `Set-Cookie` header.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// It stays as it is.
+    Keep,
+    /// It stays, with its `Path` narrowed to the mount's (the new value).
+    Narrow(Cow<'a, str>),
+    /// It is dropped, for this reason.
+    Drop(String),
+}
+
+/// The cookies one mount may set.
+#[derive(Debug, Clone)]
+pub struct CookieScope {
+    /// The mount's path, without a trailing '/' ("" for the whole site).
+    mount_path: String,
+    /// The session cookie names of the other mounts.
+    foreign_names: Vec<String>,
+}
+
+impl CookieScope {
+    /// The scope of the mount at `mount_path`, whose neighbours' session
+    /// cookies are named `foreign_names`.
+    pub fn new(mount_path: &str, foreign_names: Vec<String>) -> Self {
+        Self {
+            mount_path: mount_path.trim_end_matches('/').to_owned(),
+            foreign_names,
+        }
+    }
+
+    /// What becomes of the `Set-Cookie` header value `set_cookie`.
+    pub fn judge<'a>(&self, set_cookie: &'a str) -> Verdict<'a> {
+        let mut attributes = set_cookie.split(';');
+        let name = attributes
+            .next()
+            .unwrap_or("")
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim();
+        if self.foreign_names.iter().any(|foreign| foreign == name) {
+            return Verdict::Drop(format!("it names another mount's session cookie ({name})"));
+        }
+        if self.mount_path.is_empty() {
+            return Verdict::Keep;
+        }
+        let Some(path) = attributes.find_map(|attribute| {
+            let (key, value) = attribute.split_once('=')?;
+            key.trim().eq_ignore_ascii_case("path").then(|| value.trim())
+        }) else {
+            return Verdict::Keep;
+        };
+        if !path.starts_with('/') || self.holds(path) {
+            Verdict::Keep
+        } else if self.is_below(path) {
+            Verdict::Narrow(Cow::Owned(self.with_mount_path(set_cookie)))
+        } else {
+            Verdict::Drop(format!(
+                "cookie {name} has Path={path}, elsewhere than the mount's path {}",
+                self.mount_path
+            ))
+        }
+    }
+
+    /// Whether the cookie path `path` lies inside the mount.
+    fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(self.mount_path.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// Whether the mount lies below the cookie path `path` ("/", or a
+    /// folder the mount's path is in).
+    fn is_below(&self, path: &str) -> bool {
+        let folder = path.trim_end_matches('/');
+        self.mount_path
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// `set_cookie` with every `Path` attribute's value made the mount's path.
+    fn with_mount_path(&self, set_cookie: &str) -> String {
+        let mut attributes = set_cookie.split(';');
+        let mut rewritten = attributes.next().unwrap_or("").to_owned();
+        for attribute in attributes {
+            rewritten.push(';');
+            match attribute.split_once('=') {
+                Some((key, _)) if key.trim().eq_ignore_ascii_case("path") => {
+                    rewritten.push_str(&format!("{key}={}", self.mount_path));
+                }
+                _ => rewritten.push_str(attribute),
+            }
+        }
+        rewritten
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_kept_narrowed_to_the_mount_or_dropped() {
+        let blog = CookieScope::new("/blog", vec!["tsid_shop".to_owned()]);
+        let nested = CookieScope::new("/apps/blog", Vec::new());
+        let root = CookieScope::new("/", vec!["tsid_blog".to_owned()]);
+        let keep = || Verdict::Keep;
+        let narrow = |value: &'static str| Verdict::Narrow(Cow::Borrowed(value));
+        let cases: Vec<(&CookieScope, &str, Verdict<'_>)> = vec![
+            (&blog, "theme=dark", keep()),
+            (&blog, "theme=dark; Path=/blog", keep()),
+            (&blog, "theme=dark; path=/blog/posts; HttpOnly", keep()),
+            (&blog, "theme=dark; Path=/blog/", keep()),
+            (&blog, "theme=dark; Path=relative", keep()),
+            (&blog, "tsid_blog=mine", keep()),
+            (&blog, "theme=dark; Path=/", narrow("theme=dark; Path=/blog")),
+            (
+                &blog,
+                "a=1; HttpOnly; path=/ ; SameSite=Lax",
+                narrow("a=1; HttpOnly; path=/blog; SameSite=Lax"),
+            ),
+            (&nested, "a=1; Path=/apps", narrow("a=1; Path=/apps/blog")),
+            (&nested, "a=1; Path=/apps/", narrow("a=1; Path=/apps/blog")),
+            (&root, "theme=dark; Path=/anything", keep()),
+        ];
+        for (scope, cookie, verdict) in cases {
+            assert_eq!(scope.judge(cookie), verdict, "{scope:?} {cookie}");
+        }
+        for (scope, cookie) in [
+            (&blog, "theme=dark; Path=/shop"),
+            (&blog, "theme=dark; Path=/blogger"),
+            (&blog, "theme=dark;Path = /shop "),
+            (&nested, "a=1; Path=/app"),
+            (&blog, "tsid_shop=forged; Path=/blog"),
+            (&blog, " tsid_shop = forged"),
+            (&root, "tsid_blog=x; Path=/blog"),
+        ] {
+            assert!(
+                matches!(scope.judge(cookie), Verdict::Drop(_)),
+                "{scope:?} {cookie}"
+            );
+        }
+    }
+}
