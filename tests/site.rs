@@ -552,6 +552,12 @@ fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
     );
     let leak = client.get_blocking("/a/leak");
     assert_eq!(leak.status, 500);
+    let request_id = leak.header("x-request-id").to_owned();
+    assert_ne!(
+        client.get_blocking("/a/sees").header("x-request-id"),
+        request_id,
+        "one id per request"
+    );
     assert_eq!(client.get_blocking("/a/print").text(), "printed");
 
     site.write("apps/a/break-on-import", "");
@@ -579,6 +585,10 @@ fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
         reload.text().contains("key=[secret SECRET_A]") && mounts.contains("key=[secret SECRET_A]"),
         "the build error, masked: {}",
         reload.text()
+    );
+    assert!(
+        output.matches(request_id.as_str()).count() >= 2,
+        "the 500's X-Request-Id finds its access-log line and the app's record: {output}"
     );
     assert!(
         output.contains("secret leaked: [secret SECRET_A]")

@@ -11,7 +11,7 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, Request, Response, Version, header, request::Parts};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Version, header, request::Parts};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -30,6 +30,9 @@ use crate::{
 };
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// The response header that names the request's id.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A short id for a request, unique within this process.
 fn next_request_id() -> String {
@@ -54,12 +57,17 @@ pub async fn handle(
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
     let (mount, outcome) = route(&site, &bodies, &activity, remote, request, &request_id).await;
-    let response = outcome.unwrap_or_else(|refusal| {
+    let mut response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
             mount: mount.as_ref().map(|m| m.name.as_str()),
             request_id: &request_id,
         })
     });
+    // The id the log tags the request with, for the user to quote (an
+    // app's own X-Request-Id gives way to it).
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID, id);
+    }
     Finished {
         site,
         mount,
