@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the host's hot parts, without the network:
-//! mount resolution, request/response marshaling, and one dispatch into a
+//! mount resolution, host routing (1 host against 1,000), request/response
+//! marshaling, and one dispatch into a
 //! warm sandboxed instance (plus a fresh instance per call, as request
 //! isolation does).
 //!
@@ -15,6 +16,7 @@ use std::{hint::black_box, path::Path, sync::Arc, time::Duration};
 use criterion::{Criterion, criterion_group, criterion_main};
 use terrarium::{
     config::Outbound,
+    hosts::{HostRouter, RequestHost, ServedHost},
     http::{marshal, responses},
     mounts::MountTable,
     paths::CanonicalPath,
@@ -48,6 +50,49 @@ fn mount_resolve(c: &mut Criterion) {
                 black_box(table.resolve(&path).map(|r| (r.target, r.path_info)));
             })
         });
+    }
+    group.finish();
+}
+
+/// A request's host made canonical and routed, then its path resolved, on
+/// a site of `hosts` tenants (each an exact name with `/` and `/api`, every
+/// tenth a wildcard too) beside a default site: the cost must not grow with
+/// the number of hosts.
+fn host_routing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("host_routing");
+    for hosts in [1, 1000] {
+        let tenants: Vec<(String, Vec<ServedHost>)> = (0..hosts)
+            .map(|n| {
+                let mut claimed = vec![format!("tenant-{n}.example.com").parse().unwrap()];
+                if n % 10 == 0 {
+                    claimed.push(format!("*.t{n}.example.net").parse().unwrap());
+                }
+                (format!("tenant-{n}"), claimed)
+            })
+            .collect();
+        let none: Vec<ServedHost> = Vec::new();
+        let mut mounts: Vec<(&str, &[ServedHost], String)> = vec![("/", &none[..], "default".to_owned())];
+        for (name, claimed) in &tenants {
+            mounts.push(("/", &claimed[..], name.clone()));
+            mounts.push(("/api", &claimed[..], format!("{name}-api")));
+        }
+        let router = HostRouter::new(mounts);
+        let last = hosts - 1;
+        for (label, host) in [
+            ("exact", format!("tenant-{last}.example.com")),
+            ("exact_mixed_case", format!("Tenant-{last}.Example.com:8080")),
+            ("wildcard", "acme.t0.example.net".to_owned()),
+            ("default", "elsewhere.example.org".to_owned()),
+        ] {
+            group.bench_function(format!("{hosts}_hosts/{label}"), |b| {
+                b.iter(|| {
+                    let host = RequestHost::parse(black_box(&host)).unwrap();
+                    let table = router.route(host.as_ref(), 80).unwrap();
+                    let path = CanonicalPath::parse(black_box("/api/users/42")).unwrap();
+                    black_box(table.mounts.resolve(&path).map(|r| r.target.len()));
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -200,7 +245,7 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mount_resolve, marshaling, dispatch);
+criterion_group!(benches, mount_resolve, host_routing, marshaling, dispatch);
 criterion_main!(benches);
 
 /// An exchange for one call whose body came whole.

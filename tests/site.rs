@@ -262,6 +262,20 @@ async fn the_cli_lists_disables_enables_and_reloads() {
         "{out}"
     );
 
+    // `terrarium mounts` lists the same, with each mount's hosts ("*": any).
+    let (ok, mounts, err) = run(&["mounts"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        mounts.lines().next().unwrap().starts_with("NAME  HOSTS  PATH"),
+        "{mounts}"
+    );
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.split_whitespace().take(3).eq(["blog", "*", "/blog"])),
+        "{mounts}"
+    );
+
     let (ok, out, _) = run(&["app", "disable", "blog"]).await.unwrap();
     assert!(ok && out.trim() == "blog (/blog): disabled", "{out}");
     assert_eq!(server.get("/blog/ok").await.status, 503);
@@ -391,7 +405,11 @@ fn the_bundled_example_sites_are_valid() {
     }
     let site = terrarium::config::SiteConfig::load(&repo().join("examples/site")).unwrap();
     let names: Vec<&str> = site.mounts.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["site", "api", "blog", "static"]);
+    assert_eq!(
+        names,
+        ["site", "api", "blog", "static", "tenant-blog", "tenant-api"]
+    );
+    assert_eq!(site.mounts[5].hosts[0].to_string(), "*.tenants.localhost");
 }
 
 /// A flood of requests that never finish takes only its own mount's

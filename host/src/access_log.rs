@@ -1,7 +1,7 @@
 //! The access log: one line per public request, written in batches.
 //!
 //! ```text
-//! 2026-11-22T21:52:03.394Z access mount=root method=GET path=/ status=200 bytes=44 duration_ms=2.04 request=767-06f651 remote=127.0.0.1:50412
+//! 2026-11-22T21:52:03.394Z access mount=root method=GET path=/ status=200 bytes=44 duration_ms=2.04 request=767-06f651 remote=127.0.0.1:50412 host=blog.example.com
 //! ```
 //!
 //! `server.access_log` says where the lines go: `"stderr"` (the default),
@@ -31,7 +31,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::config::AccessLogTarget;
+use crate::{config::AccessLogTarget, hosts::RequestHost};
 
 /// The most bytes a worker holds before writing them out: `PIPE_BUF` on
 /// Linux, the size up to which a write to a pipe is never split.
@@ -57,6 +57,9 @@ pub struct AccessEntry<'a> {
     pub request_id: &'a str,
     /// The client's address.
     pub remote: SocketAddr,
+    /// The host the request named (canonical), by which its mount was
+    /// chosen; "-" when it named none.
+    pub host: Option<&'a RequestHost<'a>>,
 }
 
 /// Where a site's access log goes; cheap to clone (the sink is shared).
@@ -226,7 +229,7 @@ fn write_line(line: &mut String, clock: &mut SecondStamp, now: SystemTime, entry
     push_escaped(line, entry.method);
     line.push_str(" path=");
     push_escaped(line, entry.path);
-    let _ = writeln!(
+    let _ = write!(
         line,
         " status={} bytes={} duration_ms={}.{:02} request={} remote={}",
         entry.status,
@@ -236,6 +239,13 @@ fn write_line(line: &mut String, clock: &mut SecondStamp, now: SystemTime, entry
         entry.request_id,
         entry.remote,
     );
+    // A canonical host has no byte that needs escaping.
+    match entry.host {
+        Some(host) => {
+            let _ = writeln!(line, " host={host}");
+        }
+        None => line.push_str(" host=-\n"),
+    }
 }
 
 /// Appends `text` with every byte that could break the line's shape
@@ -371,6 +381,7 @@ mod tests {
             duration: Duration::from_micros(12_345),
             request_id: "1a-2b",
             remote: "127.0.0.1:5000".parse().unwrap(),
+            host: None,
         }
     }
 
@@ -381,7 +392,17 @@ mod tests {
         assert_eq!(
             line,
             "2026-11-22T21:52:03.394Z access mount=api method=GET path=/api/items?x=1 status=404 \
-             bytes=1234 duration_ms=12.34 request=1a-2b remote=127.0.0.1:5000\n"
+             bytes=1234 duration_ms=12.34 request=1a-2b remote=127.0.0.1:5000 host=-\n"
+        );
+        let host = RequestHost::parse("Blog.Example.com:8080").unwrap().unwrap();
+        let named = AccessEntry {
+            host: Some(&host),
+            ..entry("/")
+        };
+        let line = format_line(&mut SecondStamp::new(), now, &named);
+        assert!(
+            line.ends_with(" remote=127.0.0.1:5000 host=blog.example.com:8080\n"),
+            "{line}"
         );
     }
 

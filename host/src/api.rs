@@ -10,6 +10,10 @@ pub struct MountInfo {
     pub name: String,
     /// Its mount point ("/" or "/api").
     pub path: String,
+    /// The host names it serves (`host`, `hosts`); empty for the default
+    /// site, which serves every host no mount claims.
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// "app" or "static".
     pub kind: String,
     /// "enabled" or "disabled".
@@ -116,6 +120,7 @@ mod tests {
         MountInfo {
             name: "blog".into(),
             path: "/blog".into(),
+            hosts: vec!["blog.example.com".into()],
             kind: "app".into(),
             state: "enabled".into(),
             requests: 3,
@@ -158,6 +163,7 @@ mod tests {
         };
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["mounts"][0]["version"], "abc");
+        assert_eq!(json["mounts"][0]["hosts"][0], "blog.example.com");
         assert_eq!(json["mounts"][0]["last_error"], serde_json::Value::Null);
         assert_eq!(json["mounts"][0]["data"]["at"], "/data");
         assert!(

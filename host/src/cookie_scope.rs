@@ -10,6 +10,9 @@
 //! cookie never reaches its neighbours. A mount's `share_cookies = true`
 //! lets every cookie through as the app wrote it. A cookie without a `Path`
 //! gets the browser's default, the request's own folder: inside the mount.
+//! On a site whose mounts serve several hosts, a `Domain` attribute is
+//! removed, so the cookie stays on the host that set it: one for a parent
+//! domain would reach every tenant's host under it.
 
 use std::borrow::Cow;
 
@@ -31,22 +34,27 @@ pub struct CookieScope {
     mount_path: String,
     /// The session cookie names of the other mounts.
     foreign_names: Vec<String>,
+    /// Whether a `Domain` attribute is removed: on a site of several
+    /// hosts, a cookie for a parent domain would reach other tenants.
+    host_only: bool,
 }
 
 impl CookieScope {
     /// The scope of the mount at `mount_path`, whose neighbours' session
-    /// cookies are named `foreign_names`.
-    pub fn new(mount_path: &str, foreign_names: Vec<String>) -> Self {
+    /// cookies are named `foreign_names`; `host_only` when the site serves
+    /// several hosts, so that every cookie stays on the host that set it.
+    pub fn new(mount_path: &str, foreign_names: Vec<String>, host_only: bool) -> Self {
         Self {
             mount_path: mount_path.trim_end_matches('/').to_owned(),
             foreign_names,
+            host_only,
         }
     }
 
     /// What becomes of the `Set-Cookie` header value `set_cookie`.
     pub fn judge<'a>(&self, set_cookie: &'a str) -> Verdict<'a> {
-        let mut attributes = set_cookie.split(';');
-        let name = attributes
+        let name = set_cookie
+            .split(';')
             .next()
             .unwrap_or("")
             .split('=')
@@ -56,24 +64,23 @@ impl CookieScope {
         if self.foreign_names.iter().any(|foreign| foreign == name) {
             return Verdict::Drop(format!("it names another mount's session cookie ({name})"));
         }
-        if self.mount_path.is_empty() {
-            return Verdict::Keep;
-        }
-        let Some(path) = attributes.find_map(|attribute| {
-            let (key, value) = attribute.split_once('=')?;
-            key.trim().eq_ignore_ascii_case("path").then(|| value.trim())
-        }) else {
-            return Verdict::Keep;
+        let narrow_path = match attribute(set_cookie, "path") {
+            Some(path) if !self.mount_path.is_empty() && path.starts_with('/') && !self.holds(path) => {
+                if !self.is_below(path) {
+                    return Verdict::Drop(format!(
+                        "cookie {name} has Path={path}, elsewhere than the mount's path {}",
+                        self.mount_path
+                    ));
+                }
+                true
+            }
+            _ => false,
         };
-        if !path.starts_with('/') || self.holds(path) {
-            Verdict::Keep
-        } else if self.is_below(path) {
-            Verdict::Narrow(Cow::Owned(self.with_mount_path(set_cookie)))
+        let drop_domain = self.host_only && attribute(set_cookie, "domain").is_some();
+        if narrow_path || drop_domain {
+            Verdict::Narrow(Cow::Owned(self.rewrite(set_cookie, narrow_path, drop_domain)))
         } else {
-            Verdict::Drop(format!(
-                "cookie {name} has Path={path}, elsewhere than the mount's path {}",
-                self.mount_path
-            ))
+            Verdict::Keep
         }
     }
 
@@ -92,21 +99,34 @@ impl CookieScope {
             .is_some_and(|rest| rest.starts_with('/'))
     }
 
-    /// `set_cookie` with every `Path` attribute's value made the mount's path.
-    fn with_mount_path(&self, set_cookie: &str) -> String {
+    /// `set_cookie` with every `Path` attribute's value made the mount's
+    /// path (`narrow_path`), and without its `Domain` (`drop_domain`).
+    fn rewrite(&self, set_cookie: &str, narrow_path: bool, drop_domain: bool) -> String {
         let mut attributes = set_cookie.split(';');
         let mut rewritten = attributes.next().unwrap_or("").to_owned();
         for attribute in attributes {
-            rewritten.push(';');
-            match attribute.split_once('=') {
-                Some((key, _)) if key.trim().eq_ignore_ascii_case("path") => {
-                    rewritten.push_str(&format!("{key}={}", self.mount_path));
+            let key = attribute.split_once('=').map(|(key, _)| key);
+            match key {
+                Some(key) if narrow_path && key.trim().eq_ignore_ascii_case("path") => {
+                    rewritten.push_str(&format!(";{key}={}", self.mount_path));
                 }
-                _ => rewritten.push_str(attribute),
+                Some(key) if drop_domain && key.trim().eq_ignore_ascii_case("domain") => {}
+                _ => {
+                    rewritten.push(';');
+                    rewritten.push_str(attribute);
+                }
             }
         }
         rewritten
     }
+}
+
+/// The value of the cookie attribute `key` (case-insensitive), if set.
+fn attribute<'a>(set_cookie: &'a str, key: &str) -> Option<&'a str> {
+    set_cookie.split(';').skip(1).find_map(|attribute| {
+        let (name, value) = attribute.split_once('=')?;
+        name.trim().eq_ignore_ascii_case(key).then(|| value.trim())
+    })
 }
 
 #[cfg(test)]
@@ -115,9 +135,11 @@ mod tests {
 
     #[test]
     fn cookies_are_kept_narrowed_to_the_mount_or_dropped() {
-        let blog = CookieScope::new("/blog", vec!["tsid_shop".to_owned()]);
-        let nested = CookieScope::new("/apps/blog", Vec::new());
-        let root = CookieScope::new("/", vec!["tsid_blog".to_owned()]);
+        let blog = CookieScope::new("/blog", vec!["tsid_shop".to_owned()], false);
+        let nested = CookieScope::new("/apps/blog", Vec::new(), false);
+        let root = CookieScope::new("/", vec!["tsid_blog".to_owned()], false);
+        let tenant = CookieScope::new("/", Vec::new(), true);
+        let tenant_blog = CookieScope::new("/blog", Vec::new(), true);
         let keep = || Verdict::Keep;
         let narrow = |value: &'static str| Verdict::Narrow(Cow::Borrowed(value));
         let cases: Vec<(&CookieScope, &str, Verdict<'_>)> = vec![
@@ -136,6 +158,18 @@ mod tests {
             (&nested, "a=1; Path=/apps", narrow("a=1; Path=/apps/blog")),
             (&nested, "a=1; Path=/apps/", narrow("a=1; Path=/apps/blog")),
             (&root, "theme=dark; Path=/anything", keep()),
+            (&root, "sso=1; Domain=example.com", keep()),
+            (&tenant, "theme=dark; Path=/", keep()),
+            (
+                &tenant,
+                "sso=1; Domain=.tenants.example.com; Path=/; HttpOnly",
+                narrow("sso=1; Path=/; HttpOnly"),
+            ),
+            (
+                &tenant_blog,
+                "a=1; domain=example.com; Path=/",
+                narrow("a=1; Path=/blog"),
+            ),
         ];
         for (scope, cookie, verdict) in cases {
             assert_eq!(scope.judge(cookie), verdict, "{scope:?} {cookie}");

@@ -7,6 +7,8 @@
 //! - [`paths`]: request paths made canonical (decoding, dot segments, `//`).
 //! - [`mounts`]: the pure longest-prefix mount table (`SCRIPT_NAME`/`PATH_INFO`
 //!   split) and each mount's on/off switch.
+//! - [`hosts`]: virtual hosts: host names made canonical, and the router that
+//!   picks a request's host's mount table.
 //! - [`cookie_scope`]: the cookies a mount's app may set (its path, not its neighbours' sessions).
 //! - [`packing`]: the contract's packed byte strings (request head, response headers).
 //! - [`kdf`]: PBKDF2 and scrypt for guests, with CPython's checks and bounded cost.
@@ -50,6 +52,7 @@ pub mod config;
 pub mod cookie_scope;
 pub mod fd_limit;
 pub mod heap;
+pub mod hosts;
 pub mod http;
 pub mod kdf;
 pub mod launch;

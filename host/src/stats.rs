@@ -90,6 +90,10 @@ pub const METRICS_HEADER: &str = "\
 # TYPE terrarium_outbound_refused_total counter
 # HELP terrarium_cookies_dropped_total Set-Cookie headers dropped for leaving the app's mount (another path, another mount's session cookie), per app mount.
 # TYPE terrarium_cookies_dropped_total counter
+# HELP terrarium_host_requests_total Requests routed by the host they named, per host a mount claims (`host`, `hosts`).
+# TYPE terrarium_host_requests_total counter
+# HELP terrarium_unknown_host_total Requests for a host that no mount serves.
+# TYPE terrarium_unknown_host_total counter
 # HELP terrarium_mount_enabled 1 when the mount is switched on.
 # TYPE terrarium_mount_enabled gauge
 ";

@@ -63,6 +63,7 @@ fn short(version: &str) -> &str {
 fn print_table(mounts: &[MountInfo]) {
     let header = [
         "NAME",
+        "HOSTS",
         "PATH",
         "KIND",
         "INTERFACE",
@@ -79,6 +80,11 @@ fn print_table(mounts: &[MountInfo]) {
         let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
         rows.push(vec![
             mount.name.clone(),
+            if mount.hosts.is_empty() {
+                "*".to_owned()
+            } else {
+                mount.hosts.join(",")
+            },
             mount.path.clone(),
             mount.kind.clone(),
             or_dash(app.map(|app| app.interface.clone())),

@@ -16,7 +16,7 @@ use std::{
     sync::Arc,
 };
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use terrarium_python_wasi::{BuildCache, BuildStep};
 
 mod control;
@@ -89,18 +89,31 @@ enum Command {
     App {
         #[command(subcommand)]
         action: AppAction,
-        /// The control API's address.
-        #[arg(
-            long,
-            global = true,
-            env = "TERRARIUM_ADMIN",
-            default_value = "127.0.0.1:8081"
-        )]
-        admin: String,
-        /// The control API's token, when the server requires one.
-        #[arg(long, global = true, env = "TERRARIUM_ADMIN_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        #[command(flatten)]
+        control: ControlApi,
     },
+    /// List every mount of a running server with its hosts, state and
+    /// counters (as `terrarium app list`).
+    Mounts {
+        #[command(flatten)]
+        control: ControlApi,
+    },
+}
+
+/// Where a running server's control API is, and its token.
+#[derive(Debug, Args)]
+struct ControlApi {
+    /// The control API's address.
+    #[arg(
+        long,
+        global = true,
+        env = "TERRARIUM_ADMIN",
+        default_value = "127.0.0.1:8081"
+    )]
+    admin: String,
+    /// The control API's token, when the server requires one.
+    #[arg(long, global = true, env = "TERRARIUM_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,7 +191,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             access_log,
             cache_dir,
         } => serve(&site, listen, admin, workers, access_log, cache_dir),
-        Command::App { action, admin, token } => control::run(&action, &admin, token.as_deref()),
+        Command::App { action, control } => control::run(&action, &control.admin, control.token.as_deref()),
+        Command::Mounts { control } => {
+            control::run(&AppAction::List, &control.admin, control.token.as_deref())
+        }
         Command::Exec { .. } => unreachable!("`main` runs exec itself: it has an exit status of its own"),
     }
 }

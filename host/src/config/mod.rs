@@ -78,7 +78,7 @@ pub mod sessions;
 pub mod storage;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     fmt,
     path::{Path, PathBuf},
 };
@@ -95,7 +95,7 @@ pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;
 pub use server::{
     AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting, ServerConfig,
-    Workers,
+    UnknownHost, Workers,
 };
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 pub use storage::{AppStorage, DataAt, DataFolder};
@@ -163,18 +163,34 @@ impl SiteConfig {
         if raw.mounts.is_empty() {
             return Err("no [[mount]]: a site needs at least one mount".to_owned());
         }
-        let mut paths = HashSet::new();
+        // (host pattern, or none for the default site; path) → the mount's index.
+        let mut places: HashMap<(Option<String>, String), usize> = HashMap::new();
         let mut names = HashSet::new();
-        let mut mounts = Vec::new();
+        let mut mounts: Vec<MountConfig> = Vec::new();
         for (index, raw_mount) in raw.mounts.into_iter().enumerate() {
             let key = mount::Key::new(index, &raw_mount.path);
-            if !paths.insert(raw_mount.path.clone()) {
-                return Err(format!(
-                    "{}: another mount already uses this path",
-                    key.of("path")
-                ));
-            }
             let mount = raw_mount.resolve(&key, site_dir)?;
+            let hosts = mount.hosts.iter().map(|host| Some(host.to_string()));
+            let hosts: Vec<Option<String>> = if mount.hosts.is_empty() {
+                vec![None]
+            } else {
+                hosts.collect()
+            };
+            for host in hosts {
+                let place = (host, mount.path.to_string());
+                if let Some(&other) = places.get(&place) {
+                    let on = match &place.0 {
+                        Some(host) => format!("host {host}"),
+                        None => "the default site (mounts without `host`)".to_owned(),
+                    };
+                    return Err(format!(
+                        "{}: mount[{other}] ({:?}) already serves this path on {on}",
+                        key.of("path"),
+                        mounts[other].name,
+                    ));
+                }
+                places.insert(place, index);
+            }
             if !names.insert(mount.name.clone()) {
                 return Err(format!(
                     "{}: another mount is already named {:?}; set `name`",

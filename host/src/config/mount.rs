@@ -18,7 +18,10 @@ use super::{
     outbound::{AllowList, ConnectTimeout, ConnectionLimit, Outbound, RawOutbound},
     storage::{AppStorage, DataAtPath, Quota, RawStorage},
 };
-use crate::units::{ByteSize, HumanDuration};
+use crate::{
+    hosts::ServedHost,
+    units::{ByteSize, HumanDuration},
+};
 
 /// The default entry: `app` in `app.py`.
 pub const DEFAULT_ENTRY: &str = "app:app";
@@ -52,6 +55,9 @@ pub struct MountConfig {
     pub path: MountPath,
     /// `name = "api"`, defaulting to the path's last segment ("root" for "/").
     pub name: String,
+    /// `host = "blog.example.com"` or `hosts = [...]`: the host names it
+    /// serves; empty for the default site (every host no mount claims).
+    pub hosts: Vec<ServedHost>,
     /// `enabled = true`: false starts the mount switched off.
     pub enabled: bool,
     /// `maintenance = "maintenance.html"`: the page served while switched off (absolute).
@@ -393,6 +399,8 @@ impl TryFrom<ByteSize> for BodyLimit {
 pub(super) struct RawMount {
     pub(super) path: MountPath,
     name: Option<MountName>,
+    host: Option<ServedHost>,
+    hosts: Option<Vec<ServedHost>>,
     app: Option<PathBuf>,
     #[serde(rename = "static")]
     static_dir: Option<PathBuf>,
@@ -443,8 +451,11 @@ impl Key {
 impl RawMount {
     /// The mount, with its folders made absolute from `site_dir` and checked.
     pub(super) fn resolve(self, key: &Key, site_dir: &Path) -> Result<MountConfig, String> {
+        let hosts = self.hosts(key)?;
         let name = match &self.name {
             Some(name) => name.0.clone(),
+            // A host's root mount is named after the host.
+            None if self.path.as_str() == "/" && !hosts.is_empty() => hosts[0].default_mount_name(),
             None => {
                 self.path
                     .default_name()
@@ -483,6 +494,7 @@ impl RawMount {
         Ok(MountConfig {
             path: self.path,
             name,
+            hosts,
             enabled: self.enabled.unwrap_or(true),
             maintenance,
             max_body: self.max_body.map_or(ByteSize(DEFAULT_MAX_BODY), |limit| limit.0),
@@ -492,6 +504,30 @@ impl RawMount {
             sessions: self.sessions.unwrap_or(false),
             kind,
         })
+    }
+
+    /// `host` or `hosts`, each pattern once.
+    fn hosts(&self, key: &Key) -> Result<Vec<ServedHost>, String> {
+        let hosts = match (&self.host, &self.hosts) {
+            (Some(_), Some(_)) => {
+                return Err(format!("{}: set `host` or `hosts`, not both", key.of("hosts")));
+            }
+            (Some(host), None) => vec![host.clone()],
+            (None, Some(hosts)) if hosts.is_empty() => {
+                return Err(format!(
+                    "{}: lists no host; remove it to serve every host no other mount claims",
+                    key.of("hosts")
+                ));
+            }
+            (None, Some(hosts)) => hosts.clone(),
+            (None, None) => Vec::new(),
+        };
+        for (index, host) in hosts.iter().enumerate() {
+            if hosts[..index].contains(host) {
+                return Err(format!("{}: lists {host} twice", key.of("hosts")));
+            }
+        }
+        Ok(hosts)
     }
 
     fn app_settings(&self, key: &Key, site_dir: &Path, folder: &Path) -> Result<AppSettings, String> {

@@ -54,6 +54,21 @@ pub struct ServerConfig {
     /// `memory_reset = "auto"` (or `"decommit"`): how a sandbox's memory is
     /// made fresh for the next instance.
     pub memory_reset: MemoryResetSetting,
+    /// `unknown_host = "404"` (or `"421"`): the answer to a request for a
+    /// host that no mount serves, when no mount is without `host`.
+    pub unknown_host: UnknownHost,
+}
+
+/// `server.unknown_host`: how a request for a host no mount serves is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum UnknownHost {
+    /// 404 Not Found.
+    #[default]
+    #[serde(rename = "404")]
+    NotFound,
+    /// 421 Misdirected Request: the client may retry on another connection.
+    #[serde(rename = "421")]
+    Misdirected,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +87,7 @@ impl Default for ServerConfig {
             workers: Workers::Auto,
             access_log: AccessLogTarget::Stderr,
             memory_reset: MemoryResetSetting::Auto,
+            unknown_host: UnknownHost::NotFound,
         }
     }
 }

@@ -13,7 +13,11 @@
 //! ```
 //! With `server.admin_token` set, every request needs `Authorization: Bearer <token>`.
 
-use std::{net::SocketAddr, sync::Arc, time::Instant};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -88,6 +92,7 @@ fn describe(mount: &Mount) -> MountInfo {
     MountInfo {
         name: mount.name.clone(),
         path: mount.path.clone(),
+        hosts: mount.hosts.iter().map(ToString::to_string).collect(),
         kind: mount.kind().to_owned(),
         state: if mount.switch.is_on() {
             "enabled"
@@ -158,6 +163,18 @@ fn metrics(site: &Site) -> Response<Body> {
             ));
         }
     }
+    for table in site.routes.tables() {
+        if let Some(pattern) = &table.pattern {
+            out.push_str(&format!(
+                "terrarium_host_requests_total{{host=\"{pattern}\"}} {}\n",
+                table.requests.load(Ordering::Relaxed)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "terrarium_unknown_host_total {}\n",
+        site.unknown_hosts()
+    ));
     let mut response = Response::new(responses::full(out));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

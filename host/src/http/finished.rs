@@ -20,6 +20,7 @@ use hyper::body::{Frame, SizeHint};
 use super::responses::Body;
 use crate::{
     access_log::AccessEntry,
+    hosts::RequestHost,
     site::{Mount, Site},
 };
 
@@ -32,6 +33,8 @@ pub struct Finished {
     pub mount: Option<Arc<Mount>>,
     /// The request method.
     pub method: Method,
+    /// The host it named, when it named one.
+    pub host: Option<RequestHost<'static>>,
     /// The request path as received.
     pub path: String,
     /// The host's id for the request.
@@ -75,6 +78,7 @@ impl Finished {
             duration,
             request_id: &self.request_id,
             remote: self.remote,
+            host: self.host.as_ref(),
         });
     }
 }

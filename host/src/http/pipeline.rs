@@ -23,6 +23,8 @@ use super::{
     responses::{self, Body, Context, Refusal},
 };
 use crate::{
+    config::UnknownHost,
+    hosts::RequestHost,
     paths::CanonicalPath,
     sandbox::{BodyFault, BodySource, GuestAnswer, GuestError, GuestRequest},
     sessions::{Change, Loaded, Sessions},
@@ -30,6 +32,9 @@ use crate::{
 };
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// The port of a request that names none: the listener speaks plain HTTP.
+const DEFAULT_PORT: u16 = 80;
 
 /// The response header that names the request's id.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -56,7 +61,8 @@ pub async fn handle(
     let request_id = next_request_id();
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
-    let (mount, outcome) = route(&site, &bodies, &activity, remote, request, &request_id).await;
+    let host = request_host(&request);
+    let (mount, outcome) = route(&site, &bodies, &activity, remote, request, &host, &request_id).await;
     let mut response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
             mount: mount.as_ref().map(|m| m.name.as_str()),
@@ -72,12 +78,32 @@ pub async fn handle(
         site,
         mount,
         method,
+        host: host.ok().flatten(),
         path: raw_path,
         request_id,
         remote,
         started,
     }
     .record_when_sent(response)
+}
+
+/// The host a request names, canonical: an absolute-form target's
+/// authority, which wins over `Host` (RFC 9112 §3.2.2), else `Host`; None
+/// when it names none; why it cannot be read when it is malformed.
+fn request_host(request: &Request<Incoming>) -> Result<Option<RequestHost<'static>>, String> {
+    let authority = match request.uri().authority() {
+        Some(authority) => authority.as_str(),
+        None => match request.headers().get(header::HOST) {
+            Some(value) => value
+                .to_str()
+                .map_err(|_| "the Host header is not a host name".to_owned())?,
+            None => return Ok(None),
+        },
+    };
+    match RequestHost::parse(authority) {
+        Ok(host) => Ok(host.map(RequestHost::into_owned)),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// The mount a request reached (if any), and its answer.
@@ -87,16 +113,34 @@ async fn route(
     activity: &Arc<Activity>,
     remote: SocketAddr,
     request: Request<Incoming>,
+    host: &Result<Option<RequestHost<'static>>, String>,
     request_id: &str,
 ) -> (Option<Arc<Mount>>, Result<Response<Body>, Refusal>) {
     if let Err(refusal) = check_framing(request.version(), request.headers()) {
         return (None, Err(refusal));
     }
+    let host = match host {
+        Ok(host) => host,
+        Err(why) => return (None, Err(Refusal::Unreadable(why.clone()))),
+    };
     let path = match CanonicalPath::parse(request.uri().path()) {
         Ok(path) => path,
         Err(error) => return (None, Err(error.into())),
     };
-    let Some(resolved) = site.mounts.resolve(&path) else {
+    let Some(table) = site.routes.route(host.as_ref(), DEFAULT_PORT) else {
+        site.count_unknown_host();
+        let refusal = Refusal::UnknownHost {
+            host: host
+                .as_ref()
+                .map_or_else(|| "(none named)".to_owned(), |host| host.to_string()),
+            misdirected: site.config.server.unknown_host == UnknownHost::Misdirected,
+        };
+        return (None, Err(refusal));
+    };
+    if table.pattern.is_some() {
+        table.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    let Some(resolved) = table.mounts.resolve(&path) else {
         return (None, Err(Refusal::NotFound));
     };
     let mount = resolved.target.clone();

@@ -54,6 +54,15 @@ pub enum Refusal {
     /// Nothing is served here (404): no mount, no such file, a hidden file.
     #[error("not found")]
     NotFound,
+    /// No mount serves the host the request names, and there is no default
+    /// site (`server.unknown_host`: 404, or 421 Misdirected Request).
+    #[error("no mount serves the host {host}")]
+    UnknownHost {
+        /// The host, as the request named it.
+        host: String,
+        /// Whether to answer 421 rather than 404.
+        misdirected: bool,
+    },
     /// Something is here, but not for this method (405 with `Allow`).
     #[error("method not allowed (allowed: {allow})")]
     MethodNotAllowed {
@@ -144,6 +153,12 @@ impl Refusal {
             Self::BadPath(_) | Self::Unreadable(_) => StatusCode::BAD_REQUEST,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnknownHost {
+                misdirected: false, ..
+            } => StatusCode::NOT_FOUND,
+            Self::UnknownHost {
+                misdirected: true, ..
+            } => StatusCode::MISDIRECTED_REQUEST,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -197,6 +212,14 @@ impl Refusal {
                 "503 Service Unavailable: sessions are unavailable right now; please retry",
             ),
             Self::Control(refusal) => json_response(status, &json!({"error": refusal.to_string()})),
+            Self::UnknownHost { .. } => plain(
+                status,
+                &format!(
+                    "{} {}: this server does not serve that host",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("")
+                ),
+            ),
             Self::NotFound
             | Self::MethodNotAllowed { .. }
             | Self::Forbidden

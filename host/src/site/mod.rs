@@ -23,8 +23,9 @@ use crate::{
     access_log::AccessLog,
     config::{AppSettings, MountKind, SiteConfig},
     cookie_scope::{CookieScope, Verdict},
+    hosts::{HostRouter, ServedHost},
     http::static_files::StaticFolder,
-    mounts::{MountTable, Switch},
+    mounts::Switch,
     sandbox::Sandbox,
     sessions::Sessions,
     stats::MountStats,
@@ -116,6 +117,8 @@ pub struct Mount {
     pub name: String,
     /// Its mount point ("/" or "/api").
     pub path: String,
+    /// The host names it serves; none for the default site.
+    pub hosts: Vec<ServedHost>,
     /// Largest request body accepted, in bytes.
     pub max_body: u64,
     /// Request bodies up to this many bytes are read whole before the app
@@ -152,8 +155,10 @@ impl Mount {
 pub struct Site {
     /// The configuration it was made from.
     pub config: SiteConfig,
-    /// Which mount serves which path.
-    pub mounts: MountTable<Arc<Mount>>,
+    /// Which mount serves which host and path.
+    pub routes: HostRouter<Arc<Mount>>,
+    /// Requests for a host that no mount serves.
+    unknown_hosts: AtomicU64,
     in_order: Vec<Arc<Mount>>,
     sandbox: Arc<Sandbox>,
     cache: BuildCache,
@@ -189,6 +194,7 @@ impl Site {
         let sandbox = build::sandbox_for(&config)?;
         let workers = config.server.workers.resolve();
         let mut in_order = Vec::new();
+        let site_has_hosts = config.mounts.iter().any(|mount| !mount.hosts.is_empty());
         for mount in &config.mounts {
             let mount_error = |message: String| StartError::mount(&mount.name, message);
             let target = match &mount.kind {
@@ -208,8 +214,9 @@ impl Site {
                         current: RwLock::new(Arc::new(version)),
                         reloading: tokio::sync::Mutex::new(()),
                         last_error: Mutex::new(None),
-                        cookie_scope: (!app.share_cookies)
-                            .then(|| CookieScope::new(&mount.path.to_string(), neighbours_sessions)),
+                        cookie_scope: (!app.share_cookies).then(|| {
+                            CookieScope::new(&mount.path.to_string(), neighbours_sessions, site_has_hosts)
+                        }),
                         cookies_dropped: AtomicU64::new(0),
                     }))
                 }
@@ -228,6 +235,7 @@ impl Site {
             in_order.push(Arc::new(Mount {
                 name: mount.name.clone(),
                 path: mount.path.to_string(),
+                hosts: mount.hosts.clone(),
                 max_body: mount.max_body.0,
                 buffer_body: mount.buffer_body.0,
                 sessions: mount.sessions,
@@ -244,10 +252,15 @@ impl Site {
         } else {
             None
         };
-        let mounts = MountTable::new(in_order.iter().map(|m| (m.path.clone(), m.clone())));
+        let routes = HostRouter::new(
+            in_order
+                .iter()
+                .map(|m| (m.path.as_str(), &m.hosts[..], m.clone())),
+        );
         Ok(Self {
             config,
-            mounts,
+            routes,
+            unknown_hosts: AtomicU64::new(0),
             in_order,
             sandbox: Arc::new(sandbox),
             cache: cache.clone(),
@@ -255,6 +268,16 @@ impl Site {
             workers,
             access_log,
         })
+    }
+
+    /// Counts a request for a host that no mount serves.
+    pub fn count_unknown_host(&self) {
+        self.unknown_hosts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests for a host that no mount serves.
+    pub fn unknown_hosts(&self) -> u64 {
+        self.unknown_hosts.load(Ordering::Relaxed)
     }
 
     /// Where the line per request goes (`server.access_log`).

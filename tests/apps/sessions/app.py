@@ -29,3 +29,8 @@ def peek(req, res):
 def logout(req, res):
     req.session.destroy()
     return {"user": None}
+
+
+@app.get("/who")
+def who(req, res):
+    return {"host": req.host, "root": req.script_name}
