@@ -571,6 +571,11 @@ fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
     let leak = client.get_blocking("/a/leak");
     assert_eq!(leak.status, 500);
     let request_id = leak.header("x-request-id").to_owned();
+    assert_eq!(
+        leak.text(),
+        format!("500 Internal Server Error (request {request_id})\n"),
+        "the page names the request, and nothing more"
+    );
     assert_ne!(
         client.get_blocking("/a/sees").header("x-request-id"),
         request_id,
@@ -607,6 +612,26 @@ fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
     assert!(
         output.matches(request_id.as_str()).count() >= 2,
         "the 500's X-Request-Id finds its access-log line and the app's record: {output}"
+    );
+    // One record for the exception, its traceback inside, as the author
+    // knows the file, without the SDK's frames.
+    assert_eq!(
+        output.matches("unhandled exception in GET /a/leak").count(),
+        1,
+        "{output}"
+    );
+    let record = output
+        .split("unhandled exception in GET /a/leak")
+        .nth(1)
+        .and_then(|rest| rest.split(" app=\"a\"").next())
+        .unwrap();
+    assert!(
+        record.contains("File \"app.py\", line 13, in leak") && !record.contains("/terrarium/"),
+        "{record}"
+    );
+    assert!(
+        output.contains(&format!("{record} app=\"a\" request=\"{request_id}\"")),
+        "the record carries the request id the 500 named: {output}"
     );
     assert!(
         output.contains("secret leaked: [secret SECRET_A]")

@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, asgi, log
+from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -41,7 +41,6 @@ _app_folder = None
 # to specialize the code the request runs (it adapts after a few calls).
 WARM_UP_ROUNDS = 8
 
-_ERROR_BODY = b"500 Internal Server Error\n"
 _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
@@ -95,6 +94,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         # while it is imported, in every instance (the snapshot keeps it),
         # and in `terrarium exec`.
         os.chdir(_app_folder)
+    _tracebacks.configure(_app_folder, precompile)
     target = load_entry(entry)
     if interface_file:
         with open(interface_file, "w", encoding="utf-8") as file:
@@ -315,11 +315,18 @@ def wit_response(status, headers, body, more_body, session):
                              session=session)
 
 
-def internal_error():
+def internal_error(wit_request):
+    """The plain 500 the client gets when the app failed: no details, but
+    the request's id, for the user to quote and the operator to find."""
+    try:
+        request_id = unpack_head(wit_request.head)[0][0]
+    except Exception:
+        request_id = ""
+    body = f"500 Internal Server Error (request {request_id})\n" if request_id else "500 Internal Server Error\n"
     return wit_response(
         status=500,
         headers=_ERROR_HEADERS,
-        body=_ERROR_BODY,
+        body=body.encode("latin-1", "replace"),
         more_body=False,
         session=_UNCHANGED,
     )
@@ -332,6 +339,12 @@ def _describe(wit_request):
         return f"{fields[1]} {fields[4]}"
     except Exception:
         return "a request with an unreadable head"
+
+
+def _current_traceback():
+    """The traceback of the exception being handled, as its app's author
+    reads it (see `_tracebacks`)."""
+    return _tracebacks.format_exception(sys.exception())
 
 
 # The rest of the response being streamed, while the host pulls it.
@@ -351,13 +364,13 @@ class Handler(exports.Handler):
             # The client's fault, not the app's: the host answers 408, 413
             # or 400 whatever this returns.
             log.info(f"the request body of {_describe(request)} was cut: {error}")
-            return internal_error()
+            return internal_error(request)
         except BaseException:
             # The traceback goes to the host's log as one record (tagged with
             # the app and the request id), not a line each; the client only
             # sees a plain 500.
-            log.error(f"unhandled exception in {_describe(request)}\n{traceback.format_exc().rstrip()}")
-            return internal_error()
+            log.error(f"unhandled exception in {_describe(request)}\n{_current_traceback()}")
+            return internal_error(request)
 
     def next_part(self):
         global _streaming
@@ -369,7 +382,7 @@ class Handler(exports.Handler):
             part = None
         except BaseException:
             _streaming = None
-            log.error(f"the app failed while streaming its response\n{traceback.format_exc().rstrip()}")
+            log.error(f"the app failed while streaming its response\n{_current_traceback()}")
             raise HostError(None) from None
         if part is None:
             _streaming = None
@@ -383,7 +396,7 @@ class Handler(exports.Handler):
         try:
             asgi.shut_down()
         except BaseException:
-            log.error(f"the app's shutdown failed\n{traceback.format_exc().rstrip()}")
+            log.error(f"the app's shutdown failed\n{_current_traceback()}")
 
 
 def _end_stream():
@@ -394,7 +407,7 @@ def _end_stream():
         try:
             stream.close()
         except BaseException:
-            log.error(f"closing a streamed response failed\n{traceback.format_exc().rstrip()}")
+            log.error(f"closing a streamed response failed\n{_current_traceback()}")
 
 
 class Command(exports.Command):

@@ -19,10 +19,9 @@ import asyncio
 import inspect
 import sys
 import threading
-import traceback
 from urllib.parse import unquote
 
-from . import log
+from . import _tracebacks, log
 from ._packing import pack_headers
 from .session import Session
 from .streams import READ_SIZE, ClientDisconnected
@@ -206,7 +205,7 @@ class _Exchange:
             error = task.exception()
             if not isinstance(error, ClientDisconnected):
                 log.error(f"the app failed after answering {self._raw.method} {self._raw.path}: "
-                          f"{''.join(traceback.format_exception(error)).rstrip()}")
+                          f"{_tracebacks.format_exception(error)}")
 
     async def receive(self):
         if self._first:

@@ -200,7 +200,7 @@ def test_native_apps_are_served_and_failures_become_500s(guest, monkeypatch, cap
     assert (reply.status, reply.body) == (200, b'{"hello":"ada","script":"/x"}')
     assert ("Content-Type", b"application/json") in headers_of(reply)
     crash = handler.handle(WitRequest(path="/x/boom", path_info="/boom"))
-    assert (crash.status, crash.body) == (500, b"500 Internal Server Error\n")
+    assert (crash.status, crash.body) == (500, b"500 Internal Server Error (request r1)\n")
     assert headers_of(crash) == [("content-type", b"text/plain; charset=utf-8")]
     assert len(guest.host_log) == 1, "the traceback is one record of the host's log, not a line each"
     level, record = guest.host_log[0]

@@ -186,12 +186,18 @@ impl Refusal {
             }
             _ => tracing::debug!(mount, request, "refused: {self}"),
         }
-        self.into_response()
+        self.response_naming(request)
     }
 
     /// The response the client gets. Details of a server-side failure stay
     /// in the log, never in the response.
     pub fn into_response(self) -> Response<Body> {
+        self.response_naming("")
+    }
+
+    /// [`Self::into_response`]; a server-side failure's page names the
+    /// request's id (when not empty), for the user to quote.
+    fn response_naming(self, request_id: &str) -> Response<Body> {
         let status = self.status();
         let mut response = match &self {
             Self::BadPath(error) => plain(status, &format!("400 Bad Request: {error}")),
@@ -224,10 +230,13 @@ impl Refusal {
             | Self::MethodNotAllowed { .. }
             | Self::Forbidden
             | Self::Guest(_)
-            | Self::Internal(_) => plain(
-                status,
-                &format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
-            ),
+            | Self::Internal(_) => {
+                let mut message = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+                if status.is_server_error() && !request_id.is_empty() {
+                    message.push_str(&format!(" (request {request_id})"));
+                }
+                plain(status, &message)
+            }
         };
         let headers = response.headers_mut();
         match &self {
@@ -466,6 +475,35 @@ mod tests {
             more_body: false,
             session: Change::Unchanged,
         }
+    }
+
+    /// A server-side failure's page names the request's id; a client's
+    /// mistake's page does not need it.
+    #[test]
+    fn failure_pages_name_the_request() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let context = Context {
+            mount: Some("api"),
+            request_id: "3659-00000f",
+        };
+        let body = |refusal: Refusal| {
+            use http_body_util::BodyExt;
+            let response = refusal.respond(context);
+            let bytes = runtime
+                .block_on(response.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        assert_eq!(
+            body(GuestError::Timeout(Duration::from_secs(30)).into()),
+            "504 Gateway Timeout (request 3659-00000f)\n"
+        );
+        assert_eq!(
+            body(Refusal::Internal("secret details".into())),
+            "500 Internal Server Error (request 3659-00000f)\n"
+        );
+        assert_eq!(body(Refusal::NotFound), "404 Not Found\n");
     }
 
     /// One line a refusal: its status, the header it must carry, and a
