@@ -59,6 +59,8 @@ pub mod launch;
 pub mod masking;
 pub mod mounts;
 pub mod packing;
+#[cfg(test)]
+mod parse_cases;
 pub mod paths;
 pub mod sandbox;
 pub mod sessions;

@@ -629,7 +629,10 @@ fn existing_folder(key: &Key, field: &str, site_dir: &Path, folder: &Path) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::parse;
+    use crate::{
+        config::tests::parse,
+        parse_cases::{self, ParseCase},
+    };
 
     #[test]
     fn warm_up_paths_are_kept_in_order() {
@@ -652,7 +655,7 @@ mod tests {
     /// One line a case: a value and what parsing it gives.
     #[test]
     fn values_are_checked_as_they_are_parsed() {
-        let paths: &[(&str, Result<&str, &str>)] = &[
+        let paths: &[ParseCase] = &[
             ("/", Ok("/")),
             ("/api/v1", Ok("/api/v1")),
             ("/a-b.c_d~e", Ok("/a-b.c_d~e")),
@@ -662,7 +665,7 @@ mod tests {
             ("/a/../b", Err("'.' or '..'")),
             ("/a b", Err("character ' ' is not allowed")),
         ];
-        let entries: &[(&str, Result<&str, &str>)] = &[
+        let entries: &[ParseCase] = &[
             ("app:app", Ok("app:app")),
             ("mysite.wsgi:application", Ok("mysite.wsgi:application")),
             ("app", Err("must look like \"module:attribute\"")),
@@ -674,27 +677,11 @@ mod tests {
             ("app:()", Err("with Python identifiers")),
             ("app:create_app()()", Err("with Python identifiers")),
         ];
-        let mut failures = Vec::new();
-        for (text, expected) in paths {
-            let got = text.parse::<MountPath>().map(|p| p.to_string());
-            if !matches(&got, expected) {
-                failures.push(format!("path {text:?}: {got:?}"));
-            }
-        }
-        for (text, expected) in entries {
-            let got = text.parse::<Entry>().map(|e| e.to_string());
-            if !matches(&got, expected) {
-                failures.push(format!("entry {text:?}: {got:?}"));
-            }
-        }
+        let mut failures =
+            parse_cases::mismatches(paths, |text| text.parse::<MountPath>().map(|p| p.to_string()));
+        failures.extend(parse_cases::mismatches(entries, |text| {
+            text.parse::<Entry>().map(|e| e.to_string())
+        }));
         assert!(failures.is_empty(), "{failures:#?}");
-    }
-
-    fn matches(got: &Result<String, String>, expected: &Result<&str, &str>) -> bool {
-        match (got, expected) {
-            (Ok(value), Ok(want)) => value == want,
-            (Err(problem), Err(part)) => problem.contains(part),
-            _ => false,
-        }
     }
 }

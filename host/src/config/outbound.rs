@@ -320,7 +320,7 @@ mod tests {
     /// form, or a part of the error).
     #[test]
     fn entries_are_checked_as_they_are_parsed() {
-        let cases: &[(&str, Result<&str, &str>)] = &[
+        let cases: &[crate::parse_cases::ParseCase] = &[
             ("localhost:6379", Ok("localhost:6379")),
             ("API.Example.com.:443", Ok("api.example.com:443")),
             ("*.internal.example:8000", Ok("*.internal.example:8000")),
@@ -341,19 +341,7 @@ mod tests {
             ("-bad.example:1", Err("not a host name")),
             ("10.0.0.256:1", Err("not an IPv4 address")),
         ];
-        let mut failures = Vec::new();
-        for (text, expected) in cases {
-            let got = parse_destination(text).map(|d| d.to_string());
-            let fine = match (&got, expected) {
-                (Ok(value), Ok(want)) => value == want,
-                (Err(problem), Err(part)) => problem.contains(part),
-                _ => false,
-            };
-            if !fine {
-                failures.push(format!("{text:?}: {got:?}"));
-            }
-        }
-        assert!(failures.is_empty(), "{failures:#?}");
+        crate::parse_cases::check(cases, |text| parse_destination(text).map(|d| d.to_string()));
     }
 
     /// One line a case: a name and port, and whether the list allows them.

@@ -3,21 +3,11 @@
 //! when a streamed body has been sent (or cut, or dropped with its
 //! connection), with the bytes actually sent and the whole duration.
 
-use std::{
-    io,
-    net::SocketAddr,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Instant,
-};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
-use bytes::Bytes;
 use http::{Method, Response};
-use http_body_util::BodyExt;
-use hyper::body::{Frame, SizeHint};
 
-use super::responses::Body;
+use super::{responses::Body, when_sent::when_sent};
 use crate::{
     access_log::AccessEntry,
     hosts::RequestHost,
@@ -54,14 +44,7 @@ impl Finished {
             self.record(status, bytes);
             return response;
         }
-        response.map(|body| {
-            BodyExt::boxed(RecordedBody {
-                body,
-                sent: 0,
-                status,
-                finished: Some(self),
-            })
-        })
+        response.map(|body| when_sent(body, move |sent| self.record(status, sent)))
     }
 
     fn record(self, status: u16, bytes: u64) {
@@ -80,48 +63,5 @@ impl Finished {
             remote: self.remote,
             host: self.host.as_ref(),
         });
-    }
-}
-
-/// A streamed response body that counts what it sends and records its
-/// request when dropped (hyper drops it once it has ended or been cut).
-struct RecordedBody {
-    body: Body,
-    sent: u64,
-    status: u16,
-    finished: Option<Finished>,
-}
-
-impl hyper::body::Body for RecordedBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(context);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            self.sent += data.len() as u64;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for RecordedBody {
-    fn drop(&mut self) {
-        if let Some(finished) = self.finished.take() {
-            finished.record(self.status, self.sent);
-        }
     }
 }

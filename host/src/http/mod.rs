@@ -9,6 +9,8 @@
 //! - [`body_budget`]: the site-wide budget of request-body bytes held in memory.
 //! - [`finished`]: a request's access-log record and stats, written once its
 //!   response (streamed ones too) is over.
+//! - [`when_sent`]: a response body that tells when it is over (sent, cut
+//!   or dropped), with the bytes sent.
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
@@ -25,6 +27,7 @@ pub mod pipeline;
 pub mod responses;
 pub mod server;
 pub mod static_files;
+pub mod when_sent;
 
 pub use listeners::PublicListeners;
 pub use server::serve_site;

@@ -11,26 +11,10 @@
 //! thread. The control API, the session sweeper and reloads run on the
 //! caller's runtime.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    io,
-    net::SocketAddr,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    thread,
-    time::Duration,
-};
+use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, thread, time::Duration};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::BodyExt;
-use hyper::{
-    body::{Frame, Incoming, SizeHint},
-    server::conn::http1,
-    service::service_fn,
-};
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
@@ -46,6 +30,7 @@ use super::{
     connections::{Activity, ConnectionTable},
     pipeline,
     responses::Body,
+    when_sent::when_sent,
 };
 use crate::{access_log, site::Site, workers};
 
@@ -265,7 +250,9 @@ async fn serve_connections<H, F>(
             async move {
                 let response = response.await;
                 activity.responding();
-                Ok::<_, Infallible>(response.map(|body| IdleWhenSent { body, activity }.boxed()))
+                // The connection is idle once the response has been sent (or
+                // dropped unsent).
+                Ok::<_, Infallible>(response.map(|body| when_sent(body, move |_| activity.idle())))
             }
         });
         let connection = http1::Builder::new()
@@ -294,38 +281,5 @@ async fn serve_connections<H, F>(
         .is_err()
     {
         tracing::warn!("grace period over: closing the remaining connections");
-    }
-}
-
-/// A response body that marks its connection idle once it has been sent
-/// (or dropped unsent).
-struct IdleWhenSent {
-    body: Body,
-    activity: Arc<Activity>,
-}
-
-impl hyper::body::Body for IdleWhenSent {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        Pin::new(&mut self.body).poll_frame(context)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for IdleWhenSent {
-    fn drop(&mut self) {
-        self.activity.idle();
     }
 }
