@@ -21,8 +21,8 @@ use terrarium::{
     mounts::MountTable,
     paths::CanonicalPath,
     sandbox::{
-        AppTemplate, EngineCapacity, Exchange, Grants, GuestError, GuestRequest, GuestResponse, MemoryReset,
-        Sandbox, StreamLimits, net::OutboundAccess,
+        AppTemplate, EngineCapacity, Exchange, Grants, GuestError, GuestRequest, GuestResponse, LogLimit,
+        MemoryReset, Sandbox, StreamLimits, net::OutboundAccess,
     },
     sessions::Change,
 };
@@ -182,6 +182,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
                 tmp: None,
                 env: Vec::new(),
                 masker: Default::default(),
+                log_limit: Arc::new(LogLimit::new(tracing::Level::INFO, 1000)),
                 memory_cap: 256 << 20,
                 outbound: Arc::new(OutboundAccess::new(Outbound::default()).unwrap()),
             },

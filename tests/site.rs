@@ -639,3 +639,76 @@ fn secrets_never_reach_the_log_the_control_api_or_an_error_page() {
         "the app's records, masked: {output}"
     );
 }
+
+const CHATTY_APP: &str = "\
+from terrarium import App
+
+app = App()
+
+
+@app.get('/say')
+def say(req, res):
+    print('said by', req.script_name)
+    return res.send_text('said')
+
+
+@app.get('/flood')
+def flood(req, res):
+    for n in range(500):
+        print('flood line', n)
+    return res.send_text('flooded')
+";
+
+/// A mount's `log_level` keeps its app's info lines out while another
+/// mount's are kept; an app that prints in a loop is held to its
+/// `log_rate`, and the drops are counted and said.
+#[test]
+fn each_mount_has_its_own_log_level_and_rate() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/quiet\"\napp = \"apps/chatty\"\ninstances = 1\nlog_level = \"error\"\n\
+         [[mount]]\npath = \"/loud\"\napp = \"apps/chatty\"\ninstances = 1\nlog_rate = 50\n",
+    );
+    site.write("apps/chatty/app.py", CHATTY_APP);
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let log = site.path().join("server.log");
+    let (mut child, addr) =
+        terrarium_test_support::serve_process_logging_to(site.path(), &["--admin", &admin], &[], &log);
+    let client = Client::at(addr);
+    assert_eq!(client.get_blocking("/quiet/say").text(), "said");
+    assert_eq!(client.get_blocking("/loud/say").text(), "said");
+    assert_eq!(client.get_blocking("/loud/flood").text(), "flooded");
+    let metrics = Client::at(admin.parse().unwrap()).get_blocking("/metrics").text();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(output.contains("said by /loud"), "{output}");
+    assert!(!output.contains("said by /quiet"), "{output}");
+    let kept = output.matches("flood line").count();
+    assert!(
+        (40..=60).contains(&kept),
+        "{kept} flood lines kept at 50 a second"
+    );
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("terrarium_log_dropped_total{mount=\"loud\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(dropped as usize, 500 - kept, "{metrics}");
+    assert!(
+        output.contains(&format!(
+            "dropped {dropped} log records of this app: over its log_rate of 50 a second"
+        )),
+        "{output}"
+    );
+    assert!(
+        metrics.contains("terrarium_log_dropped_total{mount=\"quiet\"} 0\n"),
+        "{metrics}"
+    );
+}

@@ -94,8 +94,8 @@ pub use mount::{
 pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;
 pub use server::{
-    AccessLogTarget, AdminAddress, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting, ServerConfig,
-    UnknownHost, Workers,
+    AccessLogTarget, AdminAddress, LogLevel, LogRate, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting,
+    ServerConfig, UnknownHost, Workers,
 };
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 pub use storage::{AppStorage, DataAt, DataFolder};
@@ -169,7 +169,7 @@ impl SiteConfig {
         let mut mounts: Vec<MountConfig> = Vec::new();
         for (index, raw_mount) in raw.mounts.into_iter().enumerate() {
             let key = mount::Key::new(index, &raw_mount.path);
-            let mount = raw_mount.resolve(&key, site_dir)?;
+            let mount = raw_mount.resolve(&key, site_dir, &server)?;
             let hosts = mount.hosts.iter().map(|host| Some(host.to_string()));
             let hosts: Vec<Option<String>> = if mount.hosts.is_empty() {
                 vec![None]

@@ -14,7 +14,7 @@ use std::{
 use serde::Deserialize;
 
 use super::{
-    AppEnv, checked_string,
+    AppEnv, LogLevel, LogRate, ServerConfig, checked_string,
     outbound::{AllowList, ConnectTimeout, ConnectionLimit, Outbound, RawOutbound},
     storage::{AppStorage, DataAtPath, Quota, RawStorage},
 };
@@ -112,6 +112,12 @@ pub struct AppSettings {
     pub warm_up: Vec<String>,
     /// `env = { NAME = "value" }`: what the app finds in `os.environ`.
     pub env: AppEnv,
+    /// `log_level = "info"`: the least severe of its log records kept
+    /// (default: `server.log_level`).
+    pub log_level: LogLevel,
+    /// `log_rate = 1000`: its log records kept a second (default:
+    /// `server.log_rate`); the rest are dropped and counted.
+    pub log_rate: LogRate,
     /// `data`, `data_at`, `data_quota` and `tmp`: what it may write.
     pub storage: AppStorage,
     /// `outbound` and `outbound_connections`: what it may connect to.
@@ -427,6 +433,8 @@ pub(super) struct RawMount {
     maintenance: Option<PathBuf>,
     sessions: Option<bool>,
     share_cookies: Option<bool>,
+    log_level: Option<LogLevel>,
+    log_rate: Option<LogRate>,
 }
 
 /// Names a key of one mount in an error: `mount[1].app (path "/blog")`.
@@ -450,7 +458,12 @@ impl Key {
 
 impl RawMount {
     /// The mount, with its folders made absolute from `site_dir` and checked.
-    pub(super) fn resolve(self, key: &Key, site_dir: &Path) -> Result<MountConfig, String> {
+    pub(super) fn resolve(
+        self,
+        key: &Key,
+        site_dir: &Path,
+        server: &ServerConfig,
+    ) -> Result<MountConfig, String> {
         let hosts = self.hosts(key)?;
         let name = match &self.name {
             Some(name) => name.0.clone(),
@@ -465,7 +478,7 @@ impl RawMount {
             }
         };
         let kind = match (&self.app, &self.static_dir) {
-            (Some(app), None) => MountKind::App(Box::new(self.app_settings(key, site_dir, app)?)),
+            (Some(app), None) => MountKind::App(Box::new(self.app_settings(key, site_dir, app, server)?)),
             (None, Some(folder)) => MountKind::Static(self.static_settings(key, site_dir, folder)?),
             (Some(_), Some(_)) => {
                 return Err(format!("{}: set `app` or `static`, not both", key.of("app")));
@@ -530,7 +543,13 @@ impl RawMount {
         Ok(hosts)
     }
 
-    fn app_settings(&self, key: &Key, site_dir: &Path, folder: &Path) -> Result<AppSettings, String> {
+    fn app_settings(
+        &self,
+        key: &Key,
+        site_dir: &Path,
+        folder: &Path,
+        server: &ServerConfig,
+    ) -> Result<AppSettings, String> {
         if self.index.is_some() {
             return Err(format!(
                 "{}: only static mounts have a folder index",
@@ -557,6 +576,8 @@ impl RawMount {
             share_cookies: self.share_cookies.unwrap_or(false),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
+            log_level: self.log_level.unwrap_or(server.log_level),
+            log_rate: self.log_rate.unwrap_or(server.log_rate),
             storage,
             outbound: self.raw_outbound().resolve(|k| key.of(k), site_dir)?,
         })
@@ -592,6 +613,8 @@ impl RawMount {
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
             ("share_cookies", self.share_cookies.is_some()),
+            ("log_level", self.log_level.is_some()),
+            ("log_rate", self.log_rate.is_some()),
         ];
         let storage = self.raw_storage();
         let outbound = self.raw_outbound();

@@ -57,6 +57,62 @@ pub struct ServerConfig {
     /// `unknown_host = "404"` (or `"421"`): the answer to a request for a
     /// host that no mount serves, when no mount is without `host`.
     pub unknown_host: UnknownHost,
+    /// `log_level = "info"`: the least severe of an app's log records
+    /// kept, for the mounts that do not set their own.
+    pub log_level: LogLevel,
+    /// `log_rate = 1000`: an app's log records kept a second (and at most
+    /// at once), for the mounts that do not set their own; past it they
+    /// are dropped and counted.
+    pub log_rate: LogRate,
+}
+
+/// `log_level`: the least severe of an app's log records kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Info, warnings and errors (print() and stdout are info, stderr warnings).
+    #[default]
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only (unhandled exceptions among them).
+    Error,
+}
+
+impl LogLevel {
+    /// The same level in `tracing`'s terms.
+    pub fn as_tracing(self) -> tracing::Level {
+        match self {
+            Self::Debug => tracing::Level::DEBUG,
+            Self::Info => tracing::Level::INFO,
+            Self::Warning => tracing::Level::WARN,
+            Self::Error => tracing::Level::ERROR,
+        }
+    }
+}
+
+/// `log_rate`: 1 to 1,000,000 records a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct LogRate(pub u32);
+
+impl Default for LogRate {
+    fn default() -> Self {
+        Self(1000)
+    }
+}
+
+impl TryFrom<u32> for LogRate {
+    type Error = String;
+
+    fn try_from(rate: u32) -> Result<Self, String> {
+        if rate == 0 || rate > 1_000_000 {
+            return Err(format!("{rate} is not between 1 and 1000000 records a second"));
+        }
+        Ok(Self(rate))
+    }
 }
 
 /// `server.unknown_host`: how a request for a host no mount serves is answered.
@@ -88,6 +144,8 @@ impl Default for ServerConfig {
             access_log: AccessLogTarget::Stderr,
             memory_reset: MemoryResetSetting::Auto,
             unknown_host: UnknownHost::NotFound,
+            log_level: LogLevel::Info,
+            log_rate: LogRate::default(),
         }
     }
 }

@@ -155,6 +155,10 @@ fn metrics(site: &Site) -> Response<Body> {
                 "terrarium_cookies_dropped_total{{mount=\"{label}\"}} {}\n",
                 app.cookies_dropped()
             ));
+            out.push_str(&format!(
+                "terrarium_log_dropped_total{{mount=\"{label}\"}} {}\n",
+                app.grants.log_limit.dropped()
+            ));
             let outbound = &app.grants.outbound;
             out.push_str(&format!(
                 "terrarium_outbound_open{{mount=\"{label}\"}} {}\nterrarium_outbound_refused_total{{mount=\"{label}\"}} {}\n",

@@ -31,7 +31,7 @@ use super::{
     deadline::CallDeadline,
     error::GuestError,
     exchange::{BodyFault, Exchange},
-    guest_log::{GuestLog, GuestOutput},
+    guest_log::{GuestLog, GuestOutput, LogLimit},
     latin1,
     messages::{GuestRequest, GuestResponse},
     net::{self, CountedSockets, InstanceNet, OpenSockets, OutboundAccess},
@@ -55,6 +55,8 @@ pub struct Grants {
     pub env: Vec<(String, String)>,
     /// Masks the secret ones out of its log lines.
     pub masker: Arc<Masker>,
+    /// Its mount's log level and rate.
+    pub log_limit: Arc<LogLimit>,
     /// The most linear memory it may grow to, in bytes.
     pub memory_cap: u64,
     /// What it may connect to (its mount's, shared by all its instances).
@@ -261,7 +263,11 @@ impl AppTemplate {
 
     /// [`Self::instantiate`], with its standard streams going to `stdio`.
     pub async fn instantiate_with(&self, stdio: Stdio) -> Result<Instance, GuestError> {
-        let log = GuestLog::new(self.name.clone(), self.grants.masker.clone());
+        let log = GuestLog::new(
+            self.name.clone(),
+            self.grants.masker.clone(),
+            self.grants.log_limit.clone(),
+        );
         let stdout = log.output("stdout");
         let stderr = log.output("stderr");
         let mut wasi = WasiCtxBuilder::new();
@@ -449,6 +455,7 @@ impl Instance {
         let state = self.store.data_mut();
         state.stdout.flush_partial();
         state.stderr.flush_partial();
+        state.log.report_dropped();
         let state = self.store.data();
         result.map_err(|error| classify(error, state, timeout))
     }

@@ -42,6 +42,7 @@ pub mod writable;
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
 pub use exchange::{AnswerParts, BodyFault, BodySource, Exchange, GuestAnswer, StreamLimits};
+pub use guest_log::LogLimit;
 pub use instance::{AppTemplate, DataGrant, Grants, Instance, Stdio, TmpGrant};
 pub use messages::{GuestRequest, GuestResponse};
 pub use pool::{AppPool, PoolSettings};

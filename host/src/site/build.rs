@@ -19,8 +19,8 @@ use crate::{
     },
     heap,
     sandbox::{
-        AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, MemoryReset, PoolSettings,
-        Sandbox, Stdio, TmpGrant,
+        AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, LogLimit, MemoryReset,
+        PoolSettings, Sandbox, Stdio, TmpGrant,
         net::OutboundAccess,
         writable::{DiskQuota, lock_dirs},
     },
@@ -176,6 +176,8 @@ pub struct MountGrants {
     pub data: Option<DataGrant>,
     /// What it may connect to, and how many connections it has open.
     pub outbound: Arc<OutboundAccess>,
+    /// Its log level and rate, with the count of records dropped.
+    pub log_limit: Arc<LogLimit>,
 }
 
 /// The grants of the app mounted as `name`, ready for its first version:
@@ -190,6 +192,7 @@ pub(super) fn open_mount_grants(
         outbound: Arc::new(
             OutboundAccess::new(app.outbound.clone()).map_err(|e| StartError::mount(name, e))?,
         ),
+        log_limit: Arc::new(LogLimit::new(app.log_level.as_tracing(), app.log_rate.0)),
     })
 }
 
@@ -311,6 +314,7 @@ fn template_for(
         }),
         env,
         masker: Arc::new(app.env.masker()),
+        log_limit: kept.log_limit.clone(),
         memory_cap: app.memory.0,
         outbound: kept.outbound.clone(),
     };
