@@ -92,6 +92,13 @@ fn an_app_that_fails_to_import_is_named_with_its_traceback() {
         message.contains("ratio = 1 / 0"),
         "the failing line is shown: {message}"
     );
+    assert!(
+        message.contains("File \"app.py\", line 7, in <module>")
+            && !message.contains("_terrarium_main")
+            && !message.contains("terrarium/_guest.py")
+            && !message.contains("<frozen importlib"),
+        "the app's frames only, as its author knows them: {message}"
+    );
 
     let serve = run_with_timeout(
         &["serve", site_arg, "--listen", "127.0.0.1:0"],

@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
+from . import _asyncio, _hashlib, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -45,7 +45,7 @@ _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
 def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), app_bytecode=None,
-         warm_up=(), interface_file=None):
+         warm_up=(), interface_file=None, failure_file=None):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The variables in `env_file` (`name=value` entries, each ended by NUL)
@@ -59,7 +59,10 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     writable alias of it through which its bytecode is written. Each path
     in `warm_up` is then served a few times (see `warm_up_app`). The
     interface the app speaks (see `interface_of`) is written to
-    `interface_file`, for the host to show.
+    `interface_file`, for the host to show. When the app fails (importing
+    it, starting it, serving a warm-up path), what failed is written to
+    `failure_file`, its traceback as the app's author reads it, before the
+    exception goes on to fail the build.
     """
     global _serve, _app_folder
     _phase.begin_build()
@@ -72,6 +75,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     _tls.install(wit_tls, HostError)
     _asyncio.install()
     _storage.install(wit_storage.take_quota_refusal)
+    _logging.install()
     if env_file:
         os.environ.update(read_env_file(env_file))
     if tzpath:
@@ -95,13 +99,19 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         # and in `terrarium exec`.
         os.chdir(_app_folder)
     _tracebacks.configure(_app_folder, precompile)
-    target = load_entry(entry)
-    if interface_file:
-        with open(interface_file, "w", encoding="utf-8") as file:
-            file.write(interface_of(target))
-    _serve = adapter_for(target)
-    _asyncio.run_worker_threads_inline()
-    warm_up_app(_serve, warm_up)
+    try:
+        target = load_entry(entry)
+        if interface_file:
+            with open(interface_file, "w", encoding="utf-8") as file:
+                file.write(interface_of(target))
+        _serve = adapter_for(target)
+        _asyncio.run_worker_threads_inline()
+        warm_up_app(_serve, warm_up)
+    except BaseException as error:
+        if failure_file:
+            with open(failure_file, "w", encoding="utf-8") as file:
+                file.write(f"{_tracebacks.one_line(error)}\n{_tracebacks.format_exception(error)}\n")
+        raise
     _phase.built()
     log._attach(wit_log.write, wit_log.Level)
     # Everything made so far (the interpreter, the app, its imports) lives as
@@ -341,10 +351,12 @@ def _describe(wit_request):
         return "a request with an unreadable head"
 
 
-def _current_traceback():
-    """The traceback of the exception being handled, as its app's author
+def _log_failure(what):
+    """One error record for the exception being handled: `what`, the
+    exception on the same line, then its traceback as the app's author
     reads it (see `_tracebacks`)."""
-    return _tracebacks.format_exception(sys.exception())
+    error = sys.exception()
+    log.error(f"{what}: {_tracebacks.one_line(error)}\n{_tracebacks.format_exception(error)}")
 
 
 # The rest of the response being streamed, while the host pulls it.
@@ -369,7 +381,7 @@ class Handler(exports.Handler):
             # The traceback goes to the host's log as one record (tagged with
             # the app and the request id), not a line each; the client only
             # sees a plain 500.
-            log.error(f"unhandled exception in {_describe(request)}\n{_current_traceback()}")
+            _log_failure(f"unhandled exception in {_describe(request)}")
             return internal_error(request)
 
     def next_part(self):
@@ -382,7 +394,7 @@ class Handler(exports.Handler):
             part = None
         except BaseException:
             _streaming = None
-            log.error(f"the app failed while streaming its response\n{_current_traceback()}")
+            _log_failure("the app failed while streaming its response")
             raise HostError(None) from None
         if part is None:
             _streaming = None
@@ -396,7 +408,7 @@ class Handler(exports.Handler):
         try:
             asgi.shut_down()
         except BaseException:
-            log.error(f"the app's shutdown failed\n{_current_traceback()}")
+            _log_failure("the app's shutdown failed")
 
 
 def _end_stream():
@@ -407,7 +419,7 @@ def _end_stream():
         try:
             stream.close()
         except BaseException:
-            log.error(f"closing a streamed response failed\n{_current_traceback()}")
+            _log_failure("closing a streamed response failed")
 
 
 class Command(exports.Command):

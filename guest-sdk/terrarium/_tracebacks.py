@@ -3,9 +3,9 @@
 In the sandbox the app's files live under a folder of the sandbox's own
 (`/2/app.py`), the standard library and the app's requirements under
 others, and every request passes through frames of this SDK before it
-reaches the app. `format_exception` leaves those frames out (set
-`TERRARIUM_LOG_SDK_FRAMES=1` in a mount's `env` to keep them: for
-debugging Terrarium itself) and names each file as its author knows it:
+reaches the app. `format_exception` leaves those frames out (the host's
+`[server] log_sdk_frames = true` keeps them, through the environment
+variable `TERRARIUM_LOG_SDK_FRAMES=1`: for debugging Terrarium itself) and names each file as its author knows it:
 `app.py` (relative to the app's folder), `<stdlib>/json/decoder.py`,
 `<requirements>/flask/app.py`.
 """
@@ -15,7 +15,11 @@ import traceback
 
 # This package, and the contract's generated bindings: Terrarium's frames.
 _SDK_FOLDERS = (os.path.dirname(os.path.abspath(__file__)), "/world", "/bundled")
-_STDLIB = os.path.dirname(os.__file__)
+# (`os` may be frozen, with no file of its own: `traceback` never is.)
+_STDLIB = os.path.dirname(traceback.__file__)
+# The import machinery, between an `import_module` call and the module it
+# imports: left out, as CPython leaves it out of an `import` statement's.
+_IMPORTLIB = os.path.join(_STDLIB, "importlib", "__init__.py")
 
 # (folder, how it is shown), set by `configure` at build time.
 _places = [(_STDLIB, "<stdlib>")]
@@ -48,13 +52,18 @@ def _is_sdk(path):
     return any(_inside(path, folder) for folder in _SDK_FOLDERS)
 
 
+def _is_noise(path):
+    """Whether a frame in `path` is Terrarium's own or the import machinery's."""
+    return _is_sdk(path) or path.startswith("<frozen importlib.") or path == _IMPORTLIB
+
+
 def _tidy(summary, keep_sdk, seen):
     """Drops SDK frames from `summary` (a TracebackException) and every
     exception chained to it, and renames the files of the rest."""
     if summary is None or id(summary) in seen:
         return
     seen.add(id(summary))
-    frames = [frame for frame in summary.stack if keep_sdk or not _is_sdk(frame.filename)]
+    frames = [frame for frame in summary.stack if keep_sdk or not _is_noise(frame.filename)]
     # An exception raised inside the SDK itself (a bug of ours) keeps its
     # frames: with none left, the traceback would say nothing.
     if frames or not summary.stack:
@@ -75,3 +84,9 @@ def format_exception(error):
     keep_sdk = os.environ.get("TERRARIUM_LOG_SDK_FRAMES", "") not in ("", "0")
     _tidy(summary, keep_sdk, set())
     return "".join(summary.format()).rstrip()
+
+
+def one_line(error):
+    """`Type: message` of `error`, on one line (its message's first)."""
+    text = traceback.format_exception_only(error)[-1].strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -90,3 +90,17 @@ def test_chained_exceptions_are_tidied_too(app_in_folder, monkeypatch):
         text = _tracebacks.format_exception(outer)
     assert text.count('File "views/orders.py"') == 1 and "/terrarium/" not in text, text
     assert "The above exception was the direct cause" in text, text
+
+
+def test_a_failed_import_shows_the_app_not_the_import_machinery(app_in_folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("TERRARIUM_LOG_SDK_FRAMES", raising=False)
+    (tmp_path / "broken_on_import.py").write_text("import json\n\njson.loads('{')\n")
+    sys.modules.pop("broken_on_import", None)
+    with pytest.raises(ValueError) as caught:
+        importlib.import_module("broken_on_import")
+    text = _tracebacks.format_exception(caught.value)
+    assert "<frozen" not in text and "importlib/__init__.py" not in text, text
+    assert text.splitlines()[3:5] == [
+        '  File "broken_on_import.py", line 3, in <module>',
+        "    json.loads('{')",
+    ], text

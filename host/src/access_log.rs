@@ -4,6 +4,13 @@
 //! 2026-11-22T21:52:03.394Z access mount=root method=GET path=/ status=200 bytes=44 duration_ms=2.04 request=767-06f651 remote=127.0.0.1:50412 host=blog.example.com
 //! ```
 //!
+//! With `server.log_format = "json"` a line is a JSON object instead (see
+//! [`crate::logging`]), its `app` the mount's name:
+//!
+//! ```text
+//! {"ts":"2026-11-22T21:52:03.394Z","level":"info","target":"access","msg":"GET / 200","app":"root","method":"GET","path":"/","status":200,"bytes":44,"duration_ms":2.04,"request":"767-06f651","remote":"127.0.0.1:50412","host":"blog.example.com"}
+//! ```
+//!
 //! `server.access_log` says where the lines go: `"stderr"` (the default),
 //! a file (appended to), or `"off"`. A worker thread collects its lines in a
 //! buffer and writes them in one go when the buffer is full or the thread
@@ -31,7 +38,11 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::{config::AccessLogTarget, hosts::RequestHost};
+use crate::{
+    config::{AccessLogTarget, LogFormat},
+    hosts::RequestHost,
+    logging::JsonLine,
+};
 
 /// The most bytes a worker holds before writing them out: `PIPE_BUF` on
 /// Linux, the size up to which a write to a pipe is never split.
@@ -69,6 +80,7 @@ pub struct AccessLog {
 }
 
 struct Sink {
+    format: LogFormat,
     out: Mutex<Box<dyn Write + Send>>,
     /// The file the log writes to, opened again by `reopen`; None for
     /// stderr or a writer given by the caller.
@@ -122,12 +134,16 @@ thread_local! {
 
 impl AccessLog {
     /// Opens the log `target` names (a file is created if missing and
-    /// appended to).
-    pub fn open(target: &AccessLogTarget) -> io::Result<Self> {
+    /// appended to), its lines in `format`.
+    pub fn open(target: &AccessLogTarget, format: LogFormat) -> io::Result<Self> {
         match target {
             AccessLogTarget::Off => Ok(Self::off()),
-            AccessLogTarget::Stderr => Ok(Self::to_writer(Box::new(io::stderr()))),
-            AccessLogTarget::File(path) => Ok(Self::with_sink(Sink::open_file(path)?, Some(path.clone()))),
+            AccessLogTarget::Stderr => Ok(Self::with_sink(Box::new(io::stderr()), None, format)),
+            AccessLogTarget::File(path) => Ok(Self::with_sink(
+                Sink::open_file(path)?,
+                Some(path.clone()),
+                format,
+            )),
         }
     }
 
@@ -150,14 +166,15 @@ impl AccessLog {
         Self { sink: None }
     }
 
-    /// A log that writes to `out` (for tests and embedding).
+    /// A log that writes text lines to `out` (for tests and embedding).
     pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
-        Self::with_sink(out, None)
+        Self::with_sink(out, None, LogFormat::Text)
     }
 
-    fn with_sink(out: Box<dyn Write + Send>, file: Option<PathBuf>) -> Self {
+    fn with_sink(out: Box<dyn Write + Send>, file: Option<PathBuf>, format: LogFormat) -> Self {
         Self {
             sink: Some(Arc::new(Sink {
+                format,
                 out: Mutex::new(out),
                 file,
                 failed: AtomicBool::new(false),
@@ -187,7 +204,7 @@ impl AccessLog {
         let batched = BATCH.with_borrow_mut(|batch| match batch {
             Some(batch) if Arc::ptr_eq(&batch.sink, sink) => {
                 let start = batch.lines.len();
-                CLOCK.with_borrow_mut(|clock| write_line(&mut batch.lines, clock, now, entry));
+                write_entry(&mut batch.lines, sink.format, now, entry);
                 if batch.lines.len() > BATCH_BYTES && start > 0 {
                     // The new line overfills the batch: write what came before it.
                     batch.sink.write(&batch.lines.as_bytes()[..start]);
@@ -199,7 +216,7 @@ impl AccessLog {
         });
         if !batched {
             let mut line = String::new();
-            CLOCK.with_borrow_mut(|clock| write_line(&mut line, clock, now, entry));
+            write_entry(&mut line, sink.format, now, entry);
             sink.write(line.as_bytes());
         }
     }
@@ -215,6 +232,34 @@ pub fn flush_this_thread() {
             batch.lines.clear();
         }
     });
+}
+
+/// Appends the line (with its LF) for `entry`, finished at `now`, in `format`.
+fn write_entry(lines: &mut String, format: LogFormat, now: SystemTime, entry: &AccessEntry<'_>) {
+    match format {
+        LogFormat::Text => CLOCK.with_borrow_mut(|clock| write_line(lines, clock, now, entry)),
+        LogFormat::Json => lines.push_str(&json_line(now, entry)),
+    }
+}
+
+/// The JSON line (with its LF) for `entry`, finished at `now`.
+fn json_line(now: SystemTime, entry: &AccessEntry<'_>) -> String {
+    let msg = format!("{} {} {}", entry.method, entry.path, entry.status);
+    let mut line = JsonLine::start(&crate::logging::timestamp(now), "info", "access", &msg);
+    line.text("app", entry.mount);
+    line.text("method", entry.method);
+    line.text("path", entry.path);
+    line.raw("status", &entry.status.to_string());
+    line.raw("bytes", &entry.bytes.to_string());
+    let micros = entry.duration.as_micros();
+    line.raw("duration_ms", &format!("{}.{:03}", micros / 1000, micros % 1000));
+    line.text("request", entry.request_id);
+    line.text("remote", &entry.remote.to_string());
+    match entry.host {
+        Some(host) => line.text("host", &host.to_string()),
+        None => line.raw("host", "null"),
+    }
+    line.finish()
 }
 
 /// Appends the access-log line (with its LF) for `entry`, finished at `now`.
@@ -288,7 +333,7 @@ impl SecondStamp {
 }
 
 /// "YYYY-MM-DDTHH:MM:SS" for seconds since the Unix epoch, in UTC.
-fn utc_timestamp(unix_seconds: u64) -> String {
+pub(crate) fn utc_timestamp(unix_seconds: u64) -> String {
     let (days, in_day) = (unix_seconds / 86_400, unix_seconds % 86_400);
     let (year, month, day) = civil_date(days);
     format!(
@@ -407,6 +452,35 @@ mod tests {
     }
 
     #[test]
+    fn a_json_line_has_every_field_typed() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_795_384_323_394);
+        let host = RequestHost::parse("Blog.Example.com").unwrap().unwrap();
+        for (host, expected_host) in [
+            (None, serde_json::Value::Null),
+            (Some(&host), "blog.example.com".into()),
+        ] {
+            let line = json_line(
+                now,
+                &AccessEntry {
+                    host,
+                    ..entry("/a \"b\"")
+                },
+            );
+            assert!(line.ends_with("}\n") && line.matches('\n').count() == 1, "{line}");
+            let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(
+                record,
+                serde_json::json!({
+                    "ts": "2026-11-22T21:52:03.394Z", "level": "info", "target": "access",
+                    "msg": "GET /a \"b\" 404", "app": "api", "method": "GET", "path": "/a \"b\"",
+                    "status": 404, "bytes": 1234, "duration_ms": 12.345, "request": "1a-2b",
+                    "remote": "127.0.0.1:5000", "host": expected_host,
+                })
+            );
+        }
+    }
+
+    #[test]
     fn bytes_that_would_break_a_line_are_escaped() {
         let cases = [
             ("/a b", "/a\\x20b"),
@@ -514,7 +588,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
         std::fs::write(&path, "earlier line\n").unwrap();
-        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone()), LogFormat::Text).unwrap();
         log.record(&entry("/appended"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("earlier line\n"));
@@ -526,7 +600,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
         let rotated = dir.path().join("access.log.1");
-        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone()), LogFormat::Text).unwrap();
         log.record(&entry("/before"));
         std::fs::rename(&path, &rotated).unwrap();
         log.record(&entry("/renamed")); // still the old file, now under its new name
@@ -548,7 +622,7 @@ mod tests {
         let folder = dir.path().join("logs");
         std::fs::create_dir(&folder).unwrap();
         let path = folder.join("access.log");
-        let log = AccessLog::open(&AccessLogTarget::File(path.clone())).unwrap();
+        let log = AccessLog::open(&AccessLogTarget::File(path.clone()), LogFormat::Text).unwrap();
         let moved = dir.path().join("moved");
         std::fs::rename(&folder, &moved).unwrap();
         assert!(log.reopen().is_err());
@@ -556,7 +630,7 @@ mod tests {
         let text = std::fs::read_to_string(moved.join("access.log")).unwrap();
         assert!(text.contains(" path=/still-written "), "{text}");
         AccessLog::off().reopen().unwrap();
-        AccessLog::open(&AccessLogTarget::Stderr)
+        AccessLog::open(&AccessLogTarget::Stderr, LogFormat::Text)
             .unwrap()
             .reopen()
             .unwrap();
@@ -566,6 +640,6 @@ mod tests {
     fn a_file_in_a_missing_folder_cannot_be_opened() {
         let dir = tempfile::tempdir().unwrap();
         let target = AccessLogTarget::File(dir.path().join("no/such/folder/access.log"));
-        assert!(AccessLog::open(&target).is_err());
+        assert!(AccessLog::open(&target, LogFormat::Text).is_err());
     }
 }

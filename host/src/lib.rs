@@ -19,6 +19,7 @@
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
 //!   instances, pools, the guest's request and response, guest failures.
 //! - [`sessions`]: host-owned sessions: signed cookies; memory, file and Redis stores.
+//! - [`logging`]: the server's log as text or JSON lines (`server.log_format`).
 //! - [`access_log`]: the line per request, batched per worker thread.
 //! - [`heap`]: freed build memory handed back to the OS.
 //! - [`fd_limit`]: the open-file limit raised at start, and checked against `max_connections`.
@@ -56,6 +57,7 @@ pub mod hosts;
 pub mod http;
 pub mod kdf;
 pub mod launch;
+pub mod logging;
 pub mod masking;
 pub mod mounts;
 pub mod packing;

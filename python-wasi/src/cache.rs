@@ -70,6 +70,8 @@ const ENV_FILE: &str = "_terrarium_env";
 /// The file, in the boot folder, where the build writes the interface the
 /// app speaks.
 const INTERFACE_FILE: &str = "interface";
+/// Where the boot writes what failed, when the app did.
+const FAILURE_FILE: &str = "failure";
 
 /// One Python app to build.
 #[derive(Debug, Clone)]
@@ -432,6 +434,7 @@ pub fn build_app(
         app_bytecode: (APP_BYTECODE_ALIAS, APP_GUEST_DIR),
         warm_up: &source.warm_up,
         interface_file: &format!("/0/{INTERFACE_FILE}"),
+        failure_file: &format!("/0/{FAILURE_FILE}"),
     });
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
     fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
@@ -453,7 +456,10 @@ pub fn build_app(
     )
     .map_err(|output| BuildError::Python {
         app: source.name.clone(),
-        output,
+        output: match fs::read_to_string(boot_dir.join(FAILURE_FILE)) {
+            Ok(report) => componentize::app_failure(&output, &report),
+            Err(_) => output,
+        },
     });
     // The values live on only in the snapshot, never in a file beside it.
     let _ = fs::remove_file(&env_file);
@@ -623,16 +629,43 @@ mod tests {
             app_bytecode: ("/5", "/2"),
             warm_up: &warm_up,
             interface_file: "/0/interface",
+            failure_file: "/0/failure",
         });
         assert!(
             text.contains(
                 "_guest.boot(\"site.main:application\", export_runtime_to=None, \
                  env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], \
                  app_bytecode=(\"/5\", \"/2\"), warm_up=[\"/\", \"/a?b=\\\"c\\\"\"], \
-                 interface_file=\"/0/interface\")"
+                 interface_file=\"/0/interface\", failure_file=\"/0/failure\")"
             ),
             "{text}"
         );
         assert!(text.contains("Handler = _guest.Handler"));
+    }
+
+    #[test]
+    fn an_app_failure_keeps_what_the_app_printed_and_the_tidy_traceback() {
+        let report =
+            "ValueError: no\nTraceback (most recent call last):\n  File \"app.py\", line 1\nValueError: no\n";
+        let boot_traceback = "Traceback (most recent call last):\n  File \"/0/_terrarium_main.py\", line 3\n  \
+             File \"/1/terrarium/_guest.py\"\nValueError: no\n: ValueError: no";
+        let cases = [
+            (
+                format!("starting up\n{boot_traceback}"),
+                format!("starting up\n{report}"),
+            ),
+            (boot_traceback.to_owned(), report.to_owned()),
+            (
+                "some other output".to_owned(),
+                format!("some other output\n{report}"),
+            ),
+        ];
+        for (output, expected) in cases {
+            assert_eq!(
+                componentize::app_failure(&output, report),
+                expected.trim_end(),
+                "{output}"
+            );
+        }
     }
 }

@@ -35,6 +35,9 @@ pub struct Boot<'a> {
     /// Where (guest path) the build writes the interface the app speaks
     /// (see [`crate::AppInterface`]).
     pub interface_file: &'a str,
+    /// Where (guest path) the build writes what failed when the app did,
+    /// its traceback tidied (see [`app_failure`]).
+    pub failure_file: &'a str,
 }
 
 /// The text of the entry module that boots an app as `boot` says.
@@ -48,7 +51,7 @@ pub fn boot_module_source(boot: &Boot<'_>) -> String {
          from terrarium import _guest\n\
          _guest.boot({entry:?}, export_runtime_to={export}, env_file={env_file}, tzpath={tzpath:?}, \
          precompile={precompile:?}, app_bytecode=({alias:?}, {app:?}), warm_up={warm_up:?}, \
-         interface_file={interface_file:?})\n\
+         interface_file={interface_file:?}, failure_file={failure_file:?})\n\
          Handler = _guest.Handler\n\
          Command = _guest.Command\n",
         entry = boot.entry,
@@ -60,7 +63,26 @@ pub fn boot_module_source(boot: &Boot<'_>) -> String {
         app = boot.app_bytecode.1,
         warm_up = boot.warm_up,
         interface_file = boot.interface_file,
+        failure_file = boot.failure_file,
     )
+}
+
+/// The start of componentize-py's own traceback of a failed boot: from the
+/// entry module down through the SDK, as the sandbox names the files.
+const BOOT_TRACEBACK: &str = "Traceback (most recent call last):\n  File \"/0/_terrarium_main.py\"";
+
+/// What to tell about a build whose app failed: the app's own output (what
+/// it printed before failing), then `report`, the failure as the guest
+/// wrote it (the exception on one line, then its traceback as the app's
+/// author reads it), in place of componentize-py's traceback of the boot
+/// (all the output is kept when it has no such traceback).
+pub fn app_failure(output: &str, report: &str) -> String {
+    let printed = match output.find(BOOT_TRACEBACK) {
+        Some(at) => output[..at].to_owned(),
+        // Not the traceback this expects: keep all of it.
+        None => format!("{}\n", output.trim_end()),
+    };
+    format!("{printed}{report}").trim_end().to_owned()
 }
 
 /// Builds `output` from the contract in `wit_dir` and the folders on

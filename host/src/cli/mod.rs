@@ -3,13 +3,14 @@
 //! ```text
 //! terrarium build SITE [--cache-dir DIR]
 //! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto]
-//!                      [--access-log stderr|off|FILE] [--cache-dir DIR]
+//!                      [--access-log stderr|off|FILE] [--log-format text|json]
+//!                      [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
 //! terrarium exec SITE MOUNT [--env NAME[=VALUE]]... [--cache-dir DIR] -- ARGS...
 //! ```
 
 use std::{
-    io::{IsTerminal, Write},
+    io::Write,
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
@@ -22,8 +23,9 @@ use terrarium_python_wasi::{BuildCache, BuildStep};
 mod control;
 
 use crate::{
-    config::{AccessLogTarget, AdminAddress, SiteConfig, Workers},
+    config::{AccessLogTarget, AdminAddress, LogFormat, SiteConfig, Workers},
     launch::{LaunchOptions, launch},
+    logging,
     site::{self, Progress, Site},
 };
 
@@ -62,6 +64,10 @@ enum Command {
         /// "stderr", "off" or a file (appended to).
         #[arg(long, value_name = "stderr|off|FILE")]
         access_log: Option<AccessLogTarget>,
+        /// How every log line is written, overriding `server.log_format`:
+        /// "text" or "json" (one object a line).
+        #[arg(long, value_name = "text|json")]
+        log_format: Option<LogFormat>,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -140,7 +146,6 @@ enum AppAction {
 /// Runs the command line; the exit code is non-zero on any failure.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     if let Command::Exec {
         site,
         mount,
@@ -149,37 +154,37 @@ pub fn main() -> ExitCode {
         cache_dir,
     } = &cli.command
     {
+        logging::init(LogFormat::Text);
         return exec(site, mount, args, env, cache_dir.clone());
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            match logging::format() {
+                LogFormat::Text => eprintln!("error: {error:#}"),
+                LogFormat::Json => tracing::error!(target: "terrarium", "{error:#}"),
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TERRARIUM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift_codegen=warn,wasmtime=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-}
-
+/// Runs a command; the log is set up once the site's config says how (a
+/// config that cannot be read is reported as text).
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build { site, cache_dir } => {
             let config = SiteConfig::load(&site)?;
+            logging::init(config.server.log_format);
             let cache = cache_for(&site, cache_dir);
             site::build_site(&config, &cache, &mut print_progress)?;
-            eprintln!(
-                "built {} app(s) into {}",
-                config.mounts.len(),
-                cache.root().display()
+            say(
+                None,
+                &format!(
+                    "built {} app(s) into {}",
+                    config.mounts.len(),
+                    cache.root().display()
+                ),
             );
             Ok(())
         }
@@ -189,10 +194,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             admin,
             workers,
             access_log,
+            log_format,
             cache_dir,
-        } => serve(&site, listen, admin, workers, access_log, cache_dir),
-        Command::App { action, control } => control::run(&action, &control.admin, control.token.as_deref()),
+        } => serve(
+            &site,
+            ServeOverrides {
+                listen,
+                admin,
+                workers,
+                access_log,
+                log_format,
+            },
+            cache_dir,
+        ),
+        Command::App { action, control } => {
+            logging::init(LogFormat::Text);
+            control::run(&action, &control.admin, control.token.as_deref())
+        }
         Command::Mounts { control } => {
+            logging::init(LogFormat::Text);
             control::run(&AppAction::List, &control.admin, control.token.as_deref())
         }
         Command::Exec { .. } => unreachable!("`main` runs exec itself: it has an exit status of its own"),
@@ -246,28 +266,35 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
     BuildCache::new(cache_dir.unwrap_or_else(|| site::default_cache_dir(site)))
 }
 
-fn serve(
-    site_dir: &Path,
+/// What `terrarium serve`'s flags put in place of `[server]` keys.
+struct ServeOverrides {
     listen: Option<SocketAddr>,
     admin: Option<AdminAddress>,
     workers: Option<Workers>,
     access_log: Option<AccessLogTarget>,
-    cache_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
+    log_format: Option<LogFormat>,
+}
+
+fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = SiteConfig::load(site_dir)?;
-    if let Some(listen) = listen {
-        config.server.listen = listen;
+    let server = &mut config.server;
+    if let Some(listen) = overrides.listen {
+        server.listen = listen;
     }
-    if let Some(workers) = workers {
-        config.server.workers = workers;
+    if let Some(workers) = overrides.workers {
+        server.workers = workers;
     }
-    if let Some(access_log) = access_log {
+    if let Some(access_log) = overrides.access_log {
         // A relative path on the command line starts where the command runs.
-        config.server.access_log = access_log;
+        server.access_log = access_log;
     }
-    if let Some(admin) = admin {
-        config.server.admin = admin;
+    if let Some(admin) = overrides.admin {
+        server.admin = admin;
     }
+    if let Some(log_format) = overrides.log_format {
+        server.log_format = log_format;
+    }
+    logging::init(server.log_format);
     let options = LaunchOptions {
         cache: cache_for(site_dir, cache_dir),
         progress: Box::new(print_progress),
@@ -279,13 +306,19 @@ fn serve(
         if let Some(admin) = running.admin_addr {
             banner.push_str(&format!("terrarium: control API on http://{admin}\n"));
         }
+        if logging::format() == LogFormat::Json {
+            // The log says it too, for a collector that reads only stderr.
+            for line in banner.lines() {
+                say(None, line.trim_start_matches("terrarium: "));
+            }
+        }
         // Whoever started us may have stopped reading stdout: never die of that.
         let mut stdout = std::io::stdout();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         let reopener = tokio::spawn(reopen_access_log_on_hangup(running.site.clone()));
         running.stopped().await?;
         reopener.abort();
-        let _ = writeln!(std::io::stderr(), "terrarium: stopped");
+        say(None, "stopped");
         Ok(())
     })
 }
@@ -336,24 +369,25 @@ fn print_progress(progress: Progress) {
     match progress {
         Progress::Step { app, step } => match step {
             BuildStep::Cached => {}
-            BuildStep::InstallingRequirements => eprintln!("[{app}] installing requirements.txt with pip…"),
+            BuildStep::InstallingRequirements => say(Some(app), "installing requirements.txt with pip…"),
             BuildStep::RequirementsInstalled(installed) => {
-                eprintln!(
-                    "[{app}] installed for CPython 3.14: {}",
-                    installed.packages.join(", ")
+                say(
+                    Some(app),
+                    &format!("installed for CPython 3.14: {}", installed.packages.join(", ")),
                 );
                 if !installed.without_native.is_empty() {
-                    eprintln!(
-                        "[{app}] without their native modules (their pure-Python code runs instead): {}",
-                        installed.without_native.join(", ")
+                    say(
+                        Some(app),
+                        &format!(
+                            "without their native modules (their pure-Python code runs instead): {}",
+                            installed.without_native.join(", ")
+                        ),
                     );
                 }
             }
-            BuildStep::Componentizing => {
-                eprintln!("[{app}] building: pre-initializing CPython with the app…")
-            }
+            BuildStep::Componentizing => say(Some(app), "building: pre-initializing CPython with the app…"),
         },
-        Progress::Compiling { app } => eprintln!("[{app}] compiling to native code…"),
+        Progress::Compiling { app } => say(Some(app), "compiling to native code…"),
         Progress::Ready {
             app,
             from_cache,
@@ -361,10 +395,21 @@ fn print_progress(progress: Progress) {
             interface,
         } => {
             let how = if from_cache { "from cache" } else { "built" };
-            eprintln!(
-                "[{app}] ready ({how}, {:.2}s): {interface}",
-                elapsed.as_secs_f64()
+            say(
+                Some(app),
+                &format!("ready ({how}, {:.2}s): {interface}", elapsed.as_secs_f64()),
             );
         }
+    }
+}
+
+/// Tells the operator what the server is doing: a line for people
+/// (`[app] message`, `terrarium: message`), or a record in the JSON log.
+fn say(app: Option<&str>, message: &str) {
+    match (logging::format(), app) {
+        (LogFormat::Text, Some(app)) => eprintln!("[{app}] {message}"),
+        (LogFormat::Text, None) => eprintln!("terrarium: {message}"),
+        (LogFormat::Json, Some(app)) => tracing::info!(target: "terrarium", app, "{message}"),
+        (LogFormat::Json, None) => tracing::info!(target: "terrarium", "{message}"),
     }
 }

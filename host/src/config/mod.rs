@@ -94,8 +94,8 @@ pub use mount::{
 pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;
 pub use server::{
-    AccessLogTarget, AdminAddress, LogLevel, LogRate, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN, MemoryResetSetting,
-    ServerConfig, UnknownHost, Workers,
+    AccessLogTarget, AdminAddress, LogFormat, LogLevel, LogRate, MAX_WORKERS, MIN_ADMIN_TOKEN_LEN,
+    MemoryResetSetting, ServerConfig, UnknownHost, Workers,
 };
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 pub use storage::{AppStorage, DataAt, DataFolder};

@@ -118,6 +118,8 @@ pub struct AppSettings {
     /// `log_rate = 1000`: its log records kept a second (default:
     /// `server.log_rate`); the rest are dropped and counted.
     pub log_rate: LogRate,
+    /// Whether its tracebacks keep the SDK's frames (`server.log_sdk_frames`).
+    pub log_sdk_frames: bool,
     /// `data`, `data_at`, `data_quota` and `tmp`: what it may write.
     pub storage: AppStorage,
     /// `outbound` and `outbound_connections`: what it may connect to.
@@ -578,6 +580,7 @@ impl RawMount {
             env: self.env.clone().unwrap_or_default(),
             log_level: self.log_level.unwrap_or(server.log_level),
             log_rate: self.log_rate.unwrap_or(server.log_rate),
+            log_sdk_frames: server.log_sdk_frames,
             storage,
             outbound: self.raw_outbound().resolve(|k| key.of(k), site_dir)?,
         })

@@ -64,6 +64,13 @@ pub struct ServerConfig {
     /// at once), for the mounts that do not set their own; past it they
     /// are dropped and counted.
     pub log_rate: LogRate,
+    /// `log_format = "text"` (or `"json"`): how the server's log, the
+    /// access log and the apps' records are written.
+    pub log_format: LogFormat,
+    /// `log_sdk_frames = false`: whether the tracebacks of the apps'
+    /// exceptions keep the frames of Terrarium's own SDK (for debugging
+    /// Terrarium itself).
+    pub log_sdk_frames: bool,
 }
 
 /// `log_level`: the least severe of an app's log records kept.
@@ -115,6 +122,30 @@ impl TryFrom<u32> for LogRate {
     }
 }
 
+/// `log_format`: how every log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// For people: `2026-12-06T12:00:00.123Z  INFO guest: message app="a" …`.
+    #[default]
+    Text,
+    /// For machines: one JSON object a line, with the fields README lists.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("expected \"text\" or \"json\", not {other:?}")),
+        }
+    }
+}
+
+deserialize_from_str!(LogFormat, "a string: \"text\" or \"json\"");
+
 /// `server.unknown_host`: how a request for a host no mount serves is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum UnknownHost {
@@ -146,6 +177,8 @@ impl Default for ServerConfig {
             unknown_host: UnknownHost::NotFound,
             log_level: LogLevel::Info,
             log_rate: LogRate::default(),
+            log_format: LogFormat::Text,
+            log_sdk_frames: false,
         }
     }
 }

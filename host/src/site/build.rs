@@ -148,12 +148,21 @@ fn env_pairs(app: &AppSettings) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The app's environment at run time: its `env`, and `TMPDIR` when it
-/// has a scratch folder (unless its `env` says otherwise).
+/// The app's environment at run time: its `env`, `TMPDIR` when it has a
+/// scratch folder and `TERRARIUM_LOG_SDK_FRAMES` with `log_sdk_frames`
+/// (unless its `env` says otherwise).
 fn run_time_env(app: &AppSettings) -> Vec<(String, String)> {
     let mut env = env_pairs(app);
-    if app.storage.tmp.is_some() && !env.iter().any(|(name, _)| name == "TMPDIR") {
-        env.push(("TMPDIR".to_owned(), TMP_AT.to_owned()));
+    let mut add = |name: &str, value: &str| {
+        if !env.iter().any(|(set, _)| set == name) {
+            env.push((name.to_owned(), value.to_owned()));
+        }
+    };
+    if app.storage.tmp.is_some() {
+        add("TMPDIR", TMP_AT);
+    }
+    if app.log_sdk_frames {
+        add("TERRARIUM_LOG_SDK_FRAMES", "1");
     }
     env
 }
@@ -447,4 +456,43 @@ pub fn build_site(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run-time environment of the one app mount `mount_keys` describes
+    /// under `server_keys`.
+    fn env_of(server_keys: &str, mount_keys: &str) -> Vec<(String, String)> {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("a")).unwrap();
+        let text = format!("[server]\n{server_keys}\n[[mount]]\npath = \"/\"\napp = \"a\"\n{mount_keys}\n");
+        let config = SiteConfig::parse(&text, site.path()).unwrap();
+        run_time_env(config.mounts[0].app().unwrap())
+    }
+
+    fn pair(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn the_run_time_env_adds_what_the_config_asks_unless_the_app_sets_it() {
+        assert_eq!(env_of("", ""), []);
+        assert_eq!(env_of("", "tmp = \"1MiB\""), [pair("TMPDIR", TMP_AT)]);
+        assert_eq!(
+            env_of("log_sdk_frames = true", ""),
+            [pair("TERRARIUM_LOG_SDK_FRAMES", "1")]
+        );
+        assert_eq!(
+            env_of(
+                "log_sdk_frames = true",
+                "tmp = \"1MiB\"\nenv = { TMPDIR = \"/elsewhere\", TERRARIUM_LOG_SDK_FRAMES = \"0\" }"
+            ),
+            [
+                pair("TERRARIUM_LOG_SDK_FRAMES", "0"),
+                pair("TMPDIR", "/elsewhere")
+            ]
+        );
+    }
 }

@@ -190,7 +190,8 @@ impl Site {
         cache: &BuildCache,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Self, StartError> {
-        let access_log = AccessLog::open(&config.server.access_log).map_err(StartError::AccessLog)?;
+        let access_log = AccessLog::open(&config.server.access_log, config.server.log_format)
+            .map_err(StartError::AccessLog)?;
         let sandbox = build::sandbox_for(&config)?;
         let workers = config.server.workers.resolve();
         let mut in_order = Vec::new();
