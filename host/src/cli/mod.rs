@@ -51,23 +51,8 @@ enum Command {
     Serve {
         /// The site folder (holds terrarium.toml).
         site: PathBuf,
-        /// Address to listen on, overriding `server.listen` (port 0 picks a free port).
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// Address of the control API, overriding `server.admin` ("off" to disable).
-        #[arg(long, value_name = "ADDR|off")]
-        admin: Option<AdminAddress>,
-        /// Worker threads serving the site, overriding `server.workers` ("auto": one per core).
-        #[arg(long)]
-        workers: Option<Workers>,
-        /// Where the line per request goes, overriding `server.access_log`:
-        /// "stderr", "off" or a file (appended to).
-        #[arg(long, value_name = "stderr|off|FILE")]
-        access_log: Option<AccessLogTarget>,
-        /// How every log line is written, overriding `server.log_format`:
-        /// "text" or "json" (one object a line).
-        #[arg(long, value_name = "text|json")]
-        log_format: Option<LogFormat>,
+        #[command(flatten)]
+        overrides: ServeOverrides,
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -190,23 +175,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve {
             site,
-            listen,
-            admin,
-            workers,
-            access_log,
-            log_format,
+            overrides,
             cache_dir,
-        } => serve(
-            &site,
-            ServeOverrides {
-                listen,
-                admin,
-                workers,
-                access_log,
-                log_format,
-            },
-            cache_dir,
-        ),
+        } => serve(&site, overrides, cache_dir),
         Command::App { action, control } => {
             logging::init(LogFormat::Text);
             control::run(&action, &control.admin, control.token.as_deref())
@@ -267,11 +238,24 @@ fn cache_for(site: &Path, cache_dir: Option<PathBuf>) -> BuildCache {
 }
 
 /// What `terrarium serve`'s flags put in place of `[server]` keys.
+#[derive(Debug, Args)]
 struct ServeOverrides {
+    /// Address to listen on, overriding `server.listen` (port 0 picks a free port).
+    #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Address of the control API, overriding `server.admin` ("off" to disable).
+    #[arg(long, value_name = "ADDR|off")]
     admin: Option<AdminAddress>,
+    /// Worker threads serving the site, overriding `server.workers` ("auto": one per core).
+    #[arg(long)]
     workers: Option<Workers>,
+    /// Where the line per request goes, overriding `server.access_log`:
+    /// "stderr", "off" or a file (appended to).
+    #[arg(long, value_name = "stderr|off|FILE")]
     access_log: Option<AccessLogTarget>,
+    /// How every log line is written, overriding `server.log_format`:
+    /// "text" or "json" (one object a line).
+    #[arg(long, value_name = "text|json")]
     log_format: Option<LogFormat>,
 }
 
