@@ -238,14 +238,16 @@ pub fn flush_this_thread() {
 fn write_entry(lines: &mut String, format: LogFormat, now: SystemTime, entry: &AccessEntry<'_>) {
     match format {
         LogFormat::Text => CLOCK.with_borrow_mut(|clock| write_line(lines, clock, now, entry)),
-        LogFormat::Json => lines.push_str(&json_line(now, entry)),
+        LogFormat::Json => {
+            lines.push_str(&json_line(&timestamp(now), entry));
+        }
     }
 }
 
-/// The JSON line (with its LF) for `entry`, finished at `now`.
-fn json_line(now: SystemTime, entry: &AccessEntry<'_>) -> String {
+/// The JSON line (with its LF) for `entry`, finished at `ts`.
+fn json_line(ts: &str, entry: &AccessEntry<'_>) -> String {
     let msg = format!("{} {} {}", entry.method, entry.path, entry.status);
-    let mut line = JsonLine::start(&crate::logging::timestamp(now), "info", "access", &msg);
+    let mut line = JsonLine::start(ts, "info", "access", &msg);
     line.text("app", entry.mount);
     line.text("method", entry.method);
     line.text("path", entry.path);
@@ -309,6 +311,12 @@ fn push_escaped(line: &mut String, text: &str) {
     }
 }
 
+/// "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for `time`; its date and time of day
+/// are made once a second on each thread.
+pub(crate) fn timestamp(time: SystemTime) -> String {
+    CLOCK.with_borrow_mut(|clock| clock.timestamp(time))
+}
+
 /// "YYYY-MM-DDTHH:MM:SS" (UTC) for the current second, made once per second.
 struct SecondStamp {
     second: u64,
@@ -323,6 +331,16 @@ impl SecondStamp {
         }
     }
 
+    /// "YYYY-MM-DDTHH:MM:SS.mmmZ" for `now`.
+    fn timestamp(&mut self, now: SystemTime) -> String {
+        let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        format!(
+            "{}.{:03}Z",
+            self.second(since_epoch.as_secs()),
+            since_epoch.subsec_millis()
+        )
+    }
+
     fn second(&mut self, unix_seconds: u64) -> &str {
         if unix_seconds != self.second {
             self.second = unix_seconds;
@@ -333,7 +351,7 @@ impl SecondStamp {
 }
 
 /// "YYYY-MM-DDTHH:MM:SS" for seconds since the Unix epoch, in UTC.
-pub(crate) fn utc_timestamp(unix_seconds: u64) -> String {
+fn utc_timestamp(unix_seconds: u64) -> String {
     let (days, in_day) = (unix_seconds / 86_400, unix_seconds % 86_400);
     let (year, month, day) = civil_date(days);
     format!(
@@ -460,7 +478,7 @@ mod tests {
             (Some(&host), "blog.example.com".into()),
         ] {
             let line = json_line(
-                now,
+                &SecondStamp::new().timestamp(now),
                 &AccessEntry {
                     host,
                     ..entry("/a \"b\"")

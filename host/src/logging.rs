@@ -13,11 +13,7 @@
 //! A record whose message carries a Python traceback has the traceback in
 //! `traceback` and the lines before it in `msg`.
 
-use std::{
-    fmt,
-    sync::OnceLock,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{fmt, sync::OnceLock, time::SystemTime};
 
 use tracing::{
     Event, Subscriber,
@@ -64,16 +60,6 @@ pub fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
 
-/// "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for `time`.
-pub fn timestamp(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!(
-        "{}.{:03}Z",
-        crate::access_log::utc_timestamp(since_epoch.as_secs()),
-        since_epoch.subsec_millis()
-    )
-}
-
 /// One JSON object being written as a line: fields in the order given.
 pub struct JsonLine(String);
 
@@ -91,7 +77,7 @@ impl JsonLine {
 
     /// Adds `name` with a string value.
     pub fn text(&mut self, name: &str, value: &str) {
-        self.raw(name, &serde_json::Value::from(value).to_string());
+        self.raw(name, &json_string(value));
     }
 
     /// Adds `name` with `value` written as it is (a number, `null`, `true`).
@@ -99,7 +85,7 @@ impl JsonLine {
         if self.0.len() > 1 {
             self.0.push(',');
         }
-        self.0.push_str(&serde_json::Value::from(name).to_string());
+        self.0.push_str(&json_string(name));
         self.0.push(':');
         self.0.push_str(value);
     }
@@ -109,6 +95,12 @@ impl JsonLine {
         self.0.push_str("}\n");
         self.0
     }
+}
+
+/// `text` as a JSON string, quoted and escaped.
+fn json_string(text: &str) -> String {
+    // Writing a `str` to a String cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// Splits a message that carries a Python traceback into the lines before
@@ -139,7 +131,7 @@ where
         let metadata = event.metadata();
         let (msg, traceback) = split_traceback(&fields.message);
         let mut line = JsonLine::start(
-            &timestamp(SystemTime::now()),
+            &crate::access_log::timestamp(SystemTime::now()),
             &metadata.level().as_str().to_ascii_lowercase(),
             metadata.target(),
             msg,
@@ -244,7 +236,7 @@ mod tests {
 
     #[test]
     fn timestamps_have_milliseconds_and_a_zone() {
-        let time = UNIX_EPOCH + std::time::Duration::from_millis(1_795_384_323_394);
-        assert_eq!(timestamp(time), "2026-11-22T21:52:03.394Z");
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_384_323_394);
+        assert_eq!(crate::access_log::timestamp(time), "2026-11-22T21:52:03.394Z");
     }
 }
