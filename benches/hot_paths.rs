@@ -11,7 +11,12 @@
 
 #![allow(missing_docs)] // criterion_main! generates an undocumented `main`
 
-use std::{hint::black_box, path::Path, sync::Arc, time::Duration};
+use std::{
+    hint::black_box,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use terrarium::{
@@ -219,13 +224,25 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
     group.bench_function("warm_instance", |b| {
         b.iter(|| {
-            let answer = answer_of(runtime.block_on(warm.call(&id, &request, exchange(), timeout)));
+            let answer = answer_of(runtime.block_on(warm.call(
+                &id,
+                &request,
+                exchange(),
+                Instant::now() + timeout,
+                timeout,
+            )));
             assert_eq!(answer.status, 200);
         })
     });
     group.bench_function("warm_instance_one_header", |b| {
         b.iter(|| {
-            let answer = answer_of(runtime.block_on(warm.call(&id, &bare_request, exchange(), timeout)));
+            let answer = answer_of(runtime.block_on(warm.call(
+                &id,
+                &bare_request,
+                exchange(),
+                Instant::now() + timeout,
+                timeout,
+            )));
             assert_eq!(answer.status, 200);
         })
     });
@@ -238,7 +255,11 @@ fn dispatch(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 let mut instance = template.instantiate().await.unwrap();
-                let answer = answer_of(instance.call(&id, &request, exchange(), timeout).await);
+                let answer = answer_of(
+                    instance
+                        .call(&id, &request, exchange(), Instant::now() + timeout, timeout)
+                        .await,
+                );
                 assert_eq!(answer.status, 200);
             })
         })

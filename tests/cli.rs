@@ -120,6 +120,53 @@ fn an_app_that_fails_to_import_is_named_with_its_traceback() {
     );
 }
 
+/// A site of one app at "/" whose app.py is `source`.
+fn site_of_one_app(source: &str) -> tempfile::TempDir {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("app")).unwrap();
+    std::fs::write(site.path().join("app/app.py"), source).unwrap();
+    std::fs::write(
+        site.path().join("terrarium.toml"),
+        "[[mount]]\npath = \"/\"\napp = \"app\"\ndata = \"var\"\n",
+    )
+    .unwrap();
+    site
+}
+
+/// Mistakes that fail only in the sandbox's build get the app's traceback
+/// once, then a last line that says what to do.
+#[test]
+fn build_time_mistakes_end_with_what_to_do() {
+    for (source, hint) in [
+        (
+            "import sqlite3\ndb = sqlite3.connect('/data/app.db')\n\
+             def app(environ, start_response):\n    return []\n",
+            "hint: the app opens its database (or its data folder) while it is imported",
+        ),
+        (
+            "from wsgiref.simple_server import make_server\n\
+             def app(environ, start_response):\n    return []\n\
+             make_server('', 8000, app).serve_forever()\n",
+            "hint: the app starts a server while it is imported (an unguarded `run(...)`)",
+        ),
+    ] {
+        let site = site_of_one_app(source);
+        let build = run_with_timeout(
+            &["build", site.path().to_str().unwrap()],
+            Duration::from_secs(300),
+        );
+        assert!(!build.status.success(), "the build must fail");
+        let message = stderr(&build);
+        let last = message.trim_end().lines().last().unwrap_or_default();
+        assert!(last.starts_with(hint), "the last line says what to do: {message}");
+        assert_eq!(
+            message.matches("Traceback (most recent call last)").count(),
+            1,
+            "the traceback once: {message}"
+        );
+    }
+}
+
 #[test]
 fn requirements_are_installed_with_pip_and_import_lazily_too() {
     let site = tempfile::tempdir().unwrap();

@@ -103,6 +103,29 @@ async fn infinite_loop_is_a_504_after_the_deadline_and_others_are_served_meanwhi
     server.stop().await;
 }
 
+/// The mount's `timeout` bounds a request's whole time in the app: one
+/// that waited for the only instance has only the rest of it to run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_waited_for_an_instance_has_only_the_rest_of_its_timeout() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\ntimeout = \"1s\"\n");
+    let server = Server::start(site.path()).await;
+    let addr = server.addr;
+    let first = tokio::spawn(async move { Client::at(addr).get("/sleep/700").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    // Waits about 600 ms for the instance, then would sleep 700 ms more.
+    let queued = server.get("/sleep/700").await;
+    let elapsed = started.elapsed();
+    assert_eq!(first.await.unwrap().status, 200);
+    assert_eq!(queued.status, 504, "{}", queued.text());
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(1250),
+        "cut a second after it arrived, not a second after it started: {elapsed:?}"
+    );
+    assert_eq!(server.get("/ok").await.status, 200);
+    server.stop().await;
+}
+
 /// `hashlib.pbkdf2_hmac` and `hashlib.scrypt`, which the sandbox's CPython
 /// lacks, give CPython's results (computed by the host); a derivation past
 /// the deadline is a 504 like any other, and the pool is whole after it.

@@ -31,6 +31,13 @@ instances = 2
 tmp = "1MiB"
 
 [[mount]]
+path = "/links"
+app = "@storage"
+data = "var/links"
+data_quota = "1MiB"
+instances = 1
+
+[[mount]]
 path = "/inapp"
 app = "@storage"
 data = "var/inapp"
@@ -107,7 +114,7 @@ async fn the_data_folder_keeps_files_within_its_quota_and_across_restarts() {
     assert_eq!(store["data"]["quota"], QUOTA);
     assert!(store["data"]["used"].as_u64().unwrap() >= 800_000);
     assert_eq!(store["tmp_quota"], QUOTA);
-    assert_eq!(mounts["mounts"][3]["data"]["at"], "/2/instance");
+    assert_eq!(mounts["mounts"][4]["data"]["at"], "/2/instance");
     server.stop().await;
 
     let server = Server::start(site.path()).await;
@@ -117,6 +124,97 @@ async fn the_data_folder_keeps_files_within_its_quota_and_across_restarts() {
     assert_eq!(
         server.get("/store/listing").await.json(),
         serde_json::json!(["b", "c"])
+    );
+    server.stop().await;
+}
+
+/// Runs `calls` (see the storage app's `/os`) in `/links`' data folder.
+async fn os_calls(server: &Server, calls: serde_json::Value) -> Vec<String> {
+    let reply = server
+        .send("POST", "/links/os", &[], calls.to_string().into_bytes())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    serde_json::from_value(reply.json()).unwrap()
+}
+
+/// Links stay inside the data folder; a file with many hard links counts
+/// once, before and after a restart; every quota refusal names the quota.
+#[tokio::test(flavor = "multi_thread")]
+async fn links_stay_in_the_data_folder_and_every_refusal_says_why() {
+    let site = TestSite::new(SITE);
+    let server = Server::start(site.path()).await;
+    let escape = "PermissionError: EPERM: Operation not permitted (links in /data must point inside it, \
+                  by a relative path whose `..` come first:";
+    let answers = os_calls(
+        &server,
+        serde_json::json!([
+            ["symlink", "../../.terrarium", "@out"],
+            ["symlink", "/etc/passwd", "@abs"],
+            ["mkdir", "@sub"],
+            ["mkdir", "@sub/deeper"],
+            ["symlink", "../f", "@sub/up"],
+            ["symlink", "sub/up/../../x", "@through"],
+            ["symlink", "../../f", "@sub/deeper/z"],
+            ["rename", "@sub/deeper", "@lifted"],
+            ["rename", "@sub/deeper", "@sub/again"],
+            ["link", "@sub/up", "@up"],
+        ]),
+    )
+    .await;
+    let verdicts: Vec<bool> = answers.iter().map(|answer| answer.starts_with(escape)).collect();
+    assert_eq!(
+        verdicts,
+        [true, true, false, false, false, true, false, true, false, true],
+        "{answers:#?}"
+    );
+    assert_eq!(answers[4], "ok", "a link inside the folder works");
+    assert_eq!(answers[8], "ok", "a folder of links moved sideways");
+    let folder = site.path().join("var/links");
+    assert!(!folder.join("out").exists() && folder.join("out").symlink_metadata().is_err());
+    assert_eq!(
+        std::fs::read_link(folder.join("sub/up")).unwrap(),
+        Path::new("../f")
+    );
+
+    // 100 kB and 200 hard links to it: 921 kB of the 1 MiB quota.
+    let big = vec![7u8; 100_000];
+    let put = server.send("PUT", "/links/files/big", &[], big).await;
+    assert_eq!(put.status, 200);
+    let links: Vec<serde_json::Value> = (0..200)
+        .map(|n| serde_json::json!(["link", "@big", format!("@big.{n}")]))
+        .collect();
+    let answers = os_calls(&server, serde_json::Value::Array(links)).await;
+    assert!(answers.iter().all(|answer| answer == "ok"), "{answers:?}");
+    server.stop().await;
+    let server = Server::start(site.path()).await;
+    let small = server.send("PUT", "/links/files/small", &[], b"1".to_vec()).await;
+    assert_eq!(
+        small.status,
+        200,
+        "counted once after a restart: {}",
+        small.text()
+    );
+
+    let full = "OSError: ENOSPC: No space left on device (the quota of /data is full)";
+    let mut calls = vec![
+        serde_json::json!(["truncate", "@small", 2_000_000]),
+        serde_json::json!(["pwrite", "@small", 2_000_000]),
+    ];
+    calls.extend((0..40).map(|n| serde_json::json!(["mkdir", format!("@m{n}")])));
+    calls.push(serde_json::json!(["open", "@created", "flags:CREAT|WRONLY"]));
+    calls.push(serde_json::json!(["open", "@missing", "flags:RDONLY"]));
+    let answers = os_calls(&server, serde_json::Value::Array(calls)).await;
+    let (last, refusals) = answers.split_last().unwrap();
+    assert_eq!(
+        last, "FileNotFoundError: ENOENT: No such file or directory",
+        "a later, unrelated error keeps its own text"
+    );
+    assert_eq!(refusals[..2], [full, full], "truncate and pwrite: {answers:#?}");
+    assert_eq!(refusals.last().unwrap(), full, "creating a file: {answers:#?}");
+    let mkdirs = &refusals[2..42];
+    assert!(
+        mkdirs.iter().all(|answer| answer == "ok" || answer == full) && mkdirs.contains(&full.to_owned()),
+        "mkdir until the entries run out: {answers:#?}"
     );
     server.stop().await;
 }

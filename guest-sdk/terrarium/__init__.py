@@ -19,13 +19,14 @@ Module map:
     log       -- logging into the host's log, tagged with app and request id.
     _guest    -- the bridge between the WIT contract and the app (not for apps to use).
     _packing  -- the contract's packed request head and response headers (bridge only).
+    _build_hints -- one line on what to do about a build that failed (bridge only).
 
 The shims that give the sandbox's interpreter what it lacks, installed by
 the bridge before the app is imported (not for apps to use):
     _phase    -- whether the app is being built: the shims do not call the host then.
     _hashlib  -- `hashlib.pbkdf2_hmac` and `scrypt`, computed by the host.
     _sqlite   -- `sqlite3.connect` on the VFS whose locks instances share.
-    _storage  -- `open()` that says ENOSPC when a quota refused a write.
+    _storage  -- `open()` and `os` calls that say which rule of a writable folder refused them.
     _posix    -- `os.getuid` and its kin: the sandbox's one user.
     _asyncio  -- the selector event loop without its self-pipe.
     _net      -- name lookups by the host, and its refusals explained, behind `socket`.

@@ -74,7 +74,7 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     _net.install(wit_net, HostError)
     _tls.install(wit_tls, HostError)
     _asyncio.install()
-    _storage.install(wit_storage.take_quota_refusal)
+    _storage.install(wit_storage.take_refusal)
     _logging.install()
     if env_file:
         os.environ.update(read_env_file(env_file))
@@ -109,8 +109,13 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         warm_up_app(_serve, warm_up)
     except BaseException as error:
         if failure_file:
+            from ._build_hints import hint_for
+
+            hint = hint_for(error, _app_folder or os.getcwd())
             with open(failure_file, "w", encoding="utf-8") as file:
                 file.write(f"{_tracebacks.one_line(error)}\n{_tracebacks.format_exception(error)}\n")
+                if hint:
+                    file.write(f"{hint}\n")
         raise
     _phase.built()
     log._attach(wit_log.write, wit_log.Level)

@@ -9,6 +9,8 @@ import), and its libc reports a refusal only as an errno. `install` makes:
   (IP literals are answered here), raising `PermissionError` naming the
   destination when the list does not allow it and `socket.gaierror` when
   the name does not resolve;
+- a socket other than TCP (UDP, raw, Unix) fails with `PermissionError`
+  saying that apps may open TCP connections only;
 - `socket.socket.connect`, `connect_ex` (and `bind`, always refused) resolve a name that way before
   connecting (C code would try WASI's own lookup, which is off), and turn
   the host's refusals into errors that say why: `PermissionError` for a
@@ -33,6 +35,10 @@ from . import _phase
 _SERVICES = {"http": 80, "https": 443}
 # The errnos the host's refusals reach the guest as.
 _REFUSAL_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE})
+_TCP_ONLY = (
+    "socket: apps in the sandbox may open outbound TCP connections only "
+    "(UDP, raw and Unix sockets are not available)"
+)
 _WHILE_BUILDING = (
     "outbound: no connections while the app is built (imported and snapshotted); "
     "connect when a request needs it, or lazily on first use"
@@ -205,12 +211,21 @@ def _install_connect(lookups, net):
         try:
             base_init(self, family, type, proto, fileno)
         except OSError as error:
+            if fileno is None and not _is_tcp(family, type):
+                raise PermissionError(errno.EACCES, _TCP_ONLY) from None
             raise explained(error, take_refusal) from None
 
     socket.socket.connect = connect
     socket.socket.connect_ex = connect_ex
     socket.socket.bind = bind
     socket.socket.__init__ = __init__
+
+
+def _is_tcp(family, type):
+    """Whether `socket.socket(family, type)` asks for a TCP socket (-1 is
+    the default: AF_INET, SOCK_STREAM)."""
+    kind = int(type) & ~(getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0))
+    return int(family) in (-1, socket.AF_INET, socket.AF_INET6) and kind in (-1, socket.SOCK_STREAM)
 
 
 def explained(error, take_refusal):

@@ -1,40 +1,72 @@
-"""`ENOSPC` for writes past a writable folder's quota (`data_quota`, `tmp`).
+"""Errors that say which rule of a writable folder (`data`, `tmp`) a call
+broke: its quota (`ENOSPC`), or links kept inside it (`EPERM`).
 
-The host refuses such a write, but the sandbox's libc reports every failed
-stream write as EIO. `install` makes `open()` (and `io.open`, so also
-`os.fdopen`, `tempfile`, `pathlib` and `shutil`) return files whose failed
-writes ask the host why, and raise `OSError(ENOSPC)` when a quota was the
-cause, naming the folder. Files opened only for reading are the built-in
-ones, untouched; so is everything else about the files made here (their
-types are `io`'s own, their raw file a subclass of `io.FileIO`).
+The host refuses such a call with an errno only, and the sandbox's libc
+reports every failed stream write as EIO. `install` makes the calls that
+can take space or make links ask the host why they failed, and raise an
+error that says it ("No space left on device (the quota of /data is
+full)"):
+
+- `open()` (and `io.open`, so also `os.fdopen`, `tempfile`, `pathlib` and
+  `shutil`) returns files whose creation and writes do. Files opened only
+  for reading are the built-in ones, untouched; so is everything else about
+  the files made here (their types are `io`'s own, their raw file a
+  subclass of `io.FileIO`).
+- `os.open`, `write`, `pwrite`, `truncate`, `ftruncate`, `mkdir` (so
+  `makedirs` and `Path.mkdir`), `link`, `symlink`, `rename` and `replace`
+  do.
 """
 
 import builtins
 import errno
+import functools
 import io
 import os
 
 _WRITING = frozenset("wax+")
+# The `os` functions that can take space or make a link, and how many of
+# their first arguments are the paths an error names.
+_OS_CALLS = {
+    "open": 1,
+    "write": 0,
+    "pwrite": 0,
+    "writev": 0,
+    "pwritev": 0,
+    "truncate": 1,
+    "ftruncate": 0,
+    "mkdir": 1,
+    "link": 2,
+    "symlink": 2,
+    "rename": 2,
+    "replace": 2,
+}
 
 
-def install(take_quota_refusal):
-    """Puts the quota-aware `open` in `builtins` and `io`.
+def install(take_refusal):
+    """Puts the explaining `open` in `builtins` and `io`, and the explaining
+    `os` calls in `os`.
 
-    `take_quota_refusal` is the contract's import: the folder whose quota
-    refused a write since it was last called, or None.
+    `take_refusal` is the contract's import: why the host refused the
+    instance's last refused call, or None.
     """
     original_open = io.open
     if getattr(original_open, "_terrarium_quota_aware", False):
         return
 
     class FileIO(io.FileIO):
-        """A raw file whose writes past a quota raise ENOSPC."""
+        """A raw file whose refused creation or writes say why."""
+
+        def __init__(self, file, mode="r", closefd=True, opener=None):
+            try:
+                super().__init__(file, mode, closefd, opener)
+            except OSError as error:
+                raise explained(error, take_refusal, file) from None
 
         def write(self, data):
             try:
                 return super().write(data)
             except OSError as error:
-                raise explained(error, take_quota_refusal, self.name) from None
+                raise explained(error, take_refusal, self.name) from None
 
     def open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None):
         if not isinstance(mode, str) or not _WRITING.intersection(mode) or not _plain_mode(mode):
@@ -52,20 +84,47 @@ def install(take_quota_refusal):
     open.__doc__ = original_open.__doc__
     open._terrarium_quota_aware = True
     builtins.open = io.open = open
+    for name, paths in _OS_CALLS.items():
+        function = getattr(os, name, None)
+        if function is not None:
+            setattr(os, name, _explaining(function, paths, take_refusal))
 
 
-def explained(error, take_quota_refusal, name):
-    """`error` from a write, or ENOSPC naming the folder when it is an EIO
-    the host says a quota caused."""
-    if error.errno != errno.EIO:
+def _explaining(function, paths, take_refusal):
+    """`function`, raising errors that say why the host refused it; the
+    first `paths` arguments are named in them."""
+
+    @functools.wraps(function)
+    def explaining(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except OSError as error:
+            names = [os.fspath(arg) if isinstance(arg, os.PathLike) else arg for arg in args[:paths]]
+            raise explained(error, take_refusal, *names) from None
+
+    return explaining
+
+
+# The errnos a refusal reaches the guest as (EIO: any failed stream write),
+# and the errno each is raised with.
+_REFUSED_AS = {errno.EIO: errno.ENOSPC, errno.ENOSPC: errno.ENOSPC, errno.EPERM: errno.EPERM}
+
+
+def explained(error, take_refusal, name=None, name2=None):
+    """`error`, or one that says why the host refused the call (ENOSPC for
+    a quota, EPERM for a link), naming the paths given."""
+    code = _REFUSED_AS.get(error.errno)
+    if code is None:
         return error
-    folder = take_quota_refusal()
-    if folder is None:
+    reason = take_refusal()
+    if reason is None:
         return error
     return OSError(
-        errno.ENOSPC,
-        f"{os.strerror(errno.ENOSPC)} (the quota of {folder} is full)",
+        code,
+        f"{os.strerror(code)} ({reason})",
         name if isinstance(name, (str, bytes)) else None,
+        None,
+        name2 if isinstance(name2, (str, bytes)) else None,
     )
 
 

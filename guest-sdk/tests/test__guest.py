@@ -138,7 +138,7 @@ def guest(monkeypatch):
     log.Level = types.SimpleNamespace(DEBUG=0, INFO=1, WARNING=2, ERROR=3)
     kdf = types.ModuleType("wit_world.imports.kdf")
     storage = types.ModuleType("wit_world.imports.storage")
-    storage.take_quota_refusal = lambda: None
+    storage.take_refusal = lambda: None
     net = types.ModuleType("wit_world.imports.net")
     net.LookupError_Refused = type("LookupError_Refused", (), {})
     net.resolve = lambda name, port: ["127.0.0.1"]

@@ -103,7 +103,7 @@ impl terrarium::app::kdf::Host for BuildImports {
 const NO_HASHING_WHILE_BUILDING: &str = "password hashing is done by the server, which is not there while the app is built: hash passwords when a request asks";
 
 impl terrarium::app::storage::Host for BuildImports {
-    fn take_quota_refusal(&mut self) -> Option<String> {
+    fn take_refusal(&mut self) -> Option<String> {
         None
     }
 }

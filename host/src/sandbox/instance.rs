@@ -160,7 +160,7 @@ impl terrarium::app::log::Host for GuestState {
 }
 
 impl terrarium::app::storage::Host for GuestState {
-    fn take_quota_refusal(&mut self) -> Option<String> {
+    fn take_refusal(&mut self) -> Option<String> {
         self.writable.refusal().take()
     }
 }
@@ -373,8 +373,9 @@ impl Instance {
         limiter.largest - limiter.at_start > room / 4 * 3
     }
 
-    /// Runs one request, interrupted after `timeout`. Its log lines are
-    /// tagged with `request_id`. The `exchange` stays with the instance
+    /// Runs one request, interrupted at `ends_at` (its mount's `timeout`,
+    /// named in the error, counted from when the request reached the
+    /// app). Its log lines are tagged with `request_id`. The `exchange` stays with the instance
     /// until [`Self::take_exchange`]: a response with `more_body` streams,
     /// its parts pulled with [`Self::next_part`].
     pub async fn call(
@@ -382,6 +383,7 @@ impl Instance {
         request_id: &Arc<str>,
         request: &GuestRequest,
         exchange: Exchange,
+        ends_at: Instant,
         timeout: Duration,
     ) -> Result<GuestResponse, GuestError> {
         let state = self.store.data_mut();
@@ -389,7 +391,7 @@ impl Instance {
         state.writable.refusal().take();
         state.net.take_refusal();
         state.exchange = Some(exchange);
-        let deadline = self.arm(Instant::now() + timeout);
+        let deadline = self.arm(ends_at);
         let call = self
             .bindings
             .terrarium_app_handler()

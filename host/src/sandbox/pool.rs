@@ -168,7 +168,10 @@ impl AppPool {
         exchange: Exchange,
         answer: oneshot::Sender<Result<Answered, GuestError>>,
     ) {
+        // `timeout` bounds the request's whole time in the app: waiting
+        // for an instance, then running.
         let timeout = self.settings.timeout;
+        let ends_at = Instant::now() + timeout;
         let limits = exchange.limits();
         let ends = exchange.ends();
         let slot = match self.take_slot(timeout).await {
@@ -187,7 +190,9 @@ impl AppPool {
                 Err(error) => return drop(answer.send(Err(error))),
             },
         };
-        let result = instance.call(&request_id, &request, exchange, timeout).await;
+        let result = instance
+            .call(&request_id, &request, exchange, ends_at, timeout)
+            .await;
         let fault = instance
             .exchange_fault()
             .filter(|_| result.as_ref().is_ok_and(|response| !response.more_body));

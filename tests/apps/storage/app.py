@@ -114,3 +114,42 @@ def sqlite_stuck(req, res):
     db.execute("UPDATE counter SET n = -1 WHERE id = 1")
     while True:
         time.sleep(0.01)
+
+
+@app.post("/os")
+def os_calls(req, res):
+    """Runs os calls in order, as the app sees them: the body is a list of
+    [name, arg, ...], an argument "@p" being p in the data folder and
+    "flags:CREAT|WRONLY" os.open's flags; ["pwrite", path, offset] writes
+    one byte there. Answers each call's result or error."""
+    answers = []
+    for name, *raw in req.json():
+        args = [_os_arg(arg) for arg in raw]
+        try:
+            result = _pwrite(*args) if name == "pwrite" else getattr(os, name)(*args)
+            answers.append("ok" if result is None or name == "open" else str(result))
+            if name == "open":
+                os.close(result)
+        except OSError as error:
+            code = errno.errorcode.get(error.errno, error.errno)
+            answers.append(f"{type(error).__name__}: {code}: {error.strerror}")
+    res.send_json(answers)
+
+
+def _os_arg(arg):
+    if isinstance(arg, str) and arg.startswith("@"):
+        return data(arg[1:])
+    if isinstance(arg, str) and arg.startswith("flags:"):
+        flags = 0
+        for flag in arg[len("flags:"):].split("|"):
+            flags |= getattr(os, "O_" + flag)
+        return flags
+    return arg
+
+
+def _pwrite(path, offset):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        return os.pwrite(fd, b"x", offset)
+    finally:
+        os.close(fd)

@@ -161,10 +161,12 @@ impl InstanceNet {
                 Some(port) => format!("{name}:{port}"),
                 None => name.to_owned(),
             };
-            return Err(LookupError::Refused(self.refuse(format!(
-                "{destination} is not in this app's `outbound` list{}",
+            // Answered to the lookup itself, so not kept for a later error.
+            self.access.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(LookupError::Refused(format!(
+                "outbound: {destination} is not in this app's `outbound` list{}",
                 listed(rules)
-            ))));
+            )));
         }
         let addresses = lookup(name).await.map_err(LookupError::Failed)?;
         let ports: Vec<u16> = rules
@@ -186,16 +188,19 @@ impl InstanceNet {
     /// or a lookup of an allowed name returned it for that port. Before
     /// refusing, the plain names allowed on that port are looked up, so
     /// `localhost:6379` also allows connecting to 127.0.0.1:6379 directly.
-    /// A refusal is noted and counted.
+    /// A refusal is noted and counted; a connection allowed clears the
+    /// last refusal, so that it never explains a later, unrelated error.
     pub async fn may_connect(&self, address: SocketAddr) -> bool {
         let rules = self.access.rules();
         if rules.allows_ip(address.ip(), address.port()) || self.has_learned(address) {
+            self.take_refusal();
             return true;
         }
         let names: Vec<String> = rules.names_on(address.port()).map(str::to_owned).collect();
         for name in names {
             let _ = self.resolve(&name, Some(address.port())).await;
             if self.has_learned(address) {
+                self.take_refusal();
                 return true;
             }
         }
@@ -326,6 +331,20 @@ mod tests {
             Err(LookupError::Refused(_))
         ));
         assert!(net.resolve("localhost", None).await.is_ok());
+        assert_eq!(net.access().refused(), 2, "refused lookups are counted");
+        assert_eq!(
+            net.take_refusal(),
+            None,
+            "a refused lookup says why itself, and leaves nothing for a later error"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_allowed_clears_the_last_refusal() {
+        let net = net(&["127.0.0.2:80"]);
+        assert!(!net.may_connect("127.0.0.2:81".parse().unwrap()).await);
+        assert!(net.may_connect("127.0.0.2:80".parse().unwrap()).await);
+        assert_eq!(net.take_refusal(), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `wasi:filesystem` for an instance that may write: wasmtime-wasi's own
 //! implementation, with every call that can take space inside a writable
-//! folder first reserving it from that folder's quota.
+//! folder first reserving it from that folder's quota, and every call that
+//! makes or moves a link checking that it stays inside (see [`links`]).
 //!
 //! Which descriptors are inside a writable folder is known from where they
 //! came from: a preopen is writable when its guest path is one of the
@@ -9,6 +10,7 @@
 
 use std::{
     collections::HashMap,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
@@ -30,6 +32,7 @@ use wasmtime_wasi::{
 };
 
 use super::{
+    links::{self, LinkEscape},
     lock_dirs::{self, HeldLocks},
     quota::{DiskQuota, ENTRY_COST, QuotaExceeded},
     stream::{QuotaFileStream, WriteAt},
@@ -43,7 +46,7 @@ pub struct WritableFolders {
     /// Open descriptors inside a writable folder, by resource index.
     inside: HashMap<u32, Folder>,
     locks: HeldLocks,
-    refusal: QuotaRefusal,
+    refusal: FsRefusal,
 }
 
 /// A writable folder: where the guest sees it, and its quota.
@@ -53,21 +56,32 @@ struct Folder {
     quota: Arc<DiskQuota>,
 }
 
-/// The folder whose quota last refused one of the instance's stream
-/// writes, until the guest asks (the guest's libc reports such a write as
-/// EIO; the SDK asks and raises ENOSPC).
+/// Why the host last refused one of the instance's filesystem calls (a
+/// quota full, a link leaving its folder), until the guest asks: the
+/// guest's libc sees only an errno (EIO for any failed stream write), and
+/// the SDK asks and raises an error that says why.
 #[derive(Clone, Default)]
-pub struct QuotaRefusal(Arc<Mutex<Option<Arc<str>>>>);
+pub struct FsRefusal(Arc<Mutex<Option<String>>>);
 
-impl QuotaRefusal {
+impl FsRefusal {
     /// Notes that `folder`'s quota refused a write.
-    pub fn note(&self, folder: &Arc<str>) {
-        *self.0.lock().unwrap() = Some(folder.clone());
+    pub fn quota_full(&self, folder: &str) {
+        self.note(format!("the quota of {folder} is full"));
     }
 
-    /// The folder noted since the last call, if any.
+    /// Notes why a call was refused.
+    pub fn note(&self, reason: String) {
+        *self.0.lock().unwrap() = Some(reason);
+    }
+
+    /// Forgets the last refusal (a later call was allowed).
+    fn clear(&self) {
+        self.0.lock().unwrap().take();
+    }
+
+    /// The refusal noted since the last call, if any.
     pub fn take(&self) -> Option<String> {
-        self.0.lock().unwrap().take().map(|folder| folder.to_string())
+        self.0.lock().unwrap().take()
     }
 }
 
@@ -80,8 +94,8 @@ impl WritableFolders {
         });
     }
 
-    /// Where the instance's refused stream writes are noted.
-    pub fn refusal(&self) -> &QuotaRefusal {
+    /// Where the instance's refused calls are noted.
+    pub fn refusal(&self) -> &FsRefusal {
         &self.refusal
     }
 }
@@ -101,11 +115,89 @@ impl From<QuotaExceeded> for FsError {
 }
 
 impl QuotaFs<'_> {
+    fn folder_of(&self, fd: &Resource<Descriptor>) -> Option<Folder> {
+        self.writable.inside.get(&fd.rep()).cloned()
+    }
+
     fn quota_of(&self, fd: &Resource<Descriptor>) -> Option<Arc<DiskQuota>> {
-        self.writable
-            .inside
-            .get(&fd.rep())
-            .map(|folder| folder.quota.clone())
+        self.folder_of(fd).map(|folder| folder.quota)
+    }
+
+    /// Reserves `bytes` from `folder`'s quota; a refusal is noted for the
+    /// guest to ask about, an allowed call clears the last one.
+    fn reserve(&self, folder: &Folder, bytes: u64) -> FsResult<()> {
+        match folder.quota.reserve(bytes) {
+            Ok(()) => {
+                self.writable.refusal.clear();
+                Ok(())
+            }
+            Err(refused) => {
+                self.writable.refusal.quota_full(&folder.guest);
+                Err(refused.into())
+            }
+        }
+    }
+
+    /// Where an entry at `path` (from the folder `fd`, inside `folder`)
+    /// lies: the real path of the folder holding it, when the platform
+    /// tells it, and how many folders that is below `folder`'s top.
+    fn place_of(
+        &self,
+        fd: &Resource<Descriptor>,
+        path: &str,
+        folder: &Folder,
+    ) -> FsResult<(Option<PathBuf>, usize)> {
+        let dir = self.dir(fd)?;
+        let place = match Path::new(path)
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            Some(parent) => Arc::new(dir.open_dir(parent).map_err(ErrorCode::from)?),
+            None => dir,
+        };
+        let real = links::real_path(&place);
+        let depth = real
+            .as_deref()
+            .map_or(0, |real| links::depth_below(folder.quota.root(), real));
+        Ok((real, depth))
+    }
+
+    /// Refuses (EPERM, the reason noted for the guest) a link that would
+    /// leave `folder`.
+    fn refuse_link(&self, folder: &Folder, escape: &LinkEscape) -> FsError {
+        self.writable.refusal.note(escape.explain(&folder.guest));
+        ErrorCode::NotPermitted.into()
+    }
+
+    /// Checks the links at or below `old_path` (from `fd`) as if they lay at
+    /// `new_path` (from `new_fd`), both inside `folder`: a link or a folder
+    /// moved higher must not take a link out of it.
+    fn check_move(
+        &self,
+        fd: &Resource<Descriptor>,
+        old_path: &str,
+        new_fd: &Resource<Descriptor>,
+        new_path: &str,
+        folder: &Folder,
+    ) -> FsResult<()> {
+        let Ok(metadata) = self.dir(fd)?.symlink_metadata(old_path) else {
+            return Ok(()); // the call itself will say what is missing
+        };
+        if !metadata.is_symlink() && !metadata.is_dir() {
+            return Ok(());
+        }
+        let (old_place, old_depth) = self.place_of(fd, old_path, folder)?;
+        let (_, new_depth) = self.place_of(new_fd, new_path, folder)?;
+        if metadata.is_dir() && new_depth >= old_depth {
+            return Ok(()); // every link in it climbs no further than before
+        }
+        let (Some(old_place), Some(name)) = (old_place, Path::new(old_path).file_name()) else {
+            return Ok(());
+        };
+        match links::check_moved(&old_place.join(name), new_depth).map_err(ErrorCode::from)? {
+            Ok(()) => Ok(()),
+            Err(escape) => Err(self.refuse_link(folder, &escape)),
+        }
     }
 
     fn file(&self, fd: &Resource<Descriptor>) -> FsResult<&wasmtime_wasi::filesystem::File> {
@@ -156,7 +248,7 @@ impl QuotaFs<'_> {
         }
         let stream = QuotaFileStream::new(file.file.clone(), at, folder.quota, {
             let refusal = self.writable.refusal.clone();
-            move || refusal.note(&folder.guest)
+            move || refusal.quota_full(&folder.guest)
         });
         let stream: DynOutputStream = Box::new(stream);
         Ok(self.fs.table.push(stream)?)
@@ -255,16 +347,16 @@ impl types::HostDescriptor for QuotaFs<'_> {
     }
 
     async fn set_size(&mut self, fd: Resource<Descriptor>, size: Filesize) -> FsResult<()> {
-        let quota = self.quota_of(&fd);
-        if let Some(quota) = &quota {
+        let folder = self.folder_of(&fd);
+        if let Some(folder) = &folder {
             let length = self.length(&fd)?;
-            quota.reserve(size.saturating_sub(length))?;
+            self.reserve(folder, size.saturating_sub(length))?;
             if size < length {
-                quota.note_change();
+                folder.quota.note_change();
             }
         }
         settle(
-            quota.as_deref(),
+            folder.as_ref().map(|folder| &*folder.quota),
             types::HostDescriptor::set_size(&mut self.fs, fd, size).await,
         )
     }
@@ -275,25 +367,25 @@ impl types::HostDescriptor for QuotaFs<'_> {
         buffer: Vec<u8>,
         offset: Filesize,
     ) -> FsResult<Filesize> {
-        let quota = self.quota_of(&fd);
-        if let Some(quota) = &quota {
+        let folder = self.folder_of(&fd);
+        if let Some(folder) = &folder {
             let end = offset.saturating_add(buffer.len() as u64);
-            quota.reserve(end.saturating_sub(self.length(&fd)?))?;
+            self.reserve(folder, end.saturating_sub(self.length(&fd)?))?;
         }
         settle(
-            quota.as_deref(),
+            folder.as_ref().map(|folder| &*folder.quota),
             types::HostDescriptor::write(&mut self.fs, fd, buffer, offset).await,
         )
     }
 
     async fn create_directory_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
-        let Some(quota) = self.quota_of(&fd) else {
+        let Some(folder) = self.folder_of(&fd) else {
             return types::HostDescriptor::create_directory_at(&mut self.fs, fd, path).await;
         };
-        quota.reserve(ENTRY_COST)?;
+        self.reserve(&folder, ENTRY_COST)?;
         let dir = self.dir(&fd)?;
         let made = settle(
-            Some(&quota),
+            Some(&folder.quota),
             types::HostDescriptor::create_directory_at(&mut self.fs, fd, path.clone()).await,
         );
         if made.is_ok() && lock_dirs::is_lock(&path) {
@@ -332,10 +424,13 @@ impl types::HostDescriptor for QuotaFs<'_> {
         if !self.same_folder(&fd, &new_fd) {
             return Err(ErrorCode::CrossDevice.into());
         }
-        let quota = self.quota_of(&fd);
+        let folder = self.folder_of(&fd);
+        if let Some(folder) = &folder {
+            self.check_move(&fd, &old_path, &new_fd, &new_path, folder)?;
+        }
         types::HostDescriptor::rename_at(&mut self.fs, fd, old_path, new_fd, new_path).await?;
-        if let Some(quota) = quota {
-            quota.note_change();
+        if let Some(folder) = folder {
+            folder.quota.note_change();
         }
         Ok(())
     }
@@ -351,14 +446,18 @@ impl types::HostDescriptor for QuotaFs<'_> {
         if !self.same_folder(&fd, &new_fd) {
             return Err(ErrorCode::CrossDevice.into());
         }
-        let quota = self.quota_of(&new_fd);
-        if let Some(quota) = &quota {
-            quota.reserve(ENTRY_COST)?;
+        let folder = self.folder_of(&new_fd);
+        if let Some(folder) = &folder {
+            if !old_path_flags.contains(PathFlags::SYMLINK_FOLLOW) {
+                // A hard link to a link is a link in a new place.
+                self.check_move(&fd, &old_path, &new_fd, &new_path, folder)?;
+            }
+            self.reserve(folder, ENTRY_COST)?;
         }
         let linked =
             types::HostDescriptor::link_at(&mut self.fs, fd, old_path_flags, old_path, new_fd, new_path)
                 .await;
-        settle(quota.as_deref(), linked)
+        settle(folder.as_ref().map(|folder| &*folder.quota), linked)
     }
 
     async fn symlink_at(
@@ -367,12 +466,16 @@ impl types::HostDescriptor for QuotaFs<'_> {
         src_path: String,
         dest_path: String,
     ) -> FsResult<()> {
-        let quota = self.quota_of(&fd);
-        if let Some(quota) = &quota {
-            quota.reserve(ENTRY_COST)?;
+        let folder = self.folder_of(&fd);
+        if let Some(folder) = &folder {
+            let (_, depth) = self.place_of(&fd, &dest_path, folder)?;
+            if let Err(escape) = links::check_target(&src_path, depth) {
+                return Err(self.refuse_link(folder, &escape));
+            }
+            self.reserve(folder, ENTRY_COST)?;
         }
         settle(
-            quota.as_deref(),
+            folder.as_ref().map(|folder| &*folder.quota),
             types::HostDescriptor::symlink_at(&mut self.fs, fd, src_path, dest_path).await,
         )
     }
@@ -385,18 +488,17 @@ impl types::HostDescriptor for QuotaFs<'_> {
         oflags: OpenFlags,
         flags: DescriptorFlags,
     ) -> FsResult<Resource<Descriptor>> {
-        let folder = self.writable.inside.get(&fd.rep()).cloned();
-        let quota = folder.as_ref().map(|folder| folder.quota.clone());
-        if let Some(quota) = &quota {
+        let folder = self.folder_of(&fd);
+        if let Some(folder) = &folder {
             if oflags.contains(OpenFlags::CREATE) && self.dir(&fd)?.symlink_metadata(&path).is_err() {
-                quota.reserve(ENTRY_COST)?;
+                self.reserve(folder, ENTRY_COST)?;
             }
             if oflags.contains(OpenFlags::TRUNCATE) {
-                quota.note_change();
+                folder.quota.note_change();
             }
         }
         let opened = settle(
-            quota.as_deref(),
+            folder.as_ref().map(|folder| &*folder.quota),
             types::HostDescriptor::open_at(&mut self.fs, fd, path_flags, path, oflags, flags).await,
         )?;
         if let (Some(folder), Descriptor::File(file)) = (&folder, self.fs.table.get(&opened)?) {

@@ -4,6 +4,7 @@
 //! - [`quota`]: the space a folder may take, counted as the guest writes.
 //! - [`stream`]: a file's output stream that reserves its growth first.
 //! - [`fs`]: `wasi:filesystem` with the quota checks, in place of WASI's.
+//! - [`links`]: symbolic links kept inside their folder.
 //! - [`lock_dirs`]: SQLite's lock folders, removed with an instance that
 //!   ended holding one, and stale ones cleared before a folder is used.
 //! - [`scratch`]: the private scratch folders, one per instance.
@@ -11,6 +12,7 @@
 //! An instance with nothing writable links WASI's filesystem unchanged.
 
 pub mod fs;
+pub mod links;
 pub mod lock_dirs;
 pub mod quota;
 pub mod scratch;

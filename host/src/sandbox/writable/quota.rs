@@ -13,6 +13,7 @@
 //! but no longer in the folder count too.
 
 use std::{
+    collections::HashSet,
     fs, io,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, Weak},
@@ -92,6 +93,11 @@ impl DiskQuota {
         Ok(in_folder + deleted_but_open)
     }
 
+    /// The folder, on the host.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The most the folder may hold, in bytes.
     pub fn limit(&self) -> u64 {
         self.limit
@@ -132,6 +138,19 @@ impl DiskQuota {
     }
 }
 
+/// Whether `metadata` is of a file not met before under another of its
+/// hard links.
+#[cfg(unix)]
+fn first_link(linked: &mut HashSet<(u64, u64)>, metadata: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    metadata.nlink() < 2 || linked.insert((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn first_link(_: &mut HashSet<(u64, u64)>, _: &fs::Metadata) -> bool {
+    true
+}
+
 #[cfg(unix)]
 fn link_count(metadata: &cap_std::fs::Metadata) -> u64 {
     cap_std::fs::MetadataExt::nlink(metadata)
@@ -143,9 +162,11 @@ fn link_count(_: &cap_std::fs::Metadata) -> u64 {
 }
 
 /// What `root` holds: the length of every file below it plus
-/// [`ENTRY_COST`] for every entry (links are not followed).
+/// [`ENTRY_COST`] for every entry (links are not followed; a file with
+/// several hard links is counted once, as its links were while made).
 pub fn usage_of(root: &Path) -> io::Result<u64> {
     let mut total = 0;
+    let mut linked = HashSet::new();
     let mut folders = vec![root.to_owned()];
     while let Some(folder) = folders.pop() {
         let entries = match fs::read_dir(&folder) {
@@ -160,7 +181,7 @@ pub fn usage_of(root: &Path) -> io::Result<u64> {
             total += ENTRY_COST;
             if metadata.is_dir() {
                 folders.push(entry.path());
-            } else if metadata.is_file() {
+            } else if metadata.is_file() && first_link(&mut linked, &metadata) {
                 total += metadata.len();
             }
         }
@@ -179,6 +200,17 @@ mod tests {
         fs::create_dir(root.path().join("sub")).unwrap();
         fs::write(root.path().join("sub/b"), vec![0; 10]).unwrap();
         assert_eq!(usage_of(root.path()).unwrap(), 1010 + 3 * ENTRY_COST);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_with_many_hard_links_counts_once() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("a"), vec![0; 100_000]).unwrap();
+        for n in 0..200 {
+            fs::hard_link(root.path().join("a"), root.path().join(format!("link{n}"))).unwrap();
+        }
+        assert_eq!(usage_of(root.path()).unwrap(), 100_000 + 201 * ENTRY_COST);
     }
 
     #[test]
