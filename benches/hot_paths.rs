@@ -174,6 +174,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         warm_up: ["/", "/hello/world"].map(String::from).to_vec(),
         env: Vec::new(),
         data_in_app: None,
+        build: Vec::new(),
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
     let compiled = sandbox.compile(&built.component).unwrap();

@@ -235,6 +235,26 @@ async fn a_django_project_migrates_logs_into_its_admin_and_keeps_notes_and_uploa
     let client = server.client();
     let login_page = client.get("/admin/login/?next=/admin/").await;
     assert_eq!(login_page.status, 200);
+    // DEBUG is off; the admin's styles were collected by the mount's
+    // `build` command and are served by WhiteNoise, as the page names them.
+    assert!(
+        login_page.text().contains("href=\"/static/admin/css/base.css\""),
+        "{}",
+        login_page.text()
+    );
+    let css = client.get("/static/admin/css/base.css").await;
+    assert_eq!(css.status, 200, "{}", css.text());
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert!(
+        css.text().contains("body {") || css.text().contains("body{"),
+        "{}",
+        css.text()
+    );
     let jar = with_cookies("", &login_page);
     let form = format!(
         "csrfmiddlewaretoken={}&username=ada&password=lovelace-1843&next=/admin/",

@@ -45,7 +45,7 @@ _ERROR_HEADERS = pack_headers([("content-type", "text/plain; charset=utf-8")])
 
 
 def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(), app_bytecode=None,
-         warm_up=(), interface_file=None, failure_file=None):
+         warm_up=(), build=(), interface_file=None, failure_file=None):
     """Loads the app named by `entry` ("module:attribute"); runs at build time.
 
     The variables in `env_file` (`name=value` entries, each ended by NUL)
@@ -56,8 +56,10 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     cannot write `.pyc` files, so a module imported lazily at run time would
     otherwise be parsed and compiled again in every fresh instance. The app's
     own folder is read-only here too: `app_bytecode` is `(alias, folder)`, a
-    writable alias of it through which its bytecode is written. Each path
-    in `warm_up` is then served a few times (see `warm_up_app`). The
+    writable alias of it through which its bytecode is written. The
+    commands in `build` run before the app is imported (see
+    `run_build_command`). Each path in `warm_up` is then served a few
+    times (see `warm_up_app`). The
     interface the app speaks (see `interface_of`) is written to
     `interface_file`, for the host to show. When the app fails (importing
     it, starting it, serving a warm-up path), what failed is written to
@@ -100,6 +102,8 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
         os.chdir(_app_folder)
     _tracebacks.configure(_app_folder, precompile)
     try:
+        for command in build:
+            run_build_command(command, app_bytecode)
         target = load_entry(entry)
         if interface_file:
             with open(interface_file, "w", encoding="utf-8") as file:
@@ -125,6 +129,54 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     # snapshot heap, faulting in megabytes of copy-on-write pages.
     gc.collect()
     gc.freeze()
+
+
+class BuildCommandFailed(Exception):
+    """A command of the mount's `build` ended with a status other than 0."""
+
+
+def run_build_command(command, app_bytecode):
+    """Runs `command` (a `python` command line) as `terrarium exec` would,
+    but with the app's folder writable: in its writable alias, which takes
+    the folder's place on the import path meanwhile, so that paths made
+    from a module's `__file__` (Django's `BASE_DIR / "staticfiles"`) lead
+    there. What it writes is part of the app's files, read-only from then
+    on. The modules it imported from outside the standard library (the
+    app's, its requirements') are forgotten after it, so the app is then
+    imported afresh, from its own folder."""
+    import shlex
+
+    if not app_bytecode:
+        raise BuildCommandFailed(f"build command {command!r}: the app's folder has no writable alias")
+    alias, folder = app_bytecode
+    modules_before = set(sys.modules)
+    path_before = list(sys.path)
+    argv_before = list(sys.argv)
+    sys.path[:] = [alias if entry == folder else entry for entry in sys.path]
+    try:
+        status = run_command(shlex.split(command), folder=alias)
+    finally:
+        sys.path[:] = path_before
+        sys.argv = argv_before
+        os.chdir(folder)
+        _forget_modules(set(sys.modules) - modules_before)
+    if status != 0:
+        raise BuildCommandFailed(f"build command {command!r} exited with status {status}")
+
+
+def _forget_modules(names):
+    """Removes the modules `names` from `sys.modules`, but for the standard
+    library's and the SDK's (namespace packages, without a file, go too)."""
+    stdlib = os.path.dirname(os.__file__) + os.sep
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None) or ""
+        kept = (
+            name.partition(".")[0] == "terrarium"
+            or name in sys.builtin_module_names
+            or file.startswith(stdlib)
+        )
+        if not kept:
+            del sys.modules[name]
 
 
 def read_env_file(path):

@@ -29,7 +29,7 @@ import socket
 
 import _socket
 
-from . import _phase
+from . import _oserrors, _phase
 
 # What a port's service name means, for the few clients that pass one.
 _SERVICES = {"http": 80, "https": 443}
@@ -116,13 +116,13 @@ class _Lookups:
         if flags & socket.AI_NUMERICHOST:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         if _phase.building:
-            raise PermissionError(errno.EACCES, _WHILE_BUILDING)
+            raise _oserrors.error(errno.EACCES, _WHILE_BUILDING)
         try:
             return list(self._net.resolve(name, port))
         except self._host_error as error:
             reason = error.value
             if isinstance(reason, self._net.LookupError_Refused):
-                raise PermissionError(errno.EACCES, reason.value) from None
+                raise _oserrors.error(errno.EACCES, reason.value) from None
             raise socket.gaierror(socket.EAI_NONAME, reason.value) from None
 
 
@@ -163,7 +163,7 @@ def _install_connect(lookups, net):
         except TimeoutError:
             if timeout is None:
                 raise
-            raise TimeoutError(
+            raise _oserrors.error(
                 errno.ETIMEDOUT,
                 f"outbound: connecting to {_shown(target)} timed out after {timeout:g} s "
                 "(the mount's outbound_connect_timeout)",
@@ -207,12 +207,12 @@ def _install_connect(lookups, net):
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         if _phase.building and fileno is None:
             # A WASI handle made now would be dead in the snapshot's instances.
-            raise PermissionError(errno.EACCES, _WHILE_BUILDING)
+            raise _oserrors.error(errno.EACCES, _WHILE_BUILDING)
         try:
             base_init(self, family, type, proto, fileno)
         except OSError as error:
             if fileno is None and not _is_tcp(family, type):
-                raise PermissionError(errno.EACCES, _TCP_ONLY) from None
+                raise _oserrors.error(errno.EACCES, _TCP_ONLY) from None
             raise explained(error, take_refusal) from None
 
     socket.socket.connect = connect
@@ -236,8 +236,8 @@ def explained(error, take_refusal):
     if reason is None:
         return error
     if error.errno in (errno.EMFILE, errno.ENFILE):
-        return OSError(errno.EMFILE, reason)
-    return PermissionError(errno.EACCES, reason)
+        return _oserrors.error(errno.EMFILE, reason)
+    return _oserrors.error(errno.EACCES, reason)
 
 
 def _shown(address):

@@ -23,6 +23,8 @@ import functools
 import io
 import os
 
+from . import _oserrors
+
 _WRITING = frozenset("wax+")
 # The `os` functions that can take space or make a link, and how many of
 # their first arguments are the paths an error names.
@@ -119,11 +121,10 @@ def explained(error, take_refusal, name=None, name2=None):
     reason = take_refusal()
     if reason is None:
         return error
-    return OSError(
+    return _oserrors.error(
         code,
         f"{os.strerror(code)} ({reason})",
         name if isinstance(name, (str, bytes)) else None,
-        None,
         name2 if isinstance(name2, (str, bytes)) else None,
     )
 

@@ -163,6 +163,11 @@ def guest(monkeypatch):
     monkeypatch.setattr(io, "open", io.open)
     monkeypatch.setattr(sqlite3, "connect", sqlite3.connect)
     monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite3.dbapi2.connect)
+    from terrarium import _storage
+
+    for name in _storage._OS_CALLS:
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, getattr(os, name))
     keep_socket_api(monkeypatch)
     from terrarium import _phase
 
@@ -427,6 +432,30 @@ def test_commands_run_as_python_would_run_them(guest, tmp_path, capsys, monkeypa
     assert "tool ['x']" in out
     assert "['-c', 'a']" in out
     assert "went wrong" in err and "ZeroDivisionError" in err and "nothing to run" in err
+
+
+def test_build_commands_write_through_the_writable_alias_and_are_forgotten(guest, tmp_path, monkeypatch):
+    folder, alias = tmp_path / "app", tmp_path / "alias"
+    for root in (folder, alias):  # one folder, seen twice (as the build's /2 and /5)
+        (root / "proj").mkdir(parents=True)
+        (root / "proj" / "__init__.py").write_text("")
+        (root / "proj" / "settings.py").write_text(
+            "from pathlib import Path\nOUT = Path(__file__).resolve().parent.parent / 'collected'\n"
+        )
+        (root / "collect.py").write_text(
+            "import sys\nfrom proj import settings\nsettings.OUT.mkdir(exist_ok=True)\n"
+            "(settings.OUT / 'base.css').write_text('body {}')\nsys.exit(int(sys.argv[1]))\n"
+        )
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(sys, "argv", ["boot"])
+    guest.run_build_command("collect.py 0", (str(alias), str(folder)))
+    assert (alias / "collected" / "base.css").read_text() == "body {}"
+    assert not (folder / "collected").exists(), "written through the alias"
+    assert "proj.settings" not in sys.modules and "proj" not in sys.modules, "imported afresh after"
+    assert sys.path[0] == str(folder) and os.getcwd() == str(folder) and sys.argv == ["boot"]
+    with pytest.raises(guest.BuildCommandFailed, match="'collect.py 3' exited with status 3"):
+        guest.run_build_command("collect.py 3", (str(alias), str(folder)))
 
 
 def install_app(monkeypatch, name, app):

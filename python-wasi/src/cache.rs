@@ -94,6 +94,11 @@ pub struct AppSource {
     /// time (`data_at = "instance"`): the build shows an empty folder there,
     /// so that an app creating it at start (Flask's instance folder) builds.
     pub data_in_app: Option<String>,
+    /// Commands run in the sandbox before the app is imported, each as
+    /// `python` would run its words (`manage.py collectstatic --noinput`),
+    /// with the app's folder writable: what they write there becomes part
+    /// of the app's files, read-only from then on.
+    pub build: Vec<String>,
 }
 
 /// A step of a build, reported as it starts.
@@ -328,6 +333,12 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
     )
     .chain(
         source
+            .build
+            .iter()
+            .flat_map(|command| ["build", command.as_str()]),
+    )
+    .chain(
+        source
             .env
             .iter()
             .flat_map(|(name, value)| [name.as_str(), value.as_str()]),
@@ -433,6 +444,7 @@ pub fn build_app(
         precompile: &[DEPS_GUEST_DIR],
         app_bytecode: (APP_BYTECODE_ALIAS, APP_GUEST_DIR),
         warm_up: &source.warm_up,
+        build: &source.build,
         interface_file: &format!("/0/{INTERFACE_FILE}"),
         failure_file: &format!("/0/{FAILURE_FILE}"),
     });
@@ -524,6 +536,7 @@ mod tests {
             warm_up: Vec::new(),
             env: Vec::new(),
             data_in_app: None,
+            build: Vec::new(),
         }
     }
 
@@ -581,6 +594,15 @@ mod tests {
     }
 
     #[test]
+    fn key_depends_on_the_build_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut source = source(dir.path(), "app:app");
+        let without = cache_key(&source).unwrap();
+        source.build = vec!["manage.py collectstatic --noinput".into()];
+        assert_ne!(cache_key(&source).unwrap(), without);
+    }
+
+    #[test]
     fn key_depends_on_the_warm_up_paths() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("app.py"), "app = 1\n").unwrap();
@@ -628,6 +650,7 @@ mod tests {
             precompile: &["/3"],
             app_bytecode: ("/5", "/2"),
             warm_up: &warm_up,
+            build: &["manage.py collectstatic --noinput".to_owned()],
             interface_file: "/0/interface",
             failure_file: "/0/failure",
         });
@@ -636,7 +659,7 @@ mod tests {
                 "_guest.boot(\"site.main:application\", export_runtime_to=None, \
                  env_file=\"/0/_terrarium_env\", tzpath=\"/4\", precompile=[\"/3\"], \
                  app_bytecode=(\"/5\", \"/2\"), warm_up=[\"/\", \"/a?b=\\\"c\\\"\"], \
-                 interface_file=\"/0/interface\", failure_file=\"/0/failure\")"
+                 build=[\"manage.py collectstatic --noinput\"], interface_file=\"/0/interface\", failure_file=\"/0/failure\")"
             ),
             "{text}"
         );

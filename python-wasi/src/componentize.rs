@@ -32,6 +32,9 @@ pub struct Boot<'a> {
     pub app_bytecode: (&'a str, &'a str),
     /// Paths requested a few times before the snapshot.
     pub warm_up: &'a [String],
+    /// Commands run before the app is imported, with its folder writable
+    /// (see [`crate::AppSource::build`]).
+    pub build: &'a [String],
     /// Where (guest path) the build writes the interface the app speaks
     /// (see [`crate::AppInterface`]).
     pub interface_file: &'a str,
@@ -51,7 +54,7 @@ pub fn boot_module_source(boot: &Boot<'_>) -> String {
          from terrarium import _guest\n\
          _guest.boot({entry:?}, export_runtime_to={export}, env_file={env_file}, tzpath={tzpath:?}, \
          precompile={precompile:?}, app_bytecode=({alias:?}, {app:?}), warm_up={warm_up:?}, \
-         interface_file={interface_file:?}, failure_file={failure_file:?})\n\
+         build={build:?}, interface_file={interface_file:?}, failure_file={failure_file:?})\n\
          Handler = _guest.Handler\n\
          Command = _guest.Command\n",
         entry = boot.entry,
@@ -62,6 +65,7 @@ pub fn boot_module_source(boot: &Boot<'_>) -> String {
         alias = boot.app_bytecode.0,
         app = boot.app_bytecode.1,
         warm_up = boot.warm_up,
+        build = boot.build,
         interface_file = boot.interface_file,
         failure_file = boot.failure_file,
     )

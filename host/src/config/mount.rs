@@ -43,6 +43,8 @@ pub const MIN_MEMORY: u64 = 32 << 20;
 pub const MAX_MEMORY: u64 = 4 << 30;
 /// The largest pool accepted per mount.
 pub const MAX_INSTANCES: u32 = 1024;
+/// The most commands a mount's `build` may list.
+pub const MAX_BUILD_COMMANDS: usize = 16;
 /// The most paths a mount's `warm_up` may list.
 pub const MAX_WARM_UP_PATHS: usize = 32;
 /// The largest request body a mount may accept.
@@ -110,6 +112,11 @@ pub struct AppSettings {
     /// build requests a few times before it snapshots the app, so that every
     /// instance starts warm. Empty by default.
     pub warm_up: Vec<String>,
+    /// `build = ["manage.py collectstatic --noinput"]`: commands run in the
+    /// sandbox while the app is built, before it is imported, each as
+    /// `python` would run its words, with the app's folder writable: what
+    /// they write becomes part of the app's (read-only) files.
+    pub build: Vec<String>,
     /// `env = { NAME = "value" }`: what the app finds in `os.environ`.
     pub env: AppEnv,
     /// `log_level = "info"`: the least severe of its log records kept
@@ -313,6 +320,41 @@ impl TryFrom<Vec<WarmUpPath>> for WarmUp {
     }
 }
 
+checked_string! {
+    /// One build command: the words of a `python` command line, printable
+    /// (it is written into the build's entry module).
+    BuildCommand, check_build_command, "a command such as \"manage.py collectstatic --noinput\""
+}
+
+fn check_build_command(command: &str) -> Result<(), String> {
+    if command.trim().is_empty() || command.len() > 4096 || command.chars().any(char::is_control) {
+        return Err(format!(
+            "{command:?} must be a `python` command line (a script, `-m MODULE` or `-c CODE` and its \
+             arguments) without control characters, at most 4096 bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// `build`: at most [`MAX_BUILD_COMMANDS`] commands.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Vec<BuildCommand>")]
+struct BuildCommands(Vec<String>);
+
+impl TryFrom<Vec<BuildCommand>> for BuildCommands {
+    type Error = String;
+
+    fn try_from(commands: Vec<BuildCommand>) -> Result<Self, String> {
+        if commands.len() > MAX_BUILD_COMMANDS {
+            return Err(format!(
+                "lists {} commands; at most {MAX_BUILD_COMMANDS}",
+                commands.len()
+            ));
+        }
+        Ok(Self(commands.into_iter().map(|command| command.0).collect()))
+    }
+}
+
 /// `instances`: 1 to [`MAX_INSTANCES`].
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(try_from = "u32")]
@@ -419,6 +461,7 @@ pub(super) struct RawMount {
     timeout: Option<RequestTimeout>,
     stream_timeout: Option<StreamTimeout>,
     warm_up: Option<WarmUp>,
+    build: Option<BuildCommands>,
     env: Option<AppEnv>,
     data: Option<PathBuf>,
     data_at: Option<DataAtPath>,
@@ -577,6 +620,7 @@ impl RawMount {
                 .map_or(HumanDuration(DEFAULT_STREAM_TIMEOUT), |timeout| timeout.0),
             share_cookies: self.share_cookies.unwrap_or(false),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
+            build: self.build.clone().map(|commands| commands.0).unwrap_or_default(),
             env: self.env.clone().unwrap_or_default(),
             log_level: self.log_level.unwrap_or(server.log_level),
             log_rate: self.log_rate.unwrap_or(server.log_rate),
@@ -613,6 +657,7 @@ impl RawMount {
             ("timeout", self.timeout.is_some()),
             ("stream_timeout", self.stream_timeout.is_some()),
             ("warm_up", self.warm_up.is_some()),
+            ("build", self.build.is_some()),
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
             ("share_cookies", self.share_cookies.is_some()),
@@ -668,6 +713,19 @@ mod tests {
             config.mounts[0].app().unwrap().warm_up,
             ["/", "/items/7?page=2&q=%C3%A9"]
         );
+    }
+
+    #[test]
+    fn build_commands_are_kept_in_order() {
+        let text = "[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n\
+                    build = [\"manage.py collectstatic --noinput\", \"-m compileall -q .\"]\n";
+        let config = parse(text).unwrap();
+        assert_eq!(
+            config.mounts[0].app().unwrap().build,
+            ["manage.py collectstatic --noinput", "-m compileall -q ."]
+        );
+        let none = parse("[[mount]]\npath = \"/\"\napp = \"apps/hello\"\n").unwrap();
+        assert!(none.mounts[0].app().unwrap().build.is_empty());
     }
 
     #[test]

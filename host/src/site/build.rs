@@ -275,6 +275,7 @@ fn build_and_compile(
             DataAt::InApp(path) => Some(path.clone()),
             DataAt::Sandbox(_) => None,
         }),
+        build: app.build.clone(),
     };
     // A build's error holds the app's own output (a traceback, a
     // message it raised): its secrets are masked before anyone sees it.

@@ -23,6 +23,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the files collectstatic gathered at build (see terrarium.toml's
+    # `build`), with DEBUG off as on.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,6 +66,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Filled while the app is built (terrarium.toml: build = ["manage.py
+# collectstatic --noinput"]), then part of the app's read-only files.
+STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
