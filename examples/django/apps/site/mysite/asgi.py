@@ -8,5 +8,7 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+# Tells settings.py to leave WhiteNoise out (see there).
+os.environ["MYSITE_ASGI"] = "1"
 
 application = get_asgi_application()

@@ -23,9 +23,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves the files collectstatic gathered at build (see terrarium.toml's
-    # `build`), with DEBUG off as on.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,6 +63,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+if os.environ.get("MYSITE_ASGI") != "1":
+    # WhiteNoise serves the files collectstatic gathered at build (see
+    # terrarium.toml's `build`), with DEBUG off as on. It is sync-only: under
+    # the ASGI entry Django would wrap it with async_to_sync, which needs a
+    # second thread, and the sandbox has none; so it serves the WSGI entry.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 # Filled while the app is built (terrarium.toml: build = ["manage.py
 # collectstatic --noinput"]), then part of the app's read-only files.
 STATIC_ROOT = BASE_DIR / "staticfiles"
