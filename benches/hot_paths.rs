@@ -200,7 +200,7 @@ fn dispatch(c: &mut Criterion) {
     let sandbox = Sandbox::new(EngineCapacity {
         instances: 16,
         max_memory: 256 << 20,
-        reset: MemoryReset::on_this_host(false).reset,
+        reset: MemoryReset::on_this_host(false, true).reset,
     })
     .unwrap();
     let template = Arc::new(hello_template(&sandbox));
@@ -221,7 +221,8 @@ fn dispatch(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let mut warm = runtime.block_on(template.instantiate()).unwrap();
+    let seat = || sandbox.budget().try_seat().unwrap();
+    let mut warm = runtime.block_on(template.instantiate(seat())).unwrap();
     let mut group = c.benchmark_group("dispatch");
     group.bench_function("warm_instance", |b| {
         b.iter(|| {
@@ -249,13 +250,13 @@ fn dispatch(c: &mut Criterion) {
     });
     group.bench_function("instantiate_only", |b| {
         b.iter(|| {
-            black_box(runtime.block_on(template.instantiate()).unwrap());
+            black_box(runtime.block_on(template.instantiate(seat())).unwrap());
         })
     });
     group.bench_function("fresh_instance", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let mut instance = template.instantiate().await.unwrap();
+                let mut instance = template.instantiate(seat()).await.unwrap();
                 let answer = answer_of(
                     instance
                         .call(&id, &request, exchange(), Instant::now() + timeout, timeout)

@@ -258,7 +258,8 @@ async fn the_cli_lists_disables_enables_and_reloads() {
             && l.contains("/blog")
             && l.contains("native")
             && l.contains("enabled")
-            && l.contains("1/1")),
+            // None made before its first request (min_instances = 0).
+            && l.contains("0/1")),
         "{out}"
     );
 

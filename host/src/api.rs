@@ -32,10 +32,32 @@ pub struct MountInfo {
 pub struct AppInfo {
     /// "pooled" or "request".
     pub isolation: String,
-    /// The pool size (`instances`).
+    /// The most instances it may have alive at once (`instances`).
     pub instances: u32,
+    /// Instances kept ready even when idle (`min_instances`).
+    #[serde(default)]
+    pub min_instances: u32,
+    /// How long an instance may go without a request before it is given
+    /// back (`idle`), in milliseconds.
+    #[serde(default)]
+    pub idle_ms: u64,
     /// Instances alive right now, idle or busy.
     pub live_instances: usize,
+    /// Of those, waiting for a request.
+    #[serde(default)]
+    pub ready: usize,
+    /// Of those, running a request (or starting, or shutting down).
+    #[serde(default)]
+    pub busy: usize,
+    /// Instances made because a request found none ready.
+    #[serde(default)]
+    pub cold_starts: u64,
+    /// Instances given back after `idle` without a request.
+    #[serde(default)]
+    pub retired_idle: u64,
+    /// Idle instances retired to make room in the site's full budget.
+    #[serde(default)]
+    pub retired_for_room: u64,
     /// The build hash of the version serving.
     pub version: String,
     /// The interface the serving version speaks: "native", "wsgi" or "asgi".
@@ -91,6 +113,21 @@ pub struct DataInfo {
 pub struct MountList {
     /// Every mount, in config file order.
     pub mounts: Vec<MountInfo>,
+    /// The site's budget of live instances, shared by all its apps.
+    #[serde(default)]
+    pub budget: BudgetInfo,
+}
+
+/// The site's budget of live instances as `GET /mounts` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetInfo {
+    /// The most instances alive at once, over all apps (`server.max_instances`
+    /// or its default, at most what the apps could use).
+    pub max_instances: usize,
+    /// Instances alive now.
+    pub in_use: usize,
+    /// Idle instances retired so far to make room for another app's.
+    pub retired_for_room: u64,
 }
 
 /// `POST /mounts/{name}/reload`, when the new version serves.
@@ -128,7 +165,14 @@ mod tests {
             app: Some(AppInfo {
                 isolation: "pooled".into(),
                 instances: 2,
+                min_instances: 0,
+                idle_ms: 300_000,
                 live_instances: 2,
+                ready: 1,
+                busy: 1,
+                cold_starts: 2,
+                retired_idle: 0,
+                retired_for_room: 0,
                 version: "abc".into(),
                 interface: "wsgi".into(),
                 last_error: None,
@@ -160,12 +204,19 @@ mod tests {
         };
         let list = MountList {
             mounts: vec![app_mount(), static_mount],
+            budget: BudgetInfo {
+                max_instances: 8,
+                in_use: 2,
+                retired_for_room: 0,
+            },
         };
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["mounts"][0]["version"], "abc");
         assert_eq!(json["mounts"][0]["hosts"][0], "blog.example.com");
         assert_eq!(json["mounts"][0]["last_error"], serde_json::Value::Null);
         assert_eq!(json["mounts"][0]["data"]["at"], "/data");
+        assert_eq!(json["mounts"][0]["ready"], 1);
+        assert_eq!(json["budget"]["max_instances"], 8);
         assert!(
             json["mounts"][0].get("tmp_quota").is_none(),
             "absent when not granted"

@@ -1,4 +1,5 @@
-//! Giving freed heap back to the operating system after a build.
+//! The machine's memory, and giving freed heap back to the operating
+//! system after a build or once instances have gone.
 //!
 //! Building an app (CPython pre-initialized in a wasm interpreter, then
 //! compiled to native code) allocates a few hundred MiB that is all freed when
@@ -23,4 +24,12 @@ pub fn release_freed_memory() {
             malloc_trim(0);
         }
     }
+}
+
+/// This machine's memory in bytes (`MemTotal`), when it can be read.
+pub fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

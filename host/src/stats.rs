@@ -84,6 +84,18 @@ pub const METRICS_HEADER: &str = "\
 # TYPE terrarium_request_duration_seconds histogram
 # HELP terrarium_instances_live Sandboxed instances alive, per app mount.
 # TYPE terrarium_instances_live gauge
+# HELP terrarium_instances_ready Instances alive and waiting for a request, per app mount.
+# TYPE terrarium_instances_ready gauge
+# HELP terrarium_instances_busy Instances alive and running a request (or starting, or shutting down), per app mount.
+# TYPE terrarium_instances_busy gauge
+# HELP terrarium_cold_starts_total Instances made because a request found none ready, per app mount.
+# TYPE terrarium_cold_starts_total counter
+# HELP terrarium_instances_retired_total Instances given back: after `idle` without a request (reason=idle), or to make room in the site's full budget for another app's (reason=room), per app mount.
+# TYPE terrarium_instances_retired_total counter
+# HELP terrarium_instance_budget The most instances alive at once, over all apps.
+# TYPE terrarium_instance_budget gauge
+# HELP terrarium_instance_budget_in_use Instances alive now, over all apps.
+# TYPE terrarium_instance_budget_in_use gauge
 # HELP terrarium_outbound_open Outbound sockets open, per app mount.
 # TYPE terrarium_outbound_open gauge
 # HELP terrarium_outbound_refused_total Outbound lookups and connections refused (not in `outbound`, or past `outbound_connections`), per app mount.

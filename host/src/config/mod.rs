@@ -31,6 +31,7 @@
 //! workers = "auto"              # event loops serving the site: one per core, or a number
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
 //! memory_reset = "auto"        # "decommit": drop every page of a sandbox between instances
+//! max_instances = 1500          # live instances of all apps at once; default from RAM, printed at start
 //!
 //! [sessions]                    # for mounts with `sessions = true`
 //! store = "memory"              # "memory", "file" (with `path`) or "redis" (with `url`)
@@ -51,7 +52,9 @@
 //! outbound_connect_timeout = "10s"  # the longest a connect without a timeout of its own waits
 //! name = "root"                 # defaults to the last segment of `path` ("root" for "/")
 //! isolation = "pooled"          # or "request": a fresh instance for every request
-//! instances = 4                 # pool size (request mode: concurrent instances)
+//! instances = 4                 # the most alive at once (request mode: concurrent instances)
+//! min_instances = 0             # kept ready even when idle; 0: scaled to zero when idle
+//! idle = "5m"                   # an instance unused this long is given back
 //! memory = "256MiB"             # memory cap per instance
 //! timeout = "30s"               # deadline per request (504 after it); streaming: per gap
 //! stream_timeout = "1h"         # the longest a streamed response (or body) may last in all
@@ -87,9 +90,9 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 pub use env::AppEnv;
 pub use mount::{
-    AppSettings, DEFAULT_BUFFER_BODY, DEFAULT_ENTRY, DEFAULT_INSTANCES, DEFAULT_MAX_BODY, DEFAULT_MEMORY,
-    DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT, Entry, Isolation, MAX_INSTANCES, MAX_MEMORY, MAX_WARM_UP_PATHS,
-    MIN_MEMORY, MountConfig, MountKind, MountPath, StaticSettings,
+    AppSettings, DEFAULT_BUFFER_BODY, DEFAULT_ENTRY, DEFAULT_IDLE, DEFAULT_INSTANCES, DEFAULT_MAX_BODY,
+    DEFAULT_MEMORY, DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT, Entry, Isolation, MAX_INSTANCES, MAX_MEMORY,
+    MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath, StaticSettings,
 };
 pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;

@@ -43,6 +43,9 @@ pub const MIN_MEMORY: u64 = 32 << 20;
 pub const MAX_MEMORY: u64 = 4 << 30;
 /// The largest pool accepted per mount.
 pub const MAX_INSTANCES: u32 = 1024;
+/// How long an instance may go without a request before it is given back,
+/// unless `idle` says otherwise.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
 /// The most commands a mount's `build` may list.
 pub const MAX_BUILD_COMMANDS: usize = 16;
 /// The most paths a mount's `warm_up` may list.
@@ -95,8 +98,13 @@ pub struct AppSettings {
     pub entry: Entry,
     /// `isolation = "pooled"`
     pub isolation: Isolation,
-    /// `instances = 4`
+    /// `instances = 4`: the most instances it may have alive at once.
     pub instances: u32,
+    /// `min_instances = 0`: instances kept ready even when idle (made at start).
+    pub min_instances: u32,
+    /// `idle = "5m"`: how long an instance may go without a request before
+    /// it is given back (down to `min_instances`).
+    pub idle: HumanDuration,
     /// `memory = "256MiB"`
     pub memory: ByteSize,
     /// `timeout = "30s"`
@@ -371,6 +379,39 @@ impl TryFrom<u32> for Instances {
     }
 }
 
+/// `min_instances`: 0 to [`MAX_INSTANCES`] (and at most `instances`,
+/// checked with the whole mount).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u32")]
+struct MinInstances(u32);
+
+impl TryFrom<u32> for MinInstances {
+    type Error = String;
+
+    fn try_from(count: u32) -> Result<Self, String> {
+        if count > MAX_INSTANCES {
+            return Err(format!("{count} is not between 0 and {MAX_INSTANCES}"));
+        }
+        Ok(Self(count))
+    }
+}
+
+/// `idle`: 1s to 30 days.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "HumanDuration")]
+struct IdleTimeout(HumanDuration);
+
+impl TryFrom<HumanDuration> for IdleTimeout {
+    type Error = String;
+
+    fn try_from(idle: HumanDuration) -> Result<Self, String> {
+        if idle.0 < Duration::from_secs(1) || idle.0 > Duration::from_secs(30 * 86_400) {
+            return Err("must be between 1s and 30d".to_owned());
+        }
+        Ok(Self(idle))
+    }
+}
+
 /// `memory`: [`MIN_MEMORY`] to [`MAX_MEMORY`].
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(try_from = "ByteSize")]
@@ -457,6 +498,8 @@ pub(super) struct RawMount {
     entry: Option<Entry>,
     isolation: Option<Isolation>,
     instances: Option<Instances>,
+    min_instances: Option<MinInstances>,
+    idle: Option<IdleTimeout>,
     memory: Option<MemoryCap>,
     timeout: Option<RequestTimeout>,
     stream_timeout: Option<StreamTimeout>,
@@ -603,6 +646,14 @@ impl RawMount {
         }
         let folder = existing_folder(key, "app", site_dir, folder)?;
         let storage = self.raw_storage().resolve(|k| key.of(k), site_dir, &folder)?;
+        let instances = self.instances.map_or(DEFAULT_INSTANCES, |count| count.0);
+        let min_instances = self.min_instances.map_or(0, |count| count.0);
+        if min_instances > instances {
+            return Err(format!(
+                "{}: {min_instances} is more than `instances` ({instances}), the most it may have",
+                key.of("min_instances")
+            ));
+        }
         Ok(AppSettings {
             folder,
             entry: self
@@ -610,7 +661,9 @@ impl RawMount {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ENTRY.parse().expect("the default entry is valid")),
             isolation: self.isolation.unwrap_or_default(),
-            instances: self.instances.map_or(DEFAULT_INSTANCES, |count| count.0),
+            instances,
+            min_instances,
+            idle: self.idle.map_or(HumanDuration(DEFAULT_IDLE), |idle| idle.0),
             memory: self.memory.map_or(ByteSize(DEFAULT_MEMORY), |cap| cap.0),
             timeout: self
                 .timeout
@@ -653,6 +706,8 @@ impl RawMount {
             ("entry", self.entry.is_some()),
             ("isolation", self.isolation.is_some()),
             ("instances", self.instances.is_some()),
+            ("min_instances", self.min_instances.is_some()),
+            ("idle", self.idle.is_some()),
             ("memory", self.memory.is_some()),
             ("timeout", self.timeout.is_some()),
             ("stream_timeout", self.stream_timeout.is_some()),

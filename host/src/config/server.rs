@@ -54,6 +54,11 @@ pub struct ServerConfig {
     /// `memory_reset = "auto"` (or `"decommit"`): how a sandbox's memory is
     /// made fresh for the next instance.
     pub memory_reset: MemoryResetSetting,
+    /// `max_instances = 1500`: instances alive at once across all apps;
+    /// when they are all taken, an app that needs one more retires the
+    /// least recently used idle instance of any app. Default: derived from
+    /// the machine's memory (see `sandbox::budget`).
+    pub max_instances: Option<u32>,
     /// `unknown_host = "404"` (or `"421"`): the answer to a request for a
     /// host that no mount serves, when no mount is without `host`.
     pub unknown_host: UnknownHost,
@@ -174,6 +179,7 @@ impl Default for ServerConfig {
             workers: Workers::Auto,
             access_log: AccessLogTarget::Stderr,
             memory_reset: MemoryResetSetting::Auto,
+            max_instances: None,
             unknown_host: UnknownHost::NotFound,
             log_level: LogLevel::Info,
             log_rate: LogRate::default(),
@@ -183,6 +189,9 @@ impl Default for ServerConfig {
     }
 }
 
+/// The largest `max_instances` accepted.
+pub const MAX_INSTANCE_BUDGET: u32 = 100_000;
+
 /// The shortest `admin_token` accepted, in bytes.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
@@ -191,6 +200,13 @@ impl ServerConfig {
     pub(super) fn resolve(mut self, site_dir: &Path) -> Result<Self, String> {
         if self.max_connections == 0 {
             return Err("server.max_connections: must be at least 1".to_owned());
+        }
+        if let Some(count) = self.max_instances
+            && !(1..=MAX_INSTANCE_BUDGET).contains(&count)
+        {
+            return Err(format!(
+                "server.max_instances: {count} is not between 1 and {MAX_INSTANCE_BUDGET}"
+            ));
         }
         for (key, timeout) in [
             ("header_timeout", self.header_timeout),

@@ -4,12 +4,13 @@
 //! ```text
 //! GET  /health                   {"status":"ok"}
 //! GET  /mounts                   every mount: name, path, kind, state, isolation,
-//!                                instances, live_instances, requests, errors, version
+//!                                instances (ready, busy, cold starts, retired),
+//!                                requests, errors, version; the site's instance budget
 //! POST /mounts/{name}/disable    switch a mount off (503 + maintenance page)
 //! POST /mounts/{name}/enable     switch it on again
 //! POST /mounts/{name}/reload     rebuild the app and swap it in; old version keeps
 //!                                serving if the build fails (answered 500 with the error)
-//! GET  /metrics                  requests, errors, latency, live instances per mount
+//! GET  /metrics                  requests, errors, latency, instances per mount; the budget
 //! ```
 //! With `server.admin_token` set, every request needs `Authorization: Bearer <token>`.
 
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::responses::{self, Body, Context, ControlRefusal, Refusal};
 use crate::{
-    api::{AppInfo, DataInfo, MountInfo, MountList, OutboundInfo, Reloaded},
+    api::{AppInfo, BudgetInfo, DataInfo, MountInfo, MountList, OutboundInfo, Reloaded},
     sandbox::net::OutboundAccess,
     site::{Mount, MountTarget, Site},
     stats::METRICS_HEADER,
@@ -59,6 +60,11 @@ async fn route(site: &Site, method: &Method, path: &str) -> Result<Response<Body
         (&Method::GET, ["health"]) => Ok(json(&serde_json::json!({"status": "ok"}))),
         (&Method::GET, ["mounts"]) => Ok(json(&MountList {
             mounts: site.mounts_in_order().iter().map(|m| describe(m)).collect(),
+            budget: BudgetInfo {
+                max_instances: site.budget().limit(),
+                in_use: site.budget().in_use(),
+                retired_for_room: site.budget().retired_for_room(),
+            },
         })),
         (&Method::GET, ["metrics"]) => Ok(metrics(site)),
         (&Method::POST, ["mounts", name, action @ ("enable" | "disable")]) => {
@@ -105,10 +111,18 @@ fn describe(mount: &Mount) -> MountInfo {
         app: match &mount.target {
             MountTarget::App(app) => {
                 let current = app.current();
+                let pool = current.pool.state();
                 Some(AppInfo {
                     isolation: app.settings.isolation.to_string(),
                     instances: app.settings.instances,
-                    live_instances: current.pool.live_instances(),
+                    min_instances: app.settings.min_instances,
+                    idle_ms: app.settings.idle.0.as_millis() as u64,
+                    live_instances: pool.ready + pool.busy,
+                    ready: pool.ready,
+                    busy: pool.busy,
+                    cold_starts: pool.cold_starts,
+                    retired_idle: pool.retired_idle,
+                    retired_for_room: pool.retired_for_room,
                     version: current.key.clone(),
                     interface: current.interface.as_str().to_owned(),
                     last_error: app.last_error(),
@@ -149,8 +163,21 @@ fn metrics(site: &Site) -> Response<Body> {
             u8::from(mount.switch.is_on())
         ));
         if let MountTarget::App(app) = &mount.target {
-            let live = app.current().pool.live_instances();
-            out.push_str(&format!("terrarium_instances_live{{mount=\"{label}\"}} {live}\n"));
+            let pool = app.current().pool.state();
+            out.push_str(&format!(
+                "terrarium_instances_live{{mount=\"{label}\"}} {}\n\
+                 terrarium_instances_ready{{mount=\"{label}\"}} {}\n\
+                 terrarium_instances_busy{{mount=\"{label}\"}} {}\n\
+                 terrarium_cold_starts_total{{mount=\"{label}\"}} {}\n\
+                 terrarium_instances_retired_total{{mount=\"{label}\",reason=\"idle\"}} {}\n\
+                 terrarium_instances_retired_total{{mount=\"{label}\",reason=\"room\"}} {}\n",
+                pool.ready + pool.busy,
+                pool.ready,
+                pool.busy,
+                pool.cold_starts,
+                pool.retired_idle,
+                pool.retired_for_room
+            ));
             out.push_str(&format!(
                 "terrarium_cookies_dropped_total{{mount=\"{label}\"}} {}\n",
                 app.cookies_dropped()
@@ -178,6 +205,12 @@ fn metrics(site: &Site) -> Response<Body> {
     out.push_str(&format!(
         "terrarium_unknown_host_total {}\n",
         site.unknown_hosts()
+    ));
+    let budget = site.budget();
+    out.push_str(&format!(
+        "terrarium_instance_budget {}\nterrarium_instance_budget_in_use {}\n",
+        budget.limit(),
+        budget.in_use()
     ));
     let mut response = Response::new(responses::full(out));
     response.headers_mut().insert(

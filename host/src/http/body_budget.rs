@@ -27,14 +27,7 @@ impl BodyBudget {
     /// The default: a quarter of this machine's memory (1 GiB where it
     /// cannot be read).
     pub fn default_total() -> u64 {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|info| {
-                let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
-                let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-                Some(kib * 1024 / 4)
-            })
-            .unwrap_or(1 << 30)
+        crate::heap::machine_memory().map_or(1 << 30, |total| total / 4)
     }
 
     /// Nothing held yet.

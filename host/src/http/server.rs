@@ -62,6 +62,7 @@ pub async fn serve_site(
 ) -> io::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let sweeper = site.sessions().map(|sessions| sessions.spawn_sweeper());
+    let reaper = site.spawn_idle_reaper();
     let connections = ConnectionTable::new(site.config.server.max_connections);
     let bodies = Arc::new(BodyBudget::new(
         site.config
@@ -122,6 +123,7 @@ pub async fn serve_site(
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    reaper.abort();
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use wasmtime::{
 };
 
 use super::{
+    budget::InstanceBudget,
     compiled::{self, SharedComponents},
     instance::{AppTemplate, Grants},
     reset::MemoryReset,
@@ -34,7 +35,8 @@ pub const PERF_MAP_VARIABLE: &str = "TERRARIUM_PERF_MAP";
 /// How many instances the engine must be able to hold at once, and how large.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineCapacity {
-    /// Instances alive at the same time, across all apps.
+    /// Instances alive at the same time, across all apps: the seats of the
+    /// site's [`InstanceBudget`].
     pub instances: u32,
     /// The largest linear memory any instance may reach, in bytes.
     pub max_memory: u64,
@@ -46,6 +48,7 @@ pub struct EngineCapacity {
 /// it has loaded. Dropping it stops the ticker.
 pub struct Sandbox {
     engine: Engine,
+    budget: Arc<InstanceBudget>,
     components: SharedComponents,
     scratch: Arc<ScratchSpace>,
     _ticker: EpochTicker,
@@ -76,6 +79,18 @@ const TABLE_ELEMENTS: usize = 200_000;
 /// (when dirty pages are found by scanning, see [`MemoryReset::Scan`]).
 const KEEP_RESIDENT: usize = 64 << 20;
 
+/// Engine slots beyond the budget's seats.
+const SLOT_MARGIN: u32 = 2;
+
+/// Address space wasmtime reserves for one linear memory by default (with
+/// its guard region): bounds checks are then left to the hardware.
+const RESERVED_PER_MEMORY: u64 = (4 << 30) + (32 << 20);
+
+/// Address space one instance's slots reserve.
+pub fn reserved_per_instance() -> u64 {
+    u64::from(MEMORIES_PER_COMPONENT) * RESERVED_PER_MEMORY
+}
+
 /// Whether this kernel lets the engine find dirty pages with `PAGEMAP_SCAN`.
 pub fn memory_scan_available() -> bool {
     PoolingAllocationConfig::is_pagemap_scan_available()
@@ -83,17 +98,37 @@ pub fn memory_scan_available() -> bool {
 
 impl Sandbox {
     /// Creates the engine, sized for `capacity`, and starts the epoch ticker.
-    /// Fails with a message naming the cause (the engine's own error chain).
+    /// Fails with a message naming the cause and what to change.
     pub fn new(capacity: EngineCapacity) -> Result<Self, String> {
-        let engine = Engine::new(&engine_config(capacity)).map_err(|e| format!("{e:?}"))?;
+        // A seat is given back just after its instance's store (and slot)
+        // is freed; the margin covers anything wasmtime frees after that.
+        let slots = EngineCapacity {
+            instances: capacity.instances + SLOT_MARGIN,
+            ..capacity
+        };
+        let engine = Engine::new(&engine_config(slots)).map_err(|e| {
+            format!(
+                "{e:#}: {} instances of up to {} MiB each do not fit this process's address space \
+                 (each reserves about {} GiB); lower server.max_instances",
+                capacity.instances,
+                capacity.max_memory >> 20,
+                reserved_per_instance() >> 30
+            )
+        })?;
         let ticker =
             EpochTicker::start(engine.clone()).map_err(|e| format!("cannot start the epoch ticker: {e}"))?;
         Ok(Self {
             engine,
+            budget: Arc::new(InstanceBudget::new(capacity.instances as usize)),
             components: SharedComponents::default(),
             scratch: Arc::default(),
             _ticker: ticker,
         })
+    }
+
+    /// The seats live instances hold, shared by every app of the site.
+    pub fn budget(&self) -> &Arc<InstanceBudget> {
+        &self.budget
     }
 
     /// Where instances' private scratch folders are made (one folder of

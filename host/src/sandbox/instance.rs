@@ -28,6 +28,7 @@ use wasmtime_wasi::{
 
 use super::{
     App, AppPre,
+    budget::Seat,
     deadline::CallDeadline,
     error::GuestError,
     exchange::{BodyFault, Exchange},
@@ -256,13 +257,13 @@ impl AppTemplate {
     /// Creates a fresh instance: copy-on-write memory from the pre-initialized
     /// image, and its [`Grants`]: read-only access to the folders the build
     /// used, its environment, the folders it may write within their quotas,
-    /// nothing else.
-    pub async fn instantiate(&self) -> Result<Instance, GuestError> {
-        self.instantiate_with(Stdio::Log).await
+    /// nothing else. It holds `seat` of the site's budget while it lives.
+    pub async fn instantiate(&self, seat: Seat) -> Result<Instance, GuestError> {
+        self.instantiate_with(Stdio::Log, seat).await
     }
 
     /// [`Self::instantiate`], with its standard streams going to `stdio`.
-    pub async fn instantiate_with(&self, stdio: Stdio) -> Result<Instance, GuestError> {
+    pub async fn instantiate_with(&self, stdio: Stdio, seat: Seat) -> Result<Instance, GuestError> {
         let log = GuestLog::new(
             self.name.clone(),
             self.grants.masker.clone(),
@@ -339,6 +340,7 @@ impl AppTemplate {
             store,
             bindings,
             _live: LiveGuard(self.live.clone()),
+            _seat: seat,
         })
     }
 }
@@ -352,6 +354,8 @@ pub struct Instance {
     store: Store<GuestState>,
     bindings: App,
     _live: LiveGuard,
+    /// Last: given back once the store (and its engine slot) is freed.
+    _seat: Seat,
 }
 
 /// Counts an instance as live until it is dropped.

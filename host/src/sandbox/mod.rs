@@ -9,7 +9,10 @@
 //! - [`reset`]: how a freed slot's memory is made fresh (scanned, or
 //!   decommitted where swap could hide a dirty page from the scan).
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
-//!   and the dispatch of one request into one of them.
+//!   scaled between `min_instances` and `instances`, and the dispatch of
+//!   one request into one of them.
+//! - [`budget`]: the site-wide budget of live instances, and the retiring
+//!   of other apps' idle instances when it is full.
 //! - [`net`]: what an instance may connect to (its mount's `outbound`), and
 //!   how many sockets it may hold, through WASI's sockets.
 //! - [`writable`]: what an instance may write (its app's data folder, its
@@ -24,6 +27,7 @@
 //! Nothing outside this module names a wasmtime type or the bindings
 //! generated from the contract.
 
+pub mod budget;
 mod compiled;
 mod deadline;
 pub mod engine;
@@ -39,13 +43,14 @@ pub mod pool;
 pub mod reset;
 pub mod writable;
 
+pub use budget::{InstanceBudget, Seat};
 pub use engine::{Compiled, EngineCapacity, Sandbox};
 pub use error::GuestError;
 pub use exchange::{AnswerParts, BodyFault, BodySource, Exchange, GuestAnswer, StreamLimits};
 pub use guest_log::LogLimit;
 pub use instance::{AppTemplate, DataGrant, Grants, Instance, Stdio, TmpGrant};
 pub use messages::{GuestRequest, GuestResponse};
-pub use pool::{AppPool, PoolSettings};
+pub use pool::{AppPool, PoolSettings, PoolState};
 pub use reset::MemoryReset;
 
 /// Host bindings generated from the contract (`python-wasi/wit/terrarium.wit`).

@@ -1,9 +1,16 @@
 //! Per-app pools of instances, and the dispatch of one request into one.
 //!
 //! `pooled`: up to `instances` warm instances, each reused for many requests;
-//! one that trapped, timed out or ran out of memory is dropped and replaced.
+//! one that trapped, timed out or ran out of memory is dropped. The pool
+//! keeps `min_instances` ready, makes one on the spot when a request finds
+//! none ready ("cold start"), and gives back those left without a request
+//! for `idle` ([`AppPool::scale_down`]).
 //! `request`: a fresh instance for every request, dropped after it answers;
 //! at most `instances` run at once.
+//!
+//! Every live instance holds a seat of the site's [`InstanceBudget`]; when
+//! the budget is full, the least recently used idle instance of any app is
+//! retired to make room ([`Reclaim`]).
 //!
 //! The instances are split into one shard per worker thread (see
 //! [`crate::workers`]); a request waits for an instance of its own worker's
@@ -16,8 +23,8 @@
 
 use std::{
     sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -26,6 +33,7 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::{
+    budget::{InstanceBudget, Reclaim, SHUTDOWN_WITHIN},
     error::GuestError,
     exchange::{AnswerParts, BodySource, Exchange, GuestAnswer, StreamLimits},
     instance::{AppTemplate, Instance},
@@ -43,16 +51,18 @@ enum Answered {
     Streamed(GuestResponse, mpsc::Receiver<Bytes>, Arc<AtomicBool>),
 }
 
-/// How long a retired instance's shutdown may take.
-const SHUTDOWN_WITHIN: Duration = Duration::from_secs(5);
-
 /// How one app's instances are shared and limited.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     /// Pooled or one instance per request.
     pub isolation: Isolation,
-    /// Pool size; in request mode, instances alive at once.
+    /// The most instances alive at once (in request mode too).
     pub instances: u32,
+    /// Pooled instances kept ready even when idle.
+    pub min_instances: u32,
+    /// How long a pooled instance may go without a request before it is
+    /// given back (down to `min_instances`).
+    pub idle: Duration,
     /// Deadline for one request inside the guest, and for waiting for an
     /// instance; for a streaming one, for each gap between its parts.
     pub timeout: Duration,
@@ -67,16 +77,46 @@ pub struct AppPool {
     template: Arc<AppTemplate>,
     settings: PoolSettings,
     shards: Vec<Shard>,
+    budget: Arc<InstanceBudget>,
+    counts: Counts,
+}
+
+/// What happened to a pool's instances, since it was made.
+#[derive(Default)]
+struct Counts {
+    cold_starts: AtomicU64,
+    retired_idle: AtomicU64,
+    retired_for_room: AtomicU64,
+}
+
+/// What a pool's instances are doing, for `/mounts` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Alive and waiting for a request.
+    pub ready: usize,
+    /// Alive and running a request (or being made, or shutting down).
+    pub busy: usize,
+    /// Made because a request found none ready.
+    pub cold_starts: u64,
+    /// Given back after `idle` without a request.
+    pub retired_idle: u64,
+    /// Retired while idle to make room in a full budget for another app's.
+    pub retired_for_room: u64,
+}
+
+/// A pooled instance waiting for a request, and since when.
+struct Idle {
+    instance: Instance,
+    since: Instant,
 }
 
 /// The share of an app's instances a worker uses first.
 struct Shard {
-    /// Its pooled instances not running a request right now.
-    idle: Mutex<Vec<Instance>>,
+    /// Its pooled instances not running a request right now, the least
+    /// recently used first.
+    idle: Mutex<Vec<Idle>>,
     /// One permit per instance of the shard that may run at once.
     slots: Arc<Semaphore>,
-    /// How many instances the shard holds.
-    size: usize,
 }
 
 /// The right to run one request in a shard; returned when dropped.
@@ -86,21 +126,26 @@ struct Slot {
 }
 
 impl AppPool {
-    /// An empty pool; call [`AppPool::fill`] to warm it before traffic arrives.
-    pub fn new(template: Arc<AppTemplate>, settings: PoolSettings) -> Arc<Self> {
+    /// An empty pool whose instances take seats of `budget`; call
+    /// [`AppPool::fill`] to make its `min_instances` before traffic arrives.
+    pub fn new(template: Arc<AppTemplate>, settings: PoolSettings, budget: Arc<InstanceBudget>) -> Arc<Self> {
         let shards = workers::shard_sizes(settings.instances, settings.workers)
             .into_iter()
             .map(|size| Shard {
                 idle: Mutex::new(Vec::new()),
                 slots: Arc::new(Semaphore::new(size as usize)),
-                size: size as usize,
             })
             .collect();
-        Arc::new(Self {
+        let pool = Arc::new(Self {
             template,
             settings,
             shards,
-        })
+            budget,
+            counts: Counts::default(),
+        });
+        let reclaim: Weak<dyn Reclaim> = Arc::downgrade(&pool) as Weak<AppPool>;
+        pool.budget.register(reclaim);
+        pool
     }
 
     /// Instances alive right now, idle or busy.
@@ -108,20 +153,84 @@ impl AppPool {
         self.template.live_instances()
     }
 
-    /// Creates every pooled instance now, so the first requests find them warm.
-    /// (Request isolation keeps nothing warm.)
+    /// What its instances are doing, and what happened to them.
+    pub fn state(&self) -> PoolState {
+        let ready: usize = self
+            .shards
+            .iter()
+            .map(|shard| shard.idle.lock().unwrap().len())
+            .sum();
+        PoolState {
+            ready,
+            busy: self.live_instances().saturating_sub(ready),
+            cold_starts: self.counts.cold_starts.load(Ordering::Relaxed),
+            retired_idle: self.counts.retired_idle.load(Ordering::Relaxed),
+            retired_for_room: self.counts.retired_for_room.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Makes its `min_instances` now (spread over the shards), so the first
+    /// requests find them ready. (Request isolation keeps nothing ready.)
     pub async fn fill(&self) -> Result<(), GuestError> {
         if self.settings.isolation == Isolation::Request {
             return Ok(());
         }
-        for shard in &self.shards {
-            let missing = shard.size.saturating_sub(shard.idle.lock().unwrap().len());
+        let shares = workers::shard_sizes(self.settings.min_instances, self.shards.len());
+        for (shard, share) in self.shards.iter().zip(shares) {
+            let missing = (share as usize).saturating_sub(shard.idle.lock().unwrap().len());
             for _ in 0..missing {
-                let fresh = self.template.instantiate().await?;
-                shard.idle.lock().unwrap().push(fresh);
+                let seat = self.budget.seat(self.settings.timeout).await?;
+                let fresh = self.template.instantiate(seat).await?;
+                shard.idle.lock().unwrap().push(Idle {
+                    instance: fresh,
+                    since: Instant::now(),
+                });
             }
         }
         Ok(())
+    }
+
+    /// Gives back (after running their shutdown) the idle instances that
+    /// have had no request for `idle` as of `now`, keeping `min_instances`.
+    /// Returns how many went.
+    pub async fn scale_down(&self, now: Instant) -> usize {
+        let Some(unused_since) = now.checked_sub(self.settings.idle) else {
+            return 0;
+        };
+        let mut going = Vec::new();
+        for shard in &self.shards {
+            let mut idle = shard.idle.lock().unwrap();
+            while idle.first().is_some_and(|oldest| oldest.since <= unused_since)
+                && self.live_instances() - going.len() > self.settings.min_instances as usize
+            {
+                going.push(idle.remove(0).instance);
+            }
+        }
+        let count = going.len();
+        for mut instance in going {
+            instance.shutdown(SHUTDOWN_WITHIN).await;
+        }
+        self.counts
+            .retired_idle
+            .fetch_add(count as u64, Ordering::Relaxed);
+        count
+    }
+
+    /// Whether it holds more than `min_instances` and may give one back.
+    fn above_minimum(&self) -> bool {
+        self.live_instances() > self.settings.min_instances as usize
+    }
+
+    /// A fresh instance for a request that found none ready, with a seat
+    /// of the budget found before `ends_at`.
+    async fn cold_start(&self, ends_at: Instant) -> Result<Instance, GuestError> {
+        let seat = self
+            .budget
+            .seat(ends_at.saturating_duration_since(Instant::now()))
+            .await
+            .map_err(|_| GuestError::Busy(self.settings.timeout))?;
+        self.counts.cold_starts.fetch_add(1, Ordering::Relaxed);
+        self.template.instantiate(seat).await
     }
 
     /// Runs `request` in one of this app's instances; `body` is the rest of
@@ -184,8 +293,8 @@ impl AppPool {
             Isolation::Request => None,
         };
         let mut instance = match warm {
-            Some(warm) => warm,
-            None => match self.template.instantiate().await {
+            Some(warm) => warm.instance,
+            None => match self.cold_start(ends_at).await {
                 Ok(fresh) => fresh,
                 Err(error) => return drop(answer.send(Err(error))),
             },
@@ -271,7 +380,8 @@ impl AppPool {
     }
 
     /// Gives `instance` back to its shard when it is `healthy` and pooled,
-    /// else retires it (and makes a pooled replacement), off the response path.
+    /// else retires it (and makes a replacement when the pool fell below
+    /// `min_instances`), off the response path.
     fn put_back(self: &Arc<Self>, mut instance: Instance, slot: Slot, healthy: bool) {
         // An instance whose memory keeps growing (a leak in the app or in
         // the interpreter) is retired between requests, well before its cap
@@ -285,8 +395,12 @@ impl AppPool {
         }
         let pooled = self.settings.isolation == Isolation::Pooled;
         if healthy && !worn && pooled {
-            self.shards[slot.shard].idle.lock().unwrap().push(instance);
+            self.shards[slot.shard].idle.lock().unwrap().push(Idle {
+                instance,
+                since: Instant::now(),
+            });
             drop(slot);
+            self.budget.instance_idle();
             return;
         }
         // Freeing an instance resets its memory, and a replacement takes a
@@ -298,7 +412,7 @@ impl AppPool {
                 instance.shutdown(SHUTDOWN_WITHIN).await;
             }
             drop(instance);
-            if pooled {
+            if pooled && pool.live_instances() < pool.settings.min_instances as usize {
                 pool.replace_lost_instance(slot.shard).await;
             }
             drop(slot);
@@ -311,8 +425,8 @@ impl AppPool {
     pub async fn retire(&self) {
         for shard in &self.shards {
             let idle = std::mem::take(&mut *shard.idle.lock().unwrap());
-            for mut instance in idle {
-                instance.shutdown(SHUTDOWN_WITHIN).await;
+            for mut idle in idle {
+                idle.instance.shutdown(SHUTDOWN_WITHIN).await;
             }
         }
     }
@@ -335,12 +449,50 @@ impl AppPool {
     }
 
     async fn replace_lost_instance(&self, shard: usize) {
-        match self.template.instantiate().await {
-            Ok(instance) => self.shards[shard].idle.lock().unwrap().push(instance),
+        // Never at the cost of another app's instance: when the budget is
+        // full, the next request here makes one.
+        let Some(seat) = self.budget.try_seat() else {
+            return;
+        };
+        match self.template.instantiate(seat).await {
+            Ok(instance) => self.shards[shard].idle.lock().unwrap().push(Idle {
+                instance,
+                since: Instant::now(),
+            }),
             Err(error) => tracing::error!(
                 app = self.template.name(),
                 "could not replace an instance: {error}"
             ),
         }
+    }
+}
+
+impl Reclaim for AppPool {
+    fn oldest_idle(&self) -> Option<Instant> {
+        if !self.above_minimum() {
+            return None;
+        }
+        self.shards
+            .iter()
+            .filter_map(|shard| shard.idle.lock().unwrap().first().map(|idle| idle.since))
+            .min()
+    }
+
+    fn take_oldest_idle(&self) -> Option<Instance> {
+        if !self.above_minimum() {
+            return None;
+        }
+        let shard = self
+            .shards
+            .iter()
+            .filter_map(|shard| Some((shard.idle.lock().unwrap().first()?.since, shard)))
+            .min_by_key(|(since, _)| *since)?
+            .1;
+        let mut idle = shard.idle.lock().unwrap();
+        (!idle.is_empty()).then(|| idle.remove(0).instance)
+    }
+
+    fn count_retired_for_room(&self) {
+        self.counts.retired_for_room.fetch_add(1, Ordering::Relaxed);
     }
 }

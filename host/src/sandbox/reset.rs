@@ -69,18 +69,25 @@ pub struct ResetChoice {
 
 impl MemoryReset {
     /// The way to reset slots on this machine (see [`Self::choose`]).
-    pub fn on_this_host(decommit_always: bool) -> ResetChoice {
+    pub fn on_this_host(decommit_always: bool, fresh_per_request: bool) -> ResetChoice {
         Self::choose(
             decommit_always,
+            fresh_per_request,
             &HostMemory::read(super::engine::memory_scan_available()),
         )
     }
 
     /// The way to reset slots on `host`; `decommit_always` when the operator
-    /// asked for it (`server.memory_reset = "decommit"`).
-    pub fn choose(decommit_always: bool, host: &HostMemory) -> ResetChoice {
+    /// asked for it (`server.memory_reset = "decommit"`), `fresh_per_request`
+    /// when some app runs a fresh instance per request. Only those gain from
+    /// the scan: pooled instances are freed rarely (scaled down, replaced),
+    /// and then their memory should go back to the OS rather than stay
+    /// resident in a slot.
+    pub fn choose(decommit_always: bool, fresh_per_request: bool, host: &HostMemory) -> ResetChoice {
         let reason = if decommit_always {
             Some("server.memory_reset = \"decommit\"".to_owned())
+        } else if !fresh_per_request {
+            Some("no app runs in request isolation (freed instances give their memory back)".to_owned())
         } else if !host.swap_devices.is_empty() {
             Some(format!("swap is in use ({})", host.swap_devices.join(", ")))
         } else if host.zswap {
@@ -126,6 +133,7 @@ mod tests {
         zswap: &'static str,
         scan_available: bool,
         decommit_always: bool,
+        fresh_per_request: bool,
         reset: MemoryReset,
         reason: Option<&'static str>,
     }
@@ -136,6 +144,7 @@ mod tests {
         zswap: "N\n",
         scan_available: true,
         decommit_always: false,
+        fresh_per_request: true,
         reset: MemoryReset::Scan,
         reason: None,
     };
@@ -172,6 +181,13 @@ mod tests {
                 ..HOST_WITHOUT_SWAP
             },
             Case {
+                what: "only pooled apps",
+                fresh_per_request: false,
+                reset: MemoryReset::Decommit,
+                reason: Some("no app runs in request isolation (freed instances give their memory back)"),
+                ..HOST_WITHOUT_SWAP
+            },
+            Case {
                 what: "asked for",
                 decommit_always: true,
                 reset: MemoryReset::Decommit,
@@ -181,7 +197,7 @@ mod tests {
         ];
         for case in cases {
             let host = HostMemory::parse(case.proc_swaps, case.zswap, case.scan_available);
-            let choice = MemoryReset::choose(case.decommit_always, &host);
+            let choice = MemoryReset::choose(case.decommit_always, case.fresh_per_request, &host);
             assert_eq!(choice.reset, case.reset, "{}", case.what);
             assert_eq!(choice.reason.as_deref(), case.reason, "{}", case.what);
         }

@@ -15,12 +15,15 @@ use terrarium_python_wasi::{
 
 use crate::{
     config::{
-        AppSettings, ConfigError, DataAt, MemoryResetSetting, MountConfig, SiteConfig, storage::TMP_AT,
+        AppSettings, ConfigError, DataAt, Isolation, MemoryResetSetting, MountConfig, SiteConfig,
+        storage::TMP_AT,
     },
     heap,
     sandbox::{
         AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, LogLimit, MemoryReset,
         PoolSettings, Sandbox, Stdio, TmpGrant,
+        budget::{self, BudgetSource},
+        engine,
         net::OutboundAccess,
         writable::{DiskQuota, lock_dirs},
     },
@@ -81,6 +84,9 @@ pub enum StartError {
     /// The wasm engine could not be created.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
+    /// The instance budget cannot hold what the mounts ask for.
+    #[error("{0}")]
+    Budget(String),
     /// The access log's file could not be opened (the error names it).
     #[error("server.access_log: {0}")]
     AccessLog(std::io::Error),
@@ -116,23 +122,92 @@ pub struct AppVersion {
     pub pool: Arc<AppPool>,
 }
 
-/// Engine capacity for a site: every pool full, plus room for a reload
-/// (old and new version side by side) and for replacements.
-pub(super) fn capacity(config: &SiteConfig) -> EngineCapacity {
-    let apps = config.mounts.iter().filter_map(MountConfig::app);
-    let instances: u32 = apps.clone().map(|app| app.instances * 3 + 2).sum();
-    let max_memory = apps.map(|app| app.memory.0).max().unwrap_or(64 << 20);
-    EngineCapacity {
-        instances: instances + 8,
-        max_memory,
-        reset: memory_reset(config.server.memory_reset),
+/// A site's budget of live instances: `server.max_instances`, or derived
+/// from the machine's memory and address space; never more than its apps
+/// could use (every one at its `instances`, twice over during a reload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// The seats.
+    pub seats: u32,
+    /// `server.max_instances`, or its default.
+    pub limit: u32,
+    /// Where `limit` came from.
+    pub source: BudgetSource,
+    /// What the apps could use at most.
+    pub wanted: u32,
+}
+
+impl Budget {
+    /// The budget of `config` on a machine with `memory_total` bytes.
+    pub fn of(config: &SiteConfig, memory_total: u64) -> Self {
+        let wanted = config
+            .mounts
+            .iter()
+            .filter_map(MountConfig::app)
+            .map(|app| app.instances.saturating_mul(2))
+            .fold(0u32, u32::saturating_add)
+            .max(1);
+        let (limit, source) = match config.server.max_instances {
+            Some(limit) => (limit, BudgetSource::Configured),
+            None => budget::default_limit(memory_total, engine::reserved_per_instance()),
+        };
+        Self {
+            seats: limit.min(wanted),
+            limit,
+            source,
+            wanted,
+        }
     }
+
+    /// Where the limit came from, for the log.
+    fn explained(&self) -> String {
+        match self.source {
+            BudgetSource::Configured => "server.max_instances".to_owned(),
+            BudgetSource::Memory => format!(
+                "the machine's memory at {} MiB an instance; set server.max_instances to change it",
+                budget::MEMORY_PER_INSTANCE >> 20
+            ),
+            BudgetSource::AddressSpace => format!(
+                "the address space, about {} GiB an instance; set server.max_instances to change it",
+                engine::reserved_per_instance() >> 30
+            ),
+        }
+    }
+}
+
+/// Engine capacity for a site: its budget of live instances (said in the
+/// log), each as large as the largest app's `memory`.
+pub(super) fn capacity(config: &SiteConfig) -> Result<EngineCapacity, StartError> {
+    let budget = Budget::of(config, heap::machine_memory().unwrap_or(4 << 30));
+    let apps = config.mounts.iter().filter_map(MountConfig::app);
+    let ready: u32 = apps.clone().map(|app| app.min_instances).sum();
+    if ready > budget.limit {
+        return Err(StartError::Budget(format!(
+            "the mounts' min_instances add up to {ready}, more than the {} live instances server.max_instances allows \
+             (from {}): raise server.max_instances or lower min_instances",
+            budget.limit,
+            budget.explained()
+        )));
+    }
+    tracing::info!(
+        "instance budget: {} live instances at once, shared by all apps (from {}); the apps could use {}",
+        budget.limit,
+        budget.explained(),
+        budget.wanted
+    );
+    let fresh_per_request = apps.clone().any(|app| app.isolation == Isolation::Request);
+    let max_memory = apps.map(|app| app.memory.0).max().unwrap_or(64 << 20);
+    Ok(EngineCapacity {
+        instances: budget.seats,
+        max_memory,
+        reset: memory_reset(config.server.memory_reset, fresh_per_request),
+    })
 }
 
 /// How sandboxes' memory is reset on this machine; the slower way is said
 /// once, with its cause.
-fn memory_reset(setting: MemoryResetSetting) -> MemoryReset {
-    let choice = MemoryReset::on_this_host(setting == MemoryResetSetting::Decommit);
+fn memory_reset(setting: MemoryResetSetting, fresh_per_request: bool) -> MemoryReset {
+    let choice = MemoryReset::on_this_host(setting == MemoryResetSetting::Decommit, fresh_per_request);
     match &choice.reason {
         Some(reason) => tracing::info!("sandbox memory reset: {} because {reason}", choice.reset),
         None => tracing::debug!("sandbox memory reset: {}", choice.reset),
@@ -244,7 +319,7 @@ fn open_data_folder(
 
 /// The sandbox a site's apps run in, sized for `config`.
 pub(super) fn sandbox_for(config: &SiteConfig) -> Result<Sandbox, StartError> {
-    Sandbox::new(capacity(config)).map_err(StartError::Engine)
+    Sandbox::new(capacity(config)?).map_err(StartError::Engine)
 }
 
 /// One app's component, built and compiled (or found in the cache).
@@ -363,17 +438,21 @@ pub fn exec(
         ));
     };
     let sandbox = Sandbox::new(EngineCapacity {
-        instances: 2,
+        instances: 1,
         max_memory: app.memory.0,
-        reset: memory_reset(config.server.memory_reset),
+        reset: MemoryReset::Decommit,
     })
     .map_err(StartError::Engine)?;
     let CompiledApp { built, compiled, .. } = build_and_compile(&sandbox, cache, mount, app, progress)?;
     let kept = open_mount_grants(mount, app, StaleLocks::Keep)?;
     let template = template_for(&sandbox, mount, app, built.mounts, compiled, &kept, extra_env)?;
     wait_for(async {
+        let seat = sandbox
+            .budget()
+            .try_seat()
+            .expect("exec's sandbox has one seat for it");
         let mut instance = template
-            .instantiate_with(Stdio::Terminal)
+            .instantiate_with(Stdio::Terminal, seat)
             .await
             .map_err(|e| StartError::mount(mount, e.to_string()))?;
         instance
@@ -405,10 +484,13 @@ pub(super) fn prepare_app(
         PoolSettings {
             isolation: app.isolation,
             instances: app.instances,
+            min_instances: app.min_instances,
+            idle: app.idle.0,
             timeout: app.timeout.0,
             stream_timeout: app.stream_timeout.0,
             workers,
         },
+        sandbox.budget().clone(),
     );
     wait_for(pool.fill()).map_err(|e| StartError::mount(name, e.to_string()))?;
     progress(Progress::Ready {

@@ -1,7 +1,8 @@
 //! A site made ready to serve, and changed while it serves.
 //!
 //! - [`build`]: an app folder built, compiled, linked and warmed (blocking).
-//! - this module: the running site: its mounts, their on/off switches, reloads.
+//! - this module: the running site: its mounts, their on/off switches,
+//!   reloads, and the scaling down of idle instances.
 //!
 //! [`Site::prepare`] checks every mount before the server listens: each app
 //! is built (or found in the cache), compiled, linked and its pool warmed;
@@ -10,9 +11,12 @@
 //! the new version is built beside the old one and swapped in atomically;
 //! requests already running finish on the old instances.
 
-use std::sync::{
-    Arc, Mutex, RwLock,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -23,17 +27,18 @@ use crate::{
     access_log::AccessLog,
     config::{AppSettings, MountKind, SiteConfig},
     cookie_scope::{CookieScope, Verdict},
+    heap,
     hosts::{HostRouter, ServedHost},
     http::static_files::StaticFolder,
     mounts::Switch,
-    sandbox::Sandbox,
+    sandbox::{InstanceBudget, Sandbox},
     sessions::Sessions,
     stats::MountStats,
 };
 
 mod build;
 
-pub use build::{AppVersion, MountGrants, Progress, StartError, build_site, default_cache_dir, exec};
+pub use build::{AppVersion, Budget, MountGrants, Progress, StartError, build_site, default_cache_dir, exec};
 
 /// An app mount's changing parts.
 pub struct AppMount {
@@ -268,6 +273,44 @@ impl Site {
             sessions,
             workers,
             access_log,
+        })
+    }
+
+    /// The site's budget of live instances, shared by all its apps.
+    pub fn budget(&self) -> &Arc<InstanceBudget> {
+        self.sandbox.budget()
+    }
+
+    /// Starts the task that gives back the instances each app has left
+    /// without a request for its `idle` (down to its `min_instances`), and
+    /// then the freed heap to the OS. It ends with the site.
+    pub fn spawn_idle_reaper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let shortest = self
+            .in_order
+            .iter()
+            .filter_map(|mount| match &mount.target {
+                MountTarget::App(app) => Some(app.settings.idle.0),
+                MountTarget::Static(_) => None,
+            })
+            .min()
+            .unwrap_or(Duration::from_secs(60));
+        let every = (shortest / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        let site = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(site) = site.upgrade() else { return };
+                let mut retired = 0;
+                for mount in &site.in_order {
+                    if let MountTarget::App(app) = &mount.target {
+                        retired += app.current().pool.scale_down(Instant::now()).await;
+                    }
+                }
+                if retired > 0 {
+                    tracing::debug!("gave back {retired} idle instances");
+                    let _ = tokio::task::spawn_blocking(heap::release_freed_memory).await;
+                }
+            }
         })
     }
 

@@ -1,0 +1,205 @@
+//! Many apps on one host through real HTTP: a thousand mounts start with
+//! default settings and answer; a small site-wide instance budget is shared
+//! by more busy apps than it holds (idle instances of other apps retired to
+//! make room, no request failing); idle apps scale to zero and give their
+//! memory back, then answer again.
+
+use std::time::{Duration, Instant};
+
+use terrarium_test_support::{Client, Server, TestSite, serve_process};
+
+/// A site of `count` mounts of the hello app, `/a0` to `/a{count-1}`,
+/// each with `keys`.
+fn many_mounts(count: usize, server: &str, keys: &str) -> TestSite {
+    let mut text = format!("[server]\n{server}\n");
+    for index in 0..count {
+        text.push_str(&format!(
+            "[[mount]]\npath = \"/a{index}\"\napp = \"@@hello\"\n{keys}\n"
+        ));
+    }
+    TestSite::new(&text)
+}
+
+/// The mount named `name` in a `GET /mounts` answer.
+fn mount<'a>(mounts: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    mounts["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|mount| mount["name"] == name)
+        .unwrap_or_else(|| panic!("no mount {name} in {mounts}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_mounts_with_default_settings_start_and_answer() {
+    let site = many_mounts(1000, "", "");
+    let server = Server::start(site.path()).await;
+    let mounts = server.control("GET", "/mounts").await.json();
+    let budget = &mounts["budget"];
+    assert!(
+        budget["max_instances"].as_u64().unwrap() >= 1,
+        "a budget is set: {budget}"
+    );
+    assert_eq!(budget["in_use"], 0, "nothing is made before it is asked for");
+    // Every mount answers, eight clients at a time.
+    let addr = server.addr;
+    let mut clients = Vec::new();
+    for client in 0..8 {
+        clients.push(tokio::spawn(async move {
+            let client_of = Client::at(addr);
+            for index in (client..1000).step_by(8) {
+                let reply = client_of.get(&format!("/a{index}/hello/t{index}")).await;
+                assert_eq!(reply.status, 200, "/a{index}: {}", reply.text());
+                assert_eq!(reply.json()["hello"], format!("t{index}"));
+            }
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    let mounts = server.control("GET", "/mounts").await.json();
+    let a7 = mount(&mounts, "a7");
+    assert_eq!((&a7["cold_starts"], &a7["ready"]), (&1.into(), &1.into()), "{a7}");
+    let metrics = server.control("GET", "/metrics").await.text();
+    assert!(
+        metrics.contains("terrarium_cold_starts_total{mount=\"a999\"} 1\n"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+/// A budget of two instances for four apps: each request to an app with no
+/// instance retires the least recently used idle one of another app; when
+/// all are busy, a request waits for one to go idle rather than failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_budget_retires_other_apps_idle_instances_and_no_request_fails() {
+    let mut text = "[server]\nmax_instances = 2\n".to_owned();
+    for name in ["a", "b", "c", "d"] {
+        text.push_str(&format!(
+            "[[mount]]\npath = \"/{name}\"\napp = \"@faults\"\ninstances = 2\ntimeout = \"10s\"\n"
+        ));
+    }
+    let site = TestSite::new(&text);
+    let server = Server::start(site.path()).await;
+    let client = server.client();
+    // One after another: a and b fill the budget, c retires a (the least
+    // recently used), d retires b.
+    for name in ["a", "b", "c", "d"] {
+        let reply = client.get(&format!("/{name}/counter")).await;
+        assert_eq!((reply.status, reply.text()), (200, "1".to_owned()), "/{name}");
+    }
+    let mounts = server.control("GET", "/mounts").await.json();
+    let retired: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| mount(&mounts, name)["retired_for_room"].as_u64().unwrap())
+        .collect();
+    assert_eq!(retired, [1, 1, 0, 0], "{mounts}");
+    assert_eq!(mounts["budget"]["in_use"], 2);
+    // A retired instance's app starts over in a fresh one.
+    assert_eq!(client.get("/a/counter").await.text(), "1");
+
+    // Sixteen requests that each hold an instance for 100 ms, spread over
+    // the four apps at once: at most two run at a time, all succeed.
+    let addr = server.addr;
+    let started = Instant::now();
+    let slow: Vec<_> = (0..16)
+        .map(|index| {
+            let name = ["a", "b", "c", "d"][index % 4];
+            tokio::spawn(async move { Client::at(addr).get(&format!("/{name}/sleep/100")).await })
+        })
+        .collect();
+    for reply in slow {
+        let reply = reply.await.unwrap();
+        assert_eq!((reply.status, reply.text()), (200, "slept".to_owned()));
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "16 x 100 ms on 2 instances cannot take {:?}",
+        started.elapsed()
+    );
+    let mounts = server.control("GET", "/mounts").await.json();
+    assert!(mounts["budget"]["in_use"].as_u64().unwrap() <= 2, "{mounts}");
+    assert!(
+        mounts["budget"]["retired_for_room"].as_u64().unwrap() > 2,
+        "{mounts}"
+    );
+    server.stop().await;
+}
+
+/// The resident memory of process `pid`, in bytes.
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// After `idle` without requests every app holds no instance, the server
+/// process's resident memory has fallen, and the next request is answered.
+#[test]
+fn idle_apps_scale_to_zero_and_give_their_memory_back() {
+    let mut text = String::new();
+    for index in 0..6 {
+        text.push_str(&format!(
+            "[[mount]]\npath = \"/m{index}\"\napp = \"@faults\"\ninstances = 1\nidle = \"1s\"\n"
+        ));
+    }
+    let site = TestSite::new(&text);
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (child, addr) = serve_process(site.path(), &["--admin", &admin.to_string()]);
+    let client = Client::at(addr);
+    let control = Client::at(admin);
+    // Each app keeps 24 MiB: six instances, 144 MiB in all.
+    for index in 0..6 {
+        for _ in 0..6 {
+            assert_eq!(client.get_blocking(&format!("/m{index}/grow")).status, 200);
+        }
+    }
+    let busy = resident_bytes(child.id());
+    let live = |mounts: &serde_json::Value| -> u64 {
+        mounts["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|mount| mount["live_instances"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(live(&control.get_blocking("/mounts").json()), 6);
+    let waited = Instant::now();
+    loop {
+        let mounts = control.get_blocking("/mounts").json();
+        if live(&mounts) == 0 {
+            assert_eq!(mount(&mounts, "m3")["retired_idle"], 1, "{mounts}");
+            assert_eq!(mounts["budget"]["in_use"], 0, "{mounts}");
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "still live after 20 s: {mounts}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The retired instances' memory goes back to the OS (RSS, not only PSS).
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = resident_bytes(child.id());
+    assert!(
+        idle + (100 << 20) < busy,
+        "RSS {} MiB while busy, {} MiB once idle",
+        busy >> 20,
+        idle >> 20
+    );
+    // And the next request makes a fresh instance on the spot.
+    let reply = client.get_blocking("/m3/grow");
+    assert_eq!((reply.status, reply.text()), (200, "1".to_owned()));
+    let metrics = control.get_blocking("/metrics").text();
+    for needle in [
+        "terrarium_cold_starts_total{mount=\"m3\"} 2\n",
+        "terrarium_instances_retired_total{mount=\"m3\",reason=\"idle\"} 1\n",
+        "terrarium_instances_ready{mount=\"m3\"} 1\n",
+        "terrarium_instance_budget_in_use 1\n",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
+}
