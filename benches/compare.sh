@@ -293,6 +293,6 @@ server_pid=
   echo "| start from a warm build cache to the first response (hello) | $(awk -v s="$warm_start" 'BEGIN {printf "%.1f ms", s * 1000}') |"
   echo "| first response after a cold build (hello, empty cache) | $(awk -v s="$cold_start" 'BEGIN {printf "%.1f s", s}') |"
   echo "| first byte of a streamed response (ASGI, parts 50 ms apart), p50 / p99 | $stream_p50 ms / $stream_p99 ms |"
-  echo "| 100 idle mounted apps (hello ×100, default 4 instances each), RSS (PSS) | $idle_rss MiB ($idle_pss MiB) |"
+  echo "| 100 idle mounted apps (hello ×100, default settings: none made until asked), RSS (PSS) | $idle_rss MiB ($idle_pss MiB) |"
   echo "| the same 100 apps after one request each, RSS (PSS) | $used_rss MiB ($used_pss MiB) |"
 } | tee "$report"

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use terrarium_test_support::{Client, Server, TestSite, serve_process};
+use terrarium_test_support::{Client, Server, TestSite, run_with_timeout, serve_process};
 
 /// A site of `count` mounts of the hello app, `/a0` to `/a{count-1}`,
 /// each with `keys`.
@@ -202,4 +202,29 @@ fn idle_apps_scale_to_zero_and_give_their_memory_back() {
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
+}
+
+/// A budget the address space cannot hold is refused before anything is
+/// built, saying what to change, without a backtrace.
+#[test]
+fn a_budget_that_cannot_fit_says_what_to_change() {
+    let mut text = "[server]\nmax_instances = 100000\n".to_owned();
+    for index in 0..50 {
+        text.push_str(&format!(
+            "[[mount]]\npath = \"/a{index}\"\napp = \"@@hello\"\ninstances = 1024\n"
+        ));
+    }
+    let site = TestSite::new(&text);
+    let output = run_with_timeout(
+        &["serve", site.path().to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("100000 instances of up to 256 MiB each do not fit")
+            && stderr.contains("lower server.max_instances (about"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
 }

@@ -142,6 +142,59 @@ pub struct Reloaded {
     pub duration_ms: u64,
 }
 
+/// `GET /mounts/{name}`: what serves under a name, and a change of it that
+/// is not live yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountStatus {
+    /// The mount serving under this name; none while it is first built.
+    pub mount: Option<MountInfo>,
+    /// A change put and not live yet: being built, or failed.
+    pub change: Option<ChangeInfo>,
+}
+
+/// A change of a mount that is not live yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeInfo {
+    /// "building" or "failed".
+    pub state: String,
+    /// The build's step, while it builds ("installing requirements").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// How long it has been building, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// Why it failed (the build's output, secrets masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `PUT /mounts/{name}` (202: "building") and `DELETE /mounts/{name}`
+/// (200: "removed").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountChanged {
+    /// The mount's name.
+    pub name: String,
+    /// "building" or "removed".
+    pub state: String,
+}
+
+/// `POST /config/reload`: what the site's file changed since it was last
+/// applied. Added and changed mounts are building when this is answered
+/// (`GET /mounts/{name}` follows each).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigReloaded {
+    /// Mounts added, by name.
+    pub added: Vec<String>,
+    /// Mounts whose keys changed.
+    pub changed: Vec<String>,
+    /// Mounts removed.
+    pub removed: Vec<String>,
+    /// How many mounts were left as they were.
+    pub unchanged: usize,
+    /// Tables that changed but apply only at a restart ("[server]").
+    pub need_restart: Vec<String>,
+}
+
 /// Any refusal: `{"error": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

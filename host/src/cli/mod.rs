@@ -46,6 +46,10 @@ enum Command {
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
+        /// Apps built at once [default: one per core, as far as memory
+        /// allows at 2 GiB a build]
+        #[arg(long, short)]
+        jobs: Option<usize>,
     },
     /// Build what is missing, then serve the site.
     Serve {
@@ -126,6 +130,28 @@ enum AppAction {
         /// The mount's name.
         name: String,
     },
+    /// Add an app mount while the site serves (or change the one of that
+    /// name): built in the background, live when ready, written into the
+    /// site's terrarium.toml. Waits until it is live or its build failed.
+    Add {
+        /// The mount's name.
+        name: String,
+        /// Its mount point ("/shop").
+        #[arg(long)]
+        path: String,
+        /// Its app folder (relative to the site folder, as in terrarium.toml).
+        #[arg(long)]
+        app: String,
+        /// More of its keys as in terrarium.toml, each KEY=VALUE with a TOML
+        /// value (instances=2, isolation=request, env='{TITLE="Shop"}').
+        keys: Vec<String>,
+    },
+    /// Take a mount out while the site serves: new requests get 404, those
+    /// in flight finish; removed from the site's terrarium.toml.
+    Remove {
+        /// The mount's name.
+        name: String,
+    },
 }
 
 /// Runs the command line; the exit code is non-zero on any failure.
@@ -158,18 +184,19 @@ pub fn main() -> ExitCode {
 /// config that cannot be read is reported as text).
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Build { site, cache_dir } => {
+        Command::Build {
+            site,
+            cache_dir,
+            jobs,
+        } => {
             let config = SiteConfig::load(&site)?;
             logging::init(config.server.log_format);
             let cache = cache_for(&site, cache_dir);
-            site::build_site(&config, &cache, &mut print_progress)?;
+            let jobs = jobs.unwrap_or_else(site::parallel_builds);
+            let built = site::build_site(&config, &cache, jobs, &mut print_progress)?;
             say(
                 None,
-                &format!(
-                    "built {} app(s) into {}",
-                    config.mounts.len(),
-                    cache.root().display()
-                ),
+                &format!("built {built} app(s) into {}", cache.root().display()),
             );
             Ok(())
         }
@@ -299,7 +326,7 @@ fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>)
         // Whoever started us may have stopped reading stdout: never die of that.
         let mut stdout = std::io::stdout();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
-        let reopener = tokio::spawn(reopen_access_log_on_hangup(running.site.clone()));
+        let reopener = tokio::spawn(on_hangup(running.site.clone()));
         running.stopped().await?;
         reopener.abort();
         say(None, "stopped");
@@ -307,8 +334,9 @@ fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>)
     })
 }
 
-/// On each SIGHUP, opens the access log's file again (for log rotation).
-async fn reopen_access_log_on_hangup(site: Arc<Site>) {
+/// On each SIGHUP, opens the access log's file again (for log rotation)
+/// and applies what the site's terrarium.toml changed.
+async fn on_hangup(site: Arc<Site>) {
     #[cfg(unix)]
     {
         let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -320,6 +348,10 @@ async fn reopen_access_log_on_hangup(site: Arc<Site>) {
                 Err(error) => tracing::error!(
                     "SIGHUP: cannot reopen the access log ({error}); it keeps writing to the old file"
                 ),
+            }
+            // It logs what it applied; a refusal is said here.
+            if let Err(error) = site.reload_config().await {
+                tracing::error!("SIGHUP: the configuration was not reloaded: {error}");
             }
         }
     }

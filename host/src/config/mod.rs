@@ -8,6 +8,8 @@
 //! - [`env`]: a mount's `env`, the variables its app sees (values never shown).
 //! - [`storage`]: a mount's `data` folder and `tmp` space, each with a quota.
 //! - [`outbound`]: the destinations a mount's app may connect to.
+//! - [`edit`]: one `[[mount]]` added, replaced or removed in the file at
+//!   run time, its comments and layout kept.
 //!
 //! Unknown keys are errors. Each value is checked as it is parsed (its type
 //! says what is valid: [`MountPath`], [`Entry`], ...), so an error names the
@@ -72,6 +74,7 @@
 //! index = true                  # list folders that have no index.html
 //! ```
 
+pub mod edit;
 pub mod env;
 pub mod mount;
 pub mod outbound;

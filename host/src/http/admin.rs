@@ -6,6 +6,16 @@
 //! GET  /mounts                   every mount: name, path, kind, state, isolation,
 //!                                instances (ready, busy, cold starts, retired),
 //!                                requests, errors, version; the site's instance budget
+//! GET  /mounts/{name}            that mount, and a change of it not live yet
+//!                                (`building` with its step, or `failed` with the error)
+//! PUT  /mounts/{name}            add or change a mount: its keys as JSON, checked as the
+//!                                file's (400 naming the key); built in the background,
+//!                                live when ready (202), written into terrarium.toml
+//! DELETE /mounts/{name}          take a mount out: new requests 404, those in flight
+//!                                finish; removed from terrarium.toml
+//! POST /config/reload           apply what terrarium.toml changed: mounts added, changed
+//!                                (built in the background) and removed; the rest untouched;
+//!                                an invalid file changes nothing (400 with the error)
 //! POST /mounts/{name}/disable    switch a mount off (503 + maintenance page)
 //! POST /mounts/{name}/enable     switch it on again
 //! POST /mounts/{name}/reload     rebuild the app and swap it in; old version keeps
@@ -21,17 +31,24 @@ use std::{
 };
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::responses::{self, Body, Context, ControlRefusal, Refusal};
 use crate::{
-    api::{AppInfo, BudgetInfo, DataInfo, MountInfo, MountList, OutboundInfo, Reloaded},
+    api::{
+        AppInfo, BudgetInfo, ChangeInfo, ConfigReloaded, DataInfo, MountChanged, MountInfo, MountList,
+        MountStatus, OutboundInfo, Reloaded,
+    },
     sandbox::net::OutboundAccess,
-    site::{Mount, MountTarget, Site},
+    site::{ControlError, Mount, MountChange, MountTarget, Site},
     stats::METRICS_HEADER,
 };
+
+/// The largest request body the control API reads (a mount's keys).
+const MAX_CONTROL_BODY: usize = 64 << 10;
 
 /// Answers one control request from `peer`.
 pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming>) -> Response<Body> {
@@ -42,7 +59,7 @@ pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming
             tracing::warn!(target: "admin", %peer, method = %method, path = %path, "refused: no valid bearer token");
             Err(ControlRefusal::Unauthorized.into())
         }
-        _ => route(&site, &method, &path).await,
+        _ => route(&site, &method, &path, request.into_body()).await,
     };
     let response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
@@ -54,12 +71,53 @@ pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming
     response
 }
 
-async fn route(site: &Site, method: &Method, path: &str) -> Result<Response<Body>, Refusal> {
+async fn route(
+    site: &Arc<Site>,
+    method: &Method,
+    path: &str,
+    body: Incoming,
+) -> Result<Response<Body>, Refusal> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (&Method::GET, ["health"]) => Ok(json(&serde_json::json!({"status": "ok"}))),
+        (&Method::GET, ["mounts", name]) => {
+            let mount = site.mounts().named(name).map(|mount| describe(mount));
+            let change = site.change_of(name).map(|change| change_info(&change));
+            if mount.is_none() && change.is_none() {
+                return Err(ControlRefusal::from(ControlError::NoSuchMount((*name).to_owned())).into());
+            }
+            Ok(json(&MountStatus { mount, change }))
+        }
+        (&Method::PUT, ["mounts", name]) => {
+            let keys = mount_keys(body).await?;
+            site.put_mount(name, keys).await.map_err(ControlRefusal::from)?;
+            let mut response = json(&MountChanged {
+                name: (*name).to_owned(),
+                state: "building".to_owned(),
+            });
+            *response.status_mut() = StatusCode::ACCEPTED;
+            Ok(response)
+        }
+        (&Method::DELETE, ["mounts", name]) => {
+            site.remove_mount(name).await.map_err(ControlRefusal::from)?;
+            Ok(json(&MountChanged {
+                name: (*name).to_owned(),
+                state: "removed".to_owned(),
+            }))
+        }
+        (&Method::POST, ["config", "reload"]) => {
+            let diff = site.reload_config().await.map_err(ControlRefusal::from)?;
+            Ok(json(&ConfigReloaded {
+                added: diff.added,
+                changed: diff.changed,
+                removed: diff.removed,
+                unchanged: diff.unchanged,
+                need_restart: diff.need_restart,
+            }))
+        }
+        (_, ["config", "reload"]) => Err(ControlRefusal::MethodNotAllowed { allow: "POST" }.into()),
         (&Method::GET, ["mounts"]) => Ok(json(&MountList {
-            mounts: site.mounts_in_order().iter().map(|m| describe(m)).collect(),
+            mounts: site.mounts().in_order.iter().map(|m| describe(m)).collect(),
             budget: BudgetInfo {
                 max_instances: site.budget().limit(),
                 in_use: site.budget().in_use(),
@@ -71,14 +129,14 @@ async fn route(site: &Site, method: &Method, path: &str) -> Result<Response<Body
             let mount = site.mount(name).map_err(ControlRefusal::from)?;
             mount.switch.set(*action == "enable");
             tracing::info!(mount = %mount.name, "{action}d through the control API");
-            Ok(json(&describe(mount)))
+            Ok(json(&describe(&mount)))
         }
         (&Method::POST, ["mounts", name, "reload"]) => {
             let started = Instant::now();
             site.reload(name).await.map_err(ControlRefusal::from)?;
             let mount = site.mount(name).map_err(ControlRefusal::from)?;
             Ok(json(&Reloaded {
-                mount: describe(mount),
+                mount: describe(&mount),
                 reloaded: true,
                 duration_ms: started.elapsed().as_millis() as u64,
             }))
@@ -86,11 +144,54 @@ async fn route(site: &Site, method: &Method, path: &str) -> Result<Response<Body
         (_, ["health" | "mounts" | "metrics"]) => {
             Err(ControlRefusal::MethodNotAllowed { allow: "GET" }.into())
         }
+        (_, ["mounts", _]) => Err(ControlRefusal::MethodNotAllowed {
+            allow: "GET, PUT, DELETE",
+        }
+        .into()),
         (_, ["mounts", _, "enable" | "disable" | "reload"]) => {
             Err(ControlRefusal::MethodNotAllowed { allow: "POST" }.into())
         }
         _ => Err(ControlRefusal::NoEndpoint(path.to_owned()).into()),
     }
+}
+
+/// A `PUT`'s body: a JSON object of the mount's keys.
+async fn mount_keys(body: Incoming) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+    let invalid = |why: String| Refusal::from(ControlRefusal::from(ControlError::Invalid(why)));
+    let bytes = Limited::new(body, MAX_CONTROL_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            invalid(format!(
+                "cannot read the body (at most {MAX_CONTROL_BODY} bytes): {e}"
+            ))
+        })?
+        .to_bytes();
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(keys)) => Ok(keys),
+        Ok(_) => Err(invalid(
+            "the body must be a JSON object of the mount's keys".to_owned(),
+        )),
+        Err(e) => Err(invalid(format!("the body is not JSON: {e}"))),
+    }
+}
+
+/// A change not live yet as `GET /mounts/{name}` shows it.
+fn change_info(change: &MountChange) -> ChangeInfo {
+    let mut info = ChangeInfo {
+        state: change.state().to_owned(),
+        step: None,
+        elapsed_ms: None,
+        error: None,
+    };
+    match change {
+        MountChange::Building { since, step } => {
+            info.step = Some((*step).to_owned());
+            info.elapsed_ms = Some(since.elapsed().as_millis() as u64);
+        }
+        MountChange::Failed { error } => info.error = Some(error.clone()),
+    }
+    info
 }
 
 /// One mount as `GET /mounts` shows it.
@@ -155,7 +256,8 @@ fn outbound_info(access: &OutboundAccess) -> OutboundInfo {
 
 fn metrics(site: &Site) -> Response<Body> {
     let mut out = String::from(METRICS_HEADER);
-    for mount in site.mounts_in_order() {
+    let table = site.mounts();
+    for mount in &table.in_order {
         mount.stats.render(&mount.name, &mut out);
         let label = &mount.name;
         out.push_str(&format!(
@@ -194,7 +296,7 @@ fn metrics(site: &Site) -> Response<Body> {
             ));
         }
     }
-    for table in site.routes.tables() {
+    for table in table.routes.tables() {
         if let Some(pattern) = &table.pattern {
             out.push_str(&format!(
                 "terrarium_host_requests_total{{host=\"{pattern}\"}} {}\n",

@@ -127,7 +127,8 @@ async fn route(
         Ok(path) => path,
         Err(error) => return (None, Err(error.into())),
     };
-    let Some(table) = site.routes.route(host.as_ref(), DEFAULT_PORT) else {
+    let mounts = site.mounts();
+    let Some(table) = mounts.routes.route(host.as_ref(), DEFAULT_PORT) else {
         site.count_unknown_host();
         let refusal = Refusal::UnknownHost {
             host: host

@@ -272,8 +272,11 @@ impl ControlRefusal {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NoEndpoint(_) | Self::Mount(ControlError::NoSuchMount(_)) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Mount(ControlError::NotAnApp(_)) => StatusCode::CONFLICT,
-            Self::Mount(ControlError::ReloadFailed(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Mount(ControlError::NotAnApp(_) | ControlError::Busy(_)) => StatusCode::CONFLICT,
+            Self::Mount(ControlError::Invalid(_)) => StatusCode::BAD_REQUEST,
+            Self::Mount(ControlError::ReloadFailed(_) | ControlError::Unwritable(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

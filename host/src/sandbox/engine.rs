@@ -18,7 +18,7 @@ use wasmtime::{
 };
 
 use super::{
-    budget::InstanceBudget,
+    budget::{self, InstanceBudget},
     compiled::{self, SharedComponents},
     instance::{AppTemplate, Grants},
     reset::MemoryReset,
@@ -109,10 +109,11 @@ impl Sandbox {
         let engine = Engine::new(&engine_config(slots)).map_err(|e| {
             format!(
                 "{e:#}: {} instances of up to {} MiB each do not fit this process's address space \
-                 (each reserves about {} GiB); lower server.max_instances",
+                 (each reserves about {} GiB); lower server.max_instances (about {} fit)",
                 capacity.instances,
                 capacity.max_memory >> 20,
-                reserved_per_instance() >> 30
+                reserved_per_instance() >> 30,
+                budget::default_limit(u64::MAX, reserved_per_instance()).0
             )
         })?;
         let ticker =

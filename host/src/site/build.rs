@@ -4,8 +4,12 @@
 //! thread for a reload.
 
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -60,6 +64,51 @@ pub enum Progress<'a> {
         /// The interface the app speaks.
         interface: AppInterface,
     },
+}
+
+impl Progress<'_> {
+    /// The same event, told of `app` (a name that lives longer).
+    fn of(self, app: &str) -> Progress<'_> {
+        match self {
+            Self::Step { step, .. } => Progress::Step { app, step },
+            Self::Compiling { .. } => Progress::Compiling { app },
+            Self::Ready {
+                from_cache,
+                elapsed,
+                interface,
+                ..
+            } => Progress::Ready {
+                app,
+                from_cache,
+                elapsed,
+                interface,
+            },
+        }
+    }
+
+    /// The step it reports, in a word or two.
+    pub fn step(&self) -> &'static str {
+        match self {
+            Self::Step {
+                step: BuildStep::Cached,
+                ..
+            } => "found in the cache",
+            Self::Step {
+                step: BuildStep::InstallingRequirements,
+                ..
+            } => "installing requirements",
+            Self::Step {
+                step: BuildStep::RequirementsInstalled(_),
+                ..
+            } => "requirements installed",
+            Self::Step {
+                step: BuildStep::Componentizing,
+                ..
+            } => "pre-initializing",
+            Self::Compiling { .. } => "compiling",
+            Self::Ready { .. } => "starting",
+        }
+    }
 }
 
 /// Why a site (or one app of it) could not be made ready.
@@ -124,7 +173,8 @@ pub struct AppVersion {
 
 /// A site's budget of live instances: `server.max_instances`, or derived
 /// from the machine's memory and address space; never more than its apps
-/// could use (every one at its `instances`, twice over during a reload).
+/// could use (every one at its `instances`, twice over during a reload),
+/// plus room for mounts added while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// The seats.
@@ -145,8 +195,7 @@ impl Budget {
             .iter()
             .filter_map(MountConfig::app)
             .map(|app| app.instances.saturating_mul(2))
-            .fold(0u32, u32::saturating_add)
-            .max(1);
+            .fold(RUN_TIME_HEADROOM, u32::saturating_add);
         let (limit, source) = match config.server.max_instances {
             Some(limit) => (limit, BudgetSource::Configured),
             None => budget::default_limit(memory_total, engine::reserved_per_instance()),
@@ -174,6 +223,10 @@ impl Budget {
         }
     }
 }
+
+/// Seats beyond what the site's own apps could use, for mounts added
+/// while it runs (more of those share the seats).
+const RUN_TIME_HEADROOM: u32 = 32;
 
 /// Engine capacity for a site: its budget of live instances (said in the
 /// log), each as large as the largest app's `memory`.
@@ -330,17 +383,9 @@ struct CompiledApp {
     from_cache: bool,
 }
 
-/// Builds (or finds in `cache`) one app's component and compiles it (or
-/// loads the compiled copy), reporting progress. When either step ran, the
-/// memory it freed is handed back to the OS.
-fn build_and_compile(
-    sandbox: &Sandbox,
-    cache: &BuildCache,
-    name: &str,
-    app: &AppSettings,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<CompiledApp, StartError> {
-    let source = AppSource {
+/// What the build of the app mounted as `name` starts from.
+fn app_source(name: &str, app: &AppSettings) -> AppSource {
+    AppSource {
         name: name.to_owned(),
         dir: app.folder.clone(),
         entry: app.entry.to_string(),
@@ -351,7 +396,20 @@ fn build_and_compile(
             DataAt::Sandbox(_) => None,
         }),
         build: app.build.clone(),
-    };
+    }
+}
+
+/// Builds (or finds in `cache`) one app's component and compiles it (or
+/// loads the compiled copy), reporting progress. When either step ran, the
+/// memory it freed is handed back to the OS.
+fn build_and_compile(
+    sandbox: &Sandbox,
+    cache: &BuildCache,
+    name: &str,
+    app: &AppSettings,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CompiledApp, StartError> {
+    let source = app_source(name, app);
     // A build's error holds the app's own output (a traceback, a
     // message it raised): its secrets are masked before anyone sees it.
     let built = build_app(&source, cache, &mut |step| {
@@ -406,6 +464,18 @@ fn template_for(
     sandbox
         .template(name, compiled, grants)
         .map_err(|message| StartError::mount(name, message))
+}
+
+/// Memory one build may take at its peak (pip, then CPython pre-initialized
+/// in a wasm interpreter, then compiled).
+const MEMORY_PER_BUILD: u64 = 2 << 30;
+
+/// How many apps may build at once on this machine: one per core, as far
+/// as its memory goes.
+pub fn parallel_builds() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let by_memory = heap::machine_memory().map_or(1, |total| (total / MEMORY_PER_BUILD) as usize);
+    cores.min(by_memory).max(1)
 }
 
 /// Runs one Python command (`python ARGS...`) in a fresh instance of the
@@ -519,26 +589,94 @@ fn wait_for<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-/// Builds and compiles every app of `config` into `cache`, without serving.
+/// Builds and compiles every app of `config` into `cache`, without
+/// serving, `jobs` at a time. Returns how many distinct builds there were.
 pub fn build_site(
     config: &SiteConfig,
     cache: &BuildCache,
+    jobs: usize,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(), StartError> {
+) -> Result<usize, StartError> {
     let sandbox = sandbox_for(config)?;
-    for mount in &config.mounts {
-        if let Some(app) = mount.app() {
-            let started = Instant::now();
-            let compiled = build_and_compile(&sandbox, cache, &mount.name, app, progress)?;
-            progress(Progress::Ready {
-                app: &mount.name,
-                from_cache: compiled.from_cache,
-                elapsed: started.elapsed(),
-                interface: compiled.built.interface,
+    Ok(build_in_parallel(&sandbox, config, cache, jobs, progress)?.len())
+}
+
+/// Builds and compiles the distinct apps of `config` (mounts of the same
+/// app with the same settings build once), `jobs` at a time, so that
+/// opening the mounts afterwards finds each in the cache. Each build's
+/// progress is reported as it happens, ending with its `Ready`; returns
+/// the names of the mounts whose `Ready` was reported. When a build fails,
+/// the builds running finish and the first failure is returned.
+pub(super) fn build_in_parallel(
+    sandbox: &Sandbox,
+    config: &SiteConfig,
+    cache: &BuildCache,
+    jobs: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<HashSet<String>, StartError> {
+    let mut seen = HashSet::new();
+    let distinct: Vec<(&str, &AppSettings)> = config
+        .mounts
+        .iter()
+        .filter_map(|mount| Some((mount.name.as_str(), mount.app()?)))
+        .filter(|(name, app)| {
+            let source = AppSource {
+                name: String::new(),
+                ..app_source(name, app)
+            };
+            seen.insert(format!("{source:?}"))
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (events, received) = std::sync::mpsc::channel::<Result<Progress, StartError>>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, distinct.len().max(1)) {
+            let events = events.clone();
+            let (next, failed, distinct) = (&next, &failed, &distinct);
+            scope.spawn(move || {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some(&(name, app)) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        return;
+                    };
+                    let started = Instant::now();
+                    let forward = &mut |event: Progress| {
+                        let _ = events.send(Ok(event.of(name)));
+                    };
+                    let event = build_and_compile(sandbox, cache, name, app, forward).map(|compiled| {
+                        Progress::Ready {
+                            app: name,
+                            from_cache: compiled.from_cache,
+                            elapsed: started.elapsed(),
+                            interface: compiled.built.interface,
+                        }
+                    });
+                    if event.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    let _ = events.send(event);
+                }
             });
         }
-    }
-    Ok(())
+        drop(events);
+        // Told on this thread, as they come: `progress` is the caller's.
+        let mut ready = HashSet::new();
+        let mut first_failure = None;
+        for event in received {
+            match event {
+                Ok(event) => {
+                    if let Progress::Ready { app, .. } = &event {
+                        ready.insert((*app).to_owned());
+                    }
+                    progress(event);
+                }
+                Err(error) => {
+                    first_failure.get_or_insert(error);
+                }
+            }
+        }
+        first_failure.map_or(Ok(ready), Err)
+    })
 }
 
 #[cfg(test)]

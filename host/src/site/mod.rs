@@ -1,6 +1,10 @@
 //! A site made ready to serve, and changed while it serves.
 //!
 //! - [`build`]: an app folder built, compiled, linked and warmed (blocking).
+//! - [`open`]: one mount made ready to serve (at start, or added later).
+//! - [`changes`]: mounts added, changed and removed while the site serves.
+//! - [`written`]: the site's file as written, mount by mount, and what a
+//!   new version of it changes.
 //! - this module: the running site: its mounts, their on/off switches,
 //!   reloads, and the scaling down of idle instances.
 //!
@@ -12,6 +16,7 @@
 //! requests already running finish on the old instances.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -25,7 +30,7 @@ use terrarium_python_wasi::BuildCache;
 
 use crate::{
     access_log::AccessLog,
-    config::{AppSettings, MountKind, SiteConfig},
+    config::{AppSettings, CONFIG_FILE, SiteConfig},
     cookie_scope::{CookieScope, Verdict},
     heap,
     hosts::{HostRouter, ServedHost},
@@ -37,8 +42,17 @@ use crate::{
 };
 
 mod build;
+mod changes;
+mod open;
+mod written;
 
-pub use build::{AppVersion, Budget, MountGrants, Progress, StartError, build_site, default_cache_dir, exec};
+pub use build::{
+    AppVersion, Budget, MountGrants, Progress, StartError, build_site, default_cache_dir, exec,
+    parallel_builds,
+};
+pub use changes::MountChange;
+use open::Opening;
+pub use written::WrittenDiff;
 
 /// An app mount's changing parts.
 pub struct AppMount {
@@ -156,15 +170,46 @@ impl Mount {
     }
 }
 
-/// A site ready to serve.
-pub struct Site {
-    /// The configuration it was made from.
-    pub config: SiteConfig,
+/// The mounts serving now; replaced whole when a mount is added or removed.
+pub struct MountTable {
+    /// Every mount, in config file order (added ones last).
+    pub in_order: Vec<Arc<Mount>>,
     /// Which mount serves which host and path.
     pub routes: HostRouter<Arc<Mount>>,
+}
+
+impl MountTable {
+    fn new(in_order: Vec<Arc<Mount>>) -> Self {
+        let routes = HostRouter::new(
+            in_order
+                .iter()
+                .map(|m| (m.path.as_str(), &m.hosts[..], m.clone())),
+        );
+        Self { in_order, routes }
+    }
+
+    /// The mount named `name`.
+    pub fn named(&self, name: &str) -> Option<&Arc<Mount>> {
+        self.in_order.iter().find(|m| m.name == name)
+    }
+}
+
+/// A site ready to serve.
+pub struct Site {
+    /// The configuration it was started with (its mounts may have changed
+    /// since: see [`Site::mounts`]).
+    pub config: SiteConfig,
     /// Requests for a host that no mount serves.
     unknown_hosts: AtomicU64,
-    in_order: Vec<Arc<Mount>>,
+    table: RwLock<Arc<MountTable>>,
+    /// Mounts being added or changed through the control API.
+    changes: Mutex<HashMap<String, MountChange>>,
+    /// One edit of the site's file at a time.
+    editing: tokio::sync::Mutex<()>,
+    /// The site's file as last applied, mount by mount.
+    written: Mutex<written::Written>,
+    /// Builds of mounts added or changed at run time allowed at once.
+    build_slots: Arc<tokio::sync::Semaphore>,
     sandbox: Arc<Sandbox>,
     cache: BuildCache,
     sessions: Option<Arc<Sessions>>,
@@ -184,6 +229,15 @@ pub enum ControlError {
     /// The new version failed to build or start; the old one keeps serving.
     #[error("reload failed, the previous version keeps serving: {0}")]
     ReloadFailed(String),
+    /// A mount's keys were refused, as the file would refuse them.
+    #[error("{0}")]
+    Invalid(String),
+    /// A change of this mount is still being built.
+    #[error("mount {0:?} is being built; wait for it to be live or to fail")]
+    Busy(String),
+    /// The site's file could not be read or written.
+    #[error("{0}")]
+    Unwritable(String),
 }
 
 impl Site {
@@ -199,57 +253,27 @@ impl Site {
             .map_err(StartError::AccessLog)?;
         let sandbox = build::sandbox_for(&config)?;
         let workers = config.server.workers.resolve();
+        let written = std::fs::read_to_string(config.site_dir.join(CONFIG_FILE))
+            .map(|text| written::Written::of(&text, &config))
+            .unwrap_or_default();
+        // The apps build on all cores first; opening the mounts then finds
+        // each in the cache (and its readiness was told already).
+        let told = build::build_in_parallel(&sandbox, &config, cache, build::parallel_builds(), progress)?;
+        let progress = &mut |event: Progress| match event {
+            Progress::Ready { app, .. } if told.contains(app) => {}
+            Progress::Step { app, .. } if told.contains(app) => {}
+            event => progress(event),
+        };
+        let opening = Opening {
+            config: &config,
+            sandbox: &sandbox,
+            cache,
+            workers,
+            locks: build::StaleLocks::Remove,
+        };
         let mut in_order = Vec::new();
-        let site_has_hosts = config.mounts.iter().any(|mount| !mount.hosts.is_empty());
         for mount in &config.mounts {
-            let mount_error = |message: String| StartError::mount(&mount.name, message);
-            let target = match &mount.kind {
-                MountKind::App(app) => {
-                    let grants = build::open_mount_grants(&mount.name, app, build::StaleLocks::Remove)?;
-                    let version =
-                        build::prepare_app(&sandbox, cache, &mount.name, app, &grants, workers, progress)?;
-                    let neighbours_sessions = config
-                        .mounts
-                        .iter()
-                        .filter(|other| other.sessions && other.name != mount.name)
-                        .map(|other| Sessions::cookie_name(&other.name))
-                        .collect();
-                    MountTarget::App(Box::new(AppMount {
-                        settings: app.as_ref().clone(),
-                        grants,
-                        current: RwLock::new(Arc::new(version)),
-                        reloading: tokio::sync::Mutex::new(()),
-                        last_error: Mutex::new(None),
-                        cookie_scope: (!app.share_cookies).then(|| {
-                            CookieScope::new(&mount.path.to_string(), neighbours_sessions, site_has_hosts)
-                        }),
-                        cookies_dropped: AtomicU64::new(0),
-                    }))
-                }
-                MountKind::Static(settings) => {
-                    MountTarget::Static(StaticFolder::open(&settings.folder, settings.index).map_err(
-                        |e| mount_error(format!("cannot open folder {}: {e}", settings.folder.display())),
-                    )?)
-                }
-            };
-            let maintenance_page = match &mount.maintenance {
-                Some(page) => Some(Bytes::from(std::fs::read(page).map_err(|e| {
-                    mount_error(format!("cannot read maintenance page {}: {e}", page.display()))
-                })?)),
-                None => None,
-            };
-            in_order.push(Arc::new(Mount {
-                name: mount.name.clone(),
-                path: mount.path.to_string(),
-                hosts: mount.hosts.clone(),
-                max_body: mount.max_body.0,
-                buffer_body: mount.buffer_body.0,
-                sessions: mount.sessions,
-                target,
-                stats: MountStats::default(),
-                switch: Switch::new(mount.enabled),
-                maintenance_page,
-            }));
+            in_order.push(Arc::new(opening.open(mount, progress)?));
         }
         let sessions = if config.mounts.iter().any(|m| m.sessions) {
             let sessions = Sessions::from_config(&config.sessions)
@@ -258,16 +282,14 @@ impl Site {
         } else {
             None
         };
-        let routes = HostRouter::new(
-            in_order
-                .iter()
-                .map(|m| (m.path.as_str(), &m.hosts[..], m.clone())),
-        );
         Ok(Self {
             config,
-            routes,
             unknown_hosts: AtomicU64::new(0),
-            in_order,
+            table: RwLock::new(Arc::new(MountTable::new(in_order))),
+            changes: Mutex::default(),
+            editing: tokio::sync::Mutex::new(()),
+            written: Mutex::new(written),
+            build_slots: Arc::new(tokio::sync::Semaphore::new(build::parallel_builds())),
             sandbox: Arc::new(sandbox),
             cache: cache.clone(),
             sessions,
@@ -286,6 +308,7 @@ impl Site {
     /// then the freed heap to the OS. It ends with the site.
     pub fn spawn_idle_reaper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let shortest = self
+            .mounts()
             .in_order
             .iter()
             .filter_map(|mount| match &mount.target {
@@ -301,7 +324,7 @@ impl Site {
                 tokio::time::sleep(every).await;
                 let Some(site) = site.upgrade() else { return };
                 let mut retired = 0;
-                for mount in &site.in_order {
+                for mount in &site.mounts().in_order {
                     if let MountTarget::App(app) = &mount.target {
                         retired += app.current().pool.scale_down(Instant::now()).await;
                     }
@@ -339,16 +362,16 @@ impl Site {
         self.sessions.as_ref()
     }
 
-    /// Every mount, in config file order.
-    pub fn mounts_in_order(&self) -> &[Arc<Mount>] {
-        &self.in_order
+    /// The mounts serving now.
+    pub fn mounts(&self) -> Arc<MountTable> {
+        self.table.read().unwrap().clone()
     }
 
     /// The mount named `name`.
-    pub fn mount(&self, name: &str) -> Result<&Arc<Mount>, ControlError> {
-        self.in_order
-            .iter()
-            .find(|m| m.name == name)
+    pub fn mount(&self, name: &str) -> Result<Arc<Mount>, ControlError> {
+        self.mounts()
+            .named(name)
+            .cloned()
             .ok_or_else(|| ControlError::NoSuchMount(name.to_owned()))
     }
 
@@ -358,7 +381,7 @@ impl Site {
     /// serving and the error is returned (and kept for `GET /mounts`).
     /// Reloads of one mount run one at a time.
     pub async fn reload(&self, name: &str) -> Result<Arc<AppVersion>, ControlError> {
-        let mount = self.mount(name)?.clone();
+        let mount = self.mount(name)?;
         let MountTarget::App(app) = &mount.target else {
             return Err(ControlError::NotAnApp(name.to_owned()));
         };
