@@ -430,3 +430,51 @@ fn exec_runs_python_in_a_mounts_sandbox_while_the_site_is_served() {
     );
     stop(&mut child);
 }
+
+/// `terrarium new site` and `new app` with each template make a site that
+/// serves every app's hello; an edit keeps the file's comments, and nothing
+/// that exists is overwritten.
+#[test]
+fn new_site_and_new_apps_of_each_template_answer() {
+    let parent = tempfile::tempdir().unwrap();
+    let site = parent.path().join("mysite");
+    let site_arg = site.to_str().unwrap();
+    let run = |args: &[&str]| run_with_timeout(args, Duration::from_secs(60));
+    let made = run(&["new", "site", site_arg]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(stderr(&made).contains("terrarium serve"), "{}", stderr(&made));
+    for template in ["wsgi", "asgi", "flask"] {
+        let name = format!("my-{template}");
+        let made = run(&["new", "app", &name, "--site", site_arg, "--template", template]);
+        assert!(made.status.success(), "{template}: {}", stderr(&made));
+    }
+    let again = run(&["new", "app", "my-wsgi", "--site", site_arg]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("a mount is already named \"my-wsgi\""),
+        "{}",
+        stderr(&again)
+    );
+    let again = run(&["new", "site", site_arg]);
+    assert!(
+        !again.status.success() && stderr(&again).contains("terrarium.toml already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let file = std::fs::read_to_string(site.join("terrarium.toml")).unwrap();
+    assert!(file.contains("# Files served by the host itself"), "{file}");
+
+    let (child, addr) = serve_process(&site, &["--admin", "off"]);
+    let client = Client::at(addr);
+    for (path, expected) in [
+        ("/", "Hello from hello!\n"),
+        ("/my-wsgi/", "Hello from my-wsgi!\n"),
+        ("/my-asgi/", "Hello from my-asgi!\n"),
+        ("/my-flask/", "Hello from my-flask!\n"),
+    ] {
+        let reply = client.get_blocking(path);
+        assert_eq!((reply.status, reply.text()), (200, expected.to_owned()), "{path}");
+    }
+    assert_eq!(client.get_blocking("/static/").status, 200);
+    drop(child);
+}

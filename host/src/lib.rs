@@ -21,10 +21,13 @@
 //! - [`sessions`]: host-owned sessions: signed cookies; memory, file and Redis stores.
 //! - [`logging`]: the server's log as text or JSON lines (`server.log_format`).
 //! - [`access_log`]: the line per request, batched per worker thread.
-//! - [`heap`]: freed build memory handed back to the OS.
+//! - [`heap`]: the machine's memory, and freed memory handed back to the OS.
+//! - [`scaffold`]: `terrarium new`: a new site, or a new app mounted in one.
 //! - [`fd_limit`]: the open-file limit raised at start, and checked against `max_connections`.
 //! - [`site`]: a config made ready to serve (apps built, compiled, pools warmed),
-//!   and changed while serving (mounts switched off and on, apps reloaded).
+//!   and changed while serving (mounts switched off and on, apps reloaded,
+//!   mounts added and removed, the file reloaded as a diff, idle instances
+//!   given back).
 //! - [`http`]: the only code that touches hyper: listeners, request pipeline,
 //!   static files, control API; every refusal → a response in one place.
 //! - [`launch`]: the whole server as one call: config in, listening server out.
@@ -65,6 +68,7 @@ pub mod packing;
 mod parse_cases;
 pub mod paths;
 pub mod sandbox;
+pub mod scaffold;
 pub mod sessions;
 pub mod site;
 pub mod stats;

@@ -7,6 +7,8 @@
 //!                      [--cache-dir DIR]
 //! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
 //! terrarium exec SITE MOUNT [--env NAME[=VALUE]]... [--cache-dir DIR] -- ARGS...
+//! terrarium new site DIR
+//! terrarium new app NAME [--site DIR] [--template native|flask|wsgi|asgi] [--path /P]
 //! ```
 
 use std::{
@@ -26,6 +28,7 @@ use crate::{
     config::{AccessLogTarget, AdminAddress, LogFormat, SiteConfig, Workers},
     launch::{LaunchOptions, launch},
     logging,
+    scaffold::{self, Template},
     site::{self, Progress, Site},
 };
 
@@ -80,6 +83,11 @@ enum Command {
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
+    /// Make a new site, or a new app in a site, from a template.
+    New {
+        #[command(subcommand)]
+        what: NewWhat,
+    },
     /// Look at and control the mounts of a running server, through its control API.
     App {
         #[command(subcommand)]
@@ -92,6 +100,31 @@ enum Command {
     Mounts {
         #[command(flatten)]
         control: ControlApi,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NewWhat {
+    /// A site folder: terrarium.toml, the app `hello` at / and a static
+    /// folder at /static. DIR may exist; nothing in it is overwritten.
+    Site {
+        /// The site folder.
+        dir: PathBuf,
+    },
+    /// An app folder (SITE/apps/NAME), mounted in the site's terrarium.toml
+    /// (its comments kept). Nothing that exists is overwritten.
+    App {
+        /// The app's name, also its mount's.
+        name: String,
+        /// The site folder.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+        /// What the app is written with: native, flask, wsgi or asgi.
+        #[arg(long, default_value_t = Template::Native)]
+        template: Template,
+        /// Where it is mounted [default: /NAME]
+        #[arg(long)]
+        path: Option<String>,
     },
 }
 
@@ -212,6 +245,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mounts { control } => {
             logging::init(LogFormat::Text);
             control::run(&AppAction::List, &control.admin, control.token.as_deref())
+        }
+        Command::New { what } => {
+            let written = match &what {
+                NewWhat::Site { dir } => scaffold::new_site(dir)?,
+                NewWhat::App {
+                    name,
+                    site,
+                    template,
+                    path,
+                } => scaffold::new_app(site, name, *template, path.as_deref())?,
+            };
+            for file in &written {
+                say(None, &format!("wrote {}", file.display()));
+            }
+            let next = match &what {
+                NewWhat::Site { dir } => format!("serve it: terrarium serve {}", dir.display()),
+                NewWhat::App { site, .. } => format!(
+                    "serve the site: terrarium serve {} (or reload a running one: kill -HUP its process)",
+                    site.display()
+                ),
+            };
+            say(None, &next);
+            Ok(())
         }
         Command::Exec { .. } => unreachable!("`main` runs exec itself: it has an exit status of its own"),
     }
