@@ -478,3 +478,74 @@ fn new_site_and_new_apps_of_each_template_answer() {
     assert_eq!(client.get_blocking("/static/").status, 200);
     drop(child);
 }
+
+/// Polls `check` every 100 ms for up to `limit`; panics with `what` when
+/// it never holds.
+fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "after {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `serve --watch`: a saved edit of an app is rebuilt and served; a syntax
+/// error keeps the old answer and its error is printed; a mount added to
+/// terrarium.toml is served.
+#[test]
+fn watch_rebuilds_on_save_and_keeps_serving_through_a_broken_edit() {
+    let app = |answer: &str| {
+        format!(
+            "from terrarium import App\n\napp = App()\n\n\n@app.get(\"/\")\ndef index(req, res):\n    res.send_text(\"{answer}\")\n"
+        )
+    };
+    let site = TestSite::new("# watched\n[[mount]]\npath = \"/w\"\napp = \"apps/w\"\n");
+    site.write("apps/w/app.py", app("first"));
+    let log = site.path().join("serve.log");
+    let (child, addr) = terrarium_test_support::serve_process_logging_to(
+        site.path(),
+        &["--admin", "off", "--watch"],
+        &[],
+        &log,
+    );
+    let client = Client::at(addr);
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(client.get_blocking("/w/").text(), "first");
+
+    site.write("apps/w/app.py", app("second"));
+    eventually(Duration::from_secs(120), "the edit was rebuilt", || {
+        read_log().contains("watch: rebuilt and swapped in")
+    });
+    assert_eq!(
+        client.get_blocking("/w/").text(),
+        "second",
+        "served once swapped in"
+    );
+
+    site.write("apps/w/app.py", "def broken(:\n");
+    eventually(Duration::from_secs(120), "the syntax error was printed", || {
+        read_log().contains("SyntaxError")
+    });
+    assert_eq!(
+        client.get_blocking("/w/").text(),
+        "second",
+        "the old version keeps serving"
+    );
+    assert_eq!(
+        read_log().matches("reload failed").count(),
+        1,
+        "said once: {}",
+        read_log()
+    );
+
+    site.write("apps/w/app.py", app("second"));
+    let file = std::fs::read_to_string(site.path().join("terrarium.toml")).unwrap();
+    site.write(
+        "terrarium.toml",
+        format!("{file}\n[[mount]]\npath = \"/more\"\napp = \"apps/w\"\n"),
+    );
+    eventually(Duration::from_secs(120), "the added mount serves", || {
+        client.get_blocking("/more/").text() == "second"
+    });
+    drop(child);
+}

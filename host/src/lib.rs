@@ -31,6 +31,7 @@
 //! - [`http`]: the only code that touches hyper: listeners, request pipeline,
 //!   static files, control API; every refusal → a response in one place.
 //! - [`launch`]: the whole server as one call: config in, listening server out.
+//! - [`watch`]: `serve --watch`: apps rebuilt and the file applied on save.
 //! - [`cli`]: the `terrarium` command line (the one place `anyhow` is used freely).
 //!
 //! The server is one library function of (config, options, shutdown):
@@ -73,4 +74,5 @@ pub mod sessions;
 pub mod site;
 pub mod stats;
 pub mod units;
+pub mod watch;
 pub mod workers;

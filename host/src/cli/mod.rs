@@ -1,11 +1,12 @@
 //! The `terrarium` command line.
 //!
 //! ```text
-//! terrarium build SITE [--cache-dir DIR]
+//! terrarium build SITE [--cache-dir DIR] [--jobs N]
 //! terrarium serve SITE [--listen ADDR] [--admin ADDR|off] [--workers N|auto]
 //!                      [--access-log stderr|off|FILE] [--log-format text|json]
-//!                      [--cache-dir DIR]
-//! terrarium app list|enable|disable|reload [NAME] [--admin ADDR] [--token TOKEN]
+//!                      [--cache-dir DIR] [--watch]
+//! terrarium app list|enable|disable|reload|remove [NAME] [--admin ADDR] [--token TOKEN]
+//! terrarium app add NAME --path P --app DIR [KEY=VALUE]... [--admin ADDR] [--token TOKEN]
 //! terrarium exec SITE MOUNT [--env NAME[=VALUE]]... [--cache-dir DIR] -- ARGS...
 //! terrarium new site DIR
 //! terrarium new app NAME [--site DIR] [--template native|flask|wsgi|asgi] [--path /P]
@@ -19,6 +20,7 @@ use std::{
     sync::Arc,
 };
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use terrarium_python_wasi::{BuildCache, BuildStep};
 
@@ -30,6 +32,7 @@ use crate::{
     logging,
     scaffold::{self, Template},
     site::{self, Progress, Site},
+    watch,
 };
 
 /// Serve Python web apps from pooled WebAssembly sandboxes.
@@ -63,6 +66,11 @@ enum Command {
         /// Where built components are cached [default: SITE/.terrarium/cache]
         #[arg(long, env = "TERRARIUM_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
+        /// Rebuild an app when a file of its folder changes, and apply
+        /// terrarium.toml when it changes (a failed build keeps the old
+        /// version serving).
+        #[arg(long)]
+        watch: bool,
     },
     /// Run a one-off Python command in a mount's sandbox, as `python ARGS...`
     /// (`-- manage.py migrate`, `-- -m flask --app flaskr init-db`, `-- -c "print(1)"`):
@@ -237,7 +245,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             site,
             overrides,
             cache_dir,
-        } => serve(&site, overrides, cache_dir),
+            watch,
+        } => serve(&site, overrides, cache_dir, watch),
         Command::App { action, control } => {
             logging::init(LogFormat::Text);
             control::run(&action, &control.admin, control.token.as_deref())
@@ -342,7 +351,12 @@ struct ServeOverrides {
     log_format: Option<LogFormat>,
 }
 
-fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+fn serve(
+    site_dir: &Path,
+    overrides: ServeOverrides,
+    cache_dir: Option<PathBuf>,
+    watch: bool,
+) -> anyhow::Result<()> {
     let mut config = SiteConfig::load(site_dir)?;
     let server = &mut config.server;
     if let Some(listen) = overrides.listen {
@@ -383,8 +397,15 @@ fn serve(site_dir: &Path, overrides: ServeOverrides, cache_dir: Option<PathBuf>)
         let mut stdout = std::io::stdout();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         let reopener = tokio::spawn(on_hangup(running.site.clone()));
+        let watching = match watch {
+            true => Some(watch::spawn(running.site.clone()).context("cannot watch the site's files")?),
+            false => None,
+        };
         running.stopped().await?;
         reopener.abort();
+        if let Some(watching) = watching {
+            watching.abort();
+        }
         say(None, "stopped");
         Ok(())
     })
