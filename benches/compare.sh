@@ -68,7 +68,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 wait_for_port() {
   local port=$1 deadline=$((SECONDS + 600))
@@ -94,8 +95,6 @@ rss_tree() {
     awk '{kb += $1} END {printf "%.0f", kb / 1024}'
 }
 
-# Proportional set size of one process, in MiB (shared pages shared out).
-pss() { awk '/^Pss:/ {printf "%.0f", $2 / 1024}' "/proc/$1/smaps_rollup"; }
 
 # The status of a GET to URL (its body is read and dropped).
 get_status() { python3 -c "import urllib.request,sys; r = urllib.request.urlopen(sys.argv[1]); r.read(); print(r.status)" "$1"; }

@@ -176,20 +176,20 @@ pub struct AppVersion {
 /// could use (every one at its `instances`, twice over during a reload),
 /// plus room for mounts added while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+struct Budget {
     /// The seats.
-    pub seats: u32,
+    seats: u32,
     /// `server.max_instances`, or its default.
-    pub limit: u32,
+    limit: u32,
     /// Where `limit` came from.
-    pub source: BudgetSource,
+    source: BudgetSource,
     /// What the apps could use at most.
-    pub wanted: u32,
+    wanted: u32,
 }
 
 impl Budget {
     /// The budget of `config` on a machine with `memory_total` bytes.
-    pub fn of(config: &SiteConfig, memory_total: u64) -> Self {
+    fn of(config: &SiteConfig, memory_total: u64) -> Self {
         let wanted = config
             .mounts
             .iter()

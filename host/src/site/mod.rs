@@ -47,8 +47,7 @@ mod open;
 mod written;
 
 pub use build::{
-    AppVersion, Budget, MountGrants, Progress, StartError, build_site, default_cache_dir, exec,
-    parallel_builds,
+    AppVersion, MountGrants, Progress, StartError, build_site, default_cache_dir, exec, parallel_builds,
 };
 pub use changes::MountChange;
 use open::Opening;
