@@ -22,16 +22,18 @@ use std::{
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use terrarium_python_wasi::{BuildCache, BuildStep};
+use progress::BuildDisplay;
+use terrarium_python_wasi::BuildCache;
 
 mod control;
+mod progress;
 
 use crate::{
     config::{AccessLogTarget, AdminAddress, LogFormat, SiteConfig, Workers},
     launch::{LaunchOptions, launch},
     logging,
     scaffold::{self, Template},
-    site::{self, Progress, Site},
+    site::{self, Site},
     watch,
 };
 
@@ -234,7 +236,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             logging::init(config.server.log_format);
             let cache = cache_for(&site, cache_dir);
             let jobs = jobs.unwrap_or_else(site::parallel_builds);
-            let built = site::build_site(&config, &cache, jobs, &mut print_progress)?;
+            let mut display = BuildDisplay::for_stderr();
+            let built = site::build_site(&config, &cache, jobs, &mut |event| display.show(event))?;
             say(
                 None,
                 &format!("built {built} app(s) into {}", cache.root().display()),
@@ -304,6 +307,7 @@ fn exec(site: &Path, mount: &str, args: &[String], env: &[String], cache_dir: Op
             return ExitCode::FAILURE;
         }
     };
+    let mut display = BuildDisplay::for_stderr();
     let ran = SiteConfig::load(site)
         .map_err(site::StartError::from)
         .and_then(|config| {
@@ -313,7 +317,7 @@ fn exec(site: &Path, mount: &str, args: &[String], env: &[String], cache_dir: Op
                 mount,
                 args,
                 &extra_env,
-                &mut print_progress,
+                &mut |event| display.show(event),
             )
         });
     match ran {
@@ -378,7 +382,10 @@ fn serve(
     logging::init(server.log_format);
     let options = LaunchOptions {
         cache: cache_for(site_dir, cache_dir),
-        progress: Box::new(print_progress),
+        progress: {
+            let mut display = BuildDisplay::for_stderr();
+            Box::new(move |event| display.show(event))
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -455,44 +462,6 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-fn print_progress(progress: Progress) {
-    match progress {
-        Progress::Step { app, step } => match step {
-            BuildStep::Cached => {}
-            BuildStep::InstallingRequirements => say(Some(app), "installing requirements.txt with pip…"),
-            BuildStep::RequirementsInstalled(installed) => {
-                say(
-                    Some(app),
-                    &format!("installed for CPython 3.14: {}", installed.packages.join(", ")),
-                );
-                if !installed.without_native.is_empty() {
-                    say(
-                        Some(app),
-                        &format!(
-                            "without their native modules (their pure-Python code runs instead): {}",
-                            installed.without_native.join(", ")
-                        ),
-                    );
-                }
-            }
-            BuildStep::Componentizing => say(Some(app), "building: pre-initializing CPython with the app…"),
-        },
-        Progress::Compiling { app } => say(Some(app), "compiling to native code…"),
-        Progress::Ready {
-            app,
-            from_cache,
-            elapsed,
-            interface,
-        } => {
-            let how = if from_cache { "from cache" } else { "built" };
-            say(
-                Some(app),
-                &format!("ready ({how}, {:.2}s): {interface}", elapsed.as_secs_f64()),
-            );
-        }
     }
 }
 

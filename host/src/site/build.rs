@@ -86,6 +86,13 @@ impl Progress<'_> {
         }
     }
 
+    /// The mount it is about.
+    pub fn app(&self) -> &str {
+        match self {
+            Self::Step { app, .. } | Self::Compiling { app } | Self::Ready { app, .. } => app,
+        }
+    }
+
     /// The step it reports, in a word or two.
     pub fn step(&self) -> &'static str {
         match self {
