@@ -36,16 +36,6 @@ report=$out/report.md
 
 say() { echo "compare: $*" >&2; }
 
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing wrk"
-    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-  else
-    echo "needs wrk: apt-get install wrk" >&2
-    exit 1
-  fi
-fi
-
 say "building terrarium (release)"
 cargo build --release -q -p terrarium
 terrarium=$repo/target/release/terrarium
@@ -70,6 +60,7 @@ trap cleanup EXIT
 
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
+ensure_tool wrk wrk
 
 wait_for_port() {
   local port=$1 deadline=$((SECONDS + 600))

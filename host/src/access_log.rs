@@ -71,6 +71,10 @@ pub struct AccessEntry<'a> {
     /// The host the request named (canonical), by which its mount was
     /// chosen; "-" when it named none.
     pub host: Option<&'a RequestHost<'a>>,
+    /// The protocol the request came in.
+    pub version: http::Version,
+    /// The TLS version of its connection ("TLSv1.3"), None for plain TCP.
+    pub tls: Option<&'a str>,
 }
 
 /// Where a site's access log goes; cheap to clone (the sink is shared).
@@ -261,6 +265,11 @@ fn json_line(ts: &str, entry: &AccessEntry<'_>) -> String {
         Some(host) => line.text("host", &host.to_string()),
         None => line.raw("host", "null"),
     }
+    line.text("protocol", &format!("{:?}", entry.version));
+    match entry.tls {
+        Some(tls) => line.text("tls", tls),
+        None => line.raw("tls", "null"),
+    }
     line.finish()
 }
 
@@ -289,10 +298,16 @@ fn write_line(line: &mut String, clock: &mut SecondStamp, now: SystemTime, entry
     // A canonical host has no byte that needs escaping.
     match entry.host {
         Some(host) => {
-            let _ = writeln!(line, " host={host}");
+            let _ = write!(line, " host={host}");
         }
-        None => line.push_str(" host=-\n"),
+        None => line.push_str(" host=-"),
     }
+    let _ = writeln!(
+        line,
+        " protocol={:?} tls={}",
+        entry.version,
+        entry.tls.unwrap_or("-")
+    );
 }
 
 /// Appends `text` with every byte that could break the line's shape
@@ -445,6 +460,8 @@ mod tests {
             request_id: "1a-2b",
             remote: "127.0.0.1:5000".parse().unwrap(),
             host: None,
+            version: http::Version::HTTP_11,
+            tls: None,
         }
     }
 
@@ -455,16 +472,21 @@ mod tests {
         assert_eq!(
             line,
             "2026-11-22T21:52:03.394Z access mount=api method=GET path=/api/items?x=1 status=404 \
-             bytes=1234 duration_ms=12.34 request=1a-2b remote=127.0.0.1:5000 host=-\n"
+             bytes=1234 duration_ms=12.34 request=1a-2b remote=127.0.0.1:5000 host=- \
+             protocol=HTTP/1.1 tls=-\n"
         );
         let host = RequestHost::parse("Blog.Example.com:8080").unwrap().unwrap();
         let named = AccessEntry {
             host: Some(&host),
+            version: http::Version::HTTP_2,
+            tls: Some("TLSv1.3"),
             ..entry("/")
         };
         let line = format_line(&mut SecondStamp::new(), now, &named);
         assert!(
-            line.ends_with(" remote=127.0.0.1:5000 host=blog.example.com:8080\n"),
+            line.ends_with(
+                " remote=127.0.0.1:5000 host=blog.example.com:8080 protocol=HTTP/2.0 tls=TLSv1.3\n"
+            ),
             "{line}"
         );
     }
@@ -493,6 +515,7 @@ mod tests {
                     "msg": "GET /a \"b\" 404", "app": "api", "method": "GET", "path": "/a \"b\"",
                     "status": 404, "bytes": 1234, "duration_ms": 12.345, "request": "1a-2b",
                     "remote": "127.0.0.1:5000", "host": expected_host,
+                    "protocol": "HTTP/1.1", "tls": null,
                 })
             );
         }

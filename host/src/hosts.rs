@@ -90,6 +90,22 @@ pub struct ServedHost {
 }
 
 impl ServedHost {
+    /// The port it is claimed on; None for any.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// Whether it claims the canonical host `name` on any port: the name
+    /// itself, or for a wildcard a name one label below it.
+    pub fn claims_name(&self, name: &str) -> bool {
+        if self.wildcard {
+            name.split_once('.')
+                .is_some_and(|(_, parent)| parent == self.name)
+        } else {
+            name == self.name
+        }
+    }
+
     /// A mount name made of the pattern: `blog.example.com:8080` →
     /// `blog-example-com-8080` (a wildcard's `*.` left out).
     pub fn default_mount_name(&self) -> String {

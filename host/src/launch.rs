@@ -27,6 +27,8 @@ pub struct LaunchOptions {
 pub struct Running {
     /// Where the site is served (the port picked, for port 0).
     pub addr: SocketAddr,
+    /// Where it is served over TLS, with `server.tls_listen`.
+    pub tls_addr: Option<SocketAddr>,
     /// Where the control API is served, unless `server.admin = "off"`.
     pub admin_addr: Option<SocketAddr>,
     /// The site being served.
@@ -42,10 +44,11 @@ impl Running {
     }
 }
 
-/// Gets `config` ready and serves it on its `server.listen` and
-/// `server.admin` addresses until `shutdown` resolves. Returns once both
-/// listeners are bound; every problem found before that (config, builds,
-/// folders, addresses in use) is an error, and nothing listens.
+/// Gets `config` ready and serves it on its `server.listen`,
+/// `server.tls_listen` and `server.admin` addresses until `shutdown`
+/// resolves. Returns once its listeners are bound; every problem found
+/// before that (config, certificates, builds, folders, addresses in use)
+/// is an error, and nothing listens.
 pub async fn launch(
     config: SiteConfig,
     options: LaunchOptions,
@@ -65,6 +68,7 @@ pub async fn launch(
         "open-file limit"
     );
     let listen = config.server.listen;
+    let tls_listen = config.server.tls_listen;
     let admin = config.server.admin.address();
     let LaunchOptions { cache, mut progress } = options;
     let site = tokio::task::spawn_blocking(move || Site::prepare(config, &cache, &mut progress))
@@ -75,6 +79,19 @@ pub async fn launch(
         key: "server.listen",
         error,
     })?;
+    let https = match tls_listen {
+        Some(address) => {
+            Some(
+                PublicListeners::bind(address, site.workers()).map_err(|error| StartError::Listen {
+                    address,
+                    key: "server.tls_listen",
+                    error,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let tls_addr = https.as_ref().map(PublicListeners::local_addr);
     let (admin_listener, admin_addr) = match admin {
         Some(address) => {
             let refused = |error| StartError::Listen {
@@ -96,12 +113,14 @@ pub async fn launch(
     let site = Arc::new(site);
     let serving = tokio::spawn(http::serve_site(
         listeners,
+        https,
         admin_listener,
         site.clone(),
         shutdown,
     ));
     Ok(Running {
         addr,
+        tls_addr,
         admin_addr,
         site,
         serving,

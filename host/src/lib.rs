@@ -14,6 +14,7 @@
 //! - [`kdf`]: PBKDF2 and scrypt for guests, with CPython's checks and bounded cost.
 //! - [`masking`]: a mount's secret `env` values masked out of its logs and errors.
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
+//! - [`tls`]: the HTTPS listener's certificates, chosen by SNI, reloadable.
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`api`]: the control API's JSON shapes (server and client share them).
 //! - [`sandbox`]: the only code that touches wasmtime: engine, compiled cache,
@@ -73,6 +74,7 @@ pub mod scaffold;
 pub mod sessions;
 pub mod site;
 pub mod stats;
+pub mod tls;
 pub mod units;
 pub mod watch;
 pub mod workers;

@@ -391,6 +391,9 @@ fn serve(
     runtime.block_on(async move {
         let running = launch(config, options, shutdown_signal()).await?;
         let mut banner = format!("terrarium: listening on http://{}\n", running.addr);
+        if let Some(tls_addr) = running.tls_addr {
+            banner.push_str(&format!("terrarium: listening on https://{tls_addr}\n"));
+        }
         if let Some(admin) = running.admin_addr {
             banner.push_str(&format!("terrarium: control API on http://{admin}\n"));
         }

@@ -8,6 +8,7 @@
 //! - [`env`]: a mount's `env`, the variables its app sees (values never shown).
 //! - [`storage`]: a mount's `data` folder and `tmp` space, each with a quota.
 //! - [`outbound`]: the destinations a mount's app may connect to.
+//! - [`tls`]: `[[tls]]`: the HTTPS listener's certificates, chosen by name.
 //! - [`edit`]: one `[[mount]]` added, replaced or removed in the file at
 //!   run time, its comments and layout kept.
 //!
@@ -34,6 +35,7 @@
 //! access_log = "stderr"         # a line per request: "stderr", a file (appended), or "off"
 //! memory_reset = "auto"        # "decommit": drop every page of a sandbox between instances
 //! max_instances = 1500          # live instances of all apps at once; default from RAM, printed at start
+//! tls_listen = "0.0.0.0:8443"   # HTTPS (HTTP/1.1 and HTTP/2), with the [[tls]] certificates
 //!
 //! [sessions]                    # for mounts with `sessions = true`
 //! store = "memory"              # "memory", "file" (with `path`) or "redis" (with `url`)
@@ -82,6 +84,7 @@ pub mod secret;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod tls;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -105,6 +108,7 @@ pub use server::{
 };
 pub use sessions::{MIN_SECRET_LEN, SecureCookies, SessionStoreKind, SessionsConfig};
 pub use storage::{AppStorage, DataAt, DataFolder};
+pub use tls::TlsConfig;
 
 /// The configuration file's name inside a site folder.
 pub const CONFIG_FILE: &str = "terrarium.toml";
@@ -135,6 +139,8 @@ pub struct SiteConfig {
     pub sessions: SessionsConfig,
     /// `[[mount]]`, in file order.
     pub mounts: Vec<MountConfig>,
+    /// `[[tls]]`, in file order (paths absolute).
+    pub tls: Vec<TlsConfig>,
     /// The site folder (where the file was read from); relative paths start here.
     pub site_dir: PathBuf,
 }
@@ -149,6 +155,8 @@ struct RawSite {
     sessions: SessionsConfig,
     #[serde(default, rename = "mount")]
     mounts: Vec<mount::RawMount>,
+    #[serde(default)]
+    tls: Vec<TlsConfig>,
 }
 
 impl SiteConfig {
@@ -207,6 +215,7 @@ impl SiteConfig {
             mounts.push(mount);
         }
         storage::check_data_folders_apart(&mounts)?;
+        let tls = tls::resolve(raw.tls, server.tls_listen, site_dir)?;
         let sessions = raw
             .sessions
             .resolve(site_dir, mounts.iter().any(|m| m.sessions))?;
@@ -214,6 +223,7 @@ impl SiteConfig {
             server,
             sessions,
             mounts,
+            tls,
             site_dir: site_dir.to_owned(),
         })
     }

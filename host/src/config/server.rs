@@ -19,6 +19,9 @@ use crate::units::{ByteSize, HumanDuration};
 pub struct ServerConfig {
     /// `listen = "127.0.0.1:8080"`: where the site is served.
     pub listen: SocketAddr,
+    /// `tls_listen = "0.0.0.0:8443"`: where the site is also served over
+    /// TLS (HTTP/1.1 and HTTP/2 by ALPN), with the `[[tls]]` certificates.
+    pub tls_listen: Option<SocketAddr>,
     /// `admin = "127.0.0.1:8081"` (or `"off"`): the control API's address.
     pub admin: AdminAddress,
     /// `admin_token = "env:TERRARIUM_ADMIN_TOKEN"` (or the token itself).
@@ -167,6 +170,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_listen: None,
             admin: AdminAddress::At(SocketAddr::from(([127, 0, 0, 1], 8081))),
             admin_token: None,
             shutdown_grace: HumanDuration(Duration::from_secs(10)),

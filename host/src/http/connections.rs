@@ -5,12 +5,16 @@
 //! has waited longest first, so a flood of sockets that do nothing cannot
 //! lock real clients out. A connection whose request is being worked on or
 //! answered is never cut.
+//!
+//! An HTTP/2 connection carries several requests at once: it is idle only
+//! when none is left, and one that cancels requests in a loop (rapid reset,
+//! CVE-2023-44487) is closed.
 
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU8, AtomicU64, Ordering},
+        atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -19,6 +23,10 @@ use tokio::sync::Notify;
 
 /// A body that has sent nothing for this long counts as stalled.
 const STALLED_AFTER: Duration = Duration::from_secs(1);
+
+/// Requests a connection may cancel before their answer (HTTP/2 stream
+/// resets) beyond those it let finish before it is closed.
+pub const MAX_CANCELLED_REQUESTS: u32 = 100;
 
 /// What a connection is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +64,54 @@ pub struct Activity {
     phase: AtomicU8,
     /// Milliseconds since `epoch`.
     since: AtomicU64,
+    /// Requests started and not over.
+    in_flight: AtomicU32,
+    /// Requests answered, and requests given up before their answer.
+    answered: AtomicU32,
+    cancelled: AtomicU32,
     evicted: Notify,
+}
+
+/// A request being served on a connection, from its head to the end of
+/// its response; dropped before [`InFlight::answered`], it counts as
+/// cancelled.
+pub struct InFlight {
+    activity: Arc<Activity>,
+    answered: bool,
+}
+
+impl InFlight {
+    /// The request's answer is on its way.
+    pub fn answered(&mut self) {
+        if !self.answered {
+            self.answered = true;
+            self.activity.answered.fetch_add(1, Ordering::Relaxed);
+            self.activity.enter(Phase::Responding);
+        }
+    }
+}
+
+impl Drop for InFlight {
+    /// The connection is idle once its last request is over; one that has
+    /// cancelled too many requests is closed.
+    fn drop(&mut self) {
+        let activity = &self.activity;
+        if !self.answered {
+            let cancelled = activity.cancelled.fetch_add(1, Ordering::Relaxed) + 1;
+            if cancelled > MAX_CANCELLED_REQUESTS + activity.answered.load(Ordering::Relaxed) {
+                if cancelled == MAX_CANCELLED_REQUESTS + 1 + activity.answered.load(Ordering::Relaxed) {
+                    tracing::warn!(
+                        cancelled,
+                        "closing a connection that cancels its requests in a loop"
+                    );
+                }
+                activity.evicted.notify_one();
+            }
+        }
+        if activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            activity.enter(Phase::Idle);
+        }
+    }
 }
 
 impl Activity {
@@ -65,6 +120,9 @@ impl Activity {
             epoch,
             phase: AtomicU8::new(Phase::AwaitingHead as u8),
             since: AtomicU64::new(0),
+            in_flight: AtomicU32::new(0),
+            answered: AtomicU32::new(0),
+            cancelled: AtomicU32::new(0),
             evicted: Notify::new(),
         };
         activity.enter(Phase::AwaitingHead);
@@ -85,13 +143,19 @@ impl Activity {
         (phase, self.since.load(Ordering::Relaxed))
     }
 
-    /// A request head came; `with_body` when a body follows it.
-    pub fn request_started(&self, with_body: bool) {
+    /// A request head came; `with_body` when a body follows it. The
+    /// request is over when the guard is dropped.
+    pub fn request_started(self: &Arc<Self>, with_body: bool) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.enter(if with_body {
             Phase::ReadingBody
         } else {
             Phase::Working
         });
+        InFlight {
+            activity: self.clone(),
+            answered: false,
+        }
     }
 
     /// Another part of the body came.
@@ -104,49 +168,49 @@ impl Activity {
         self.enter(Phase::Working);
     }
 
-    /// The response's head is on its way; its body follows.
-    pub fn responding(&self) {
-        self.enter(Phase::Responding);
-    }
-
-    /// The response is sent: the connection waits for its next request.
-    pub fn idle(&self) {
-        self.enter(Phase::Idle);
-    }
-
     /// Whether the connection may be closed to admit another, and since when
     /// it has been doing nothing, at `now` (milliseconds since the epoch).
     fn waiting_since(&self, now: u64) -> Option<u64> {
         match self.snapshot() {
             (Phase::AwaitingHead | Phase::Idle, since) => Some(since),
-            (Phase::ReadingBody, since) if now.saturating_sub(since) >= STALLED_AFTER.as_millis() as u64 => {
+            (Phase::ReadingBody, since)
+                if now.saturating_sub(since) >= STALLED_AFTER.as_millis() as u64
+                    && self.in_flight.load(Ordering::Acquire) <= 1 =>
+            {
                 Some(since)
             }
             _ => None,
         }
     }
 
-    /// Resolves when the table closes this connection to admit another.
+    /// Resolves when the table closes this connection to admit another, or
+    /// it is closed for cancelling too many requests.
     pub async fn until_evicted(&self) {
         self.evicted.notified().await;
     }
 
     /// Resolves once the connection has been idle between requests for
-    /// `limit` (the keep-alive timeout). It looks at the phase once per
-    /// `limit` at most (never at each request), so a busy connection costs
-    /// it nothing.
-    pub async fn until_idle_for(&self, limit: Duration) {
-        let limit_ms = limit.as_millis() as u64;
+    /// `keep_alive`, or has waited `first_head` for its first request (a
+    /// TLS handshake or an HTTP/2 preface that never ends). It looks at
+    /// the phase once per limit at most (never at each request), so a busy
+    /// connection costs it nothing.
+    pub async fn until_idle_for(&self, keep_alive: Duration, first_head: Duration) {
         loop {
             let wait = match self.snapshot() {
-                (Phase::Idle, since) => {
+                (phase @ (Phase::Idle | Phase::AwaitingHead), since) => {
+                    let limit = if phase == Phase::Idle {
+                        keep_alive
+                    } else {
+                        first_head
+                    };
+                    let limit_ms = limit.as_millis() as u64;
                     let idle_for = self.now().saturating_sub(since);
                     if idle_for >= limit_ms {
                         return;
                     }
                     limit_ms - idle_for
                 }
-                _ => limit_ms,
+                _ => keep_alive.min(first_head).as_millis() as u64,
             };
             tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
         }
@@ -254,11 +318,12 @@ mod tests {
         let headless = table.admit().await;
         tick();
         let busy = table.admit().await;
-        busy.activity.request_started(false);
+        let _working = busy.activity.request_started(false);
         let idle = table.admit().await;
-        idle.activity.request_started(false);
+        let mut request = idle.activity.request_started(false);
         tick();
-        idle.activity.idle();
+        request.answered();
+        drop(request);
         tick();
 
         let fourth = table.admit().await;
@@ -280,14 +345,14 @@ mod tests {
 
     #[test]
     fn a_body_counts_as_stalled_only_after_a_second_without_a_part() {
-        let activity = Activity::new(Instant::now());
-        activity.request_started(true);
+        let activity = Arc::new(Activity::new(Instant::now()));
+        let mut request = activity.request_started(true);
         let since = activity.snapshot().1;
         assert_eq!(activity.waiting_since(since + 500), None);
         assert_eq!(activity.waiting_since(since + 1000), Some(since));
         activity.working();
         assert_eq!(activity.waiting_since(since + 60_000), None);
-        activity.responding();
+        request.answered();
         assert_eq!(activity.waiting_since(since + 60_000), None);
     }
 
@@ -313,19 +378,63 @@ mod tests {
     #[tokio::test]
     async fn the_keep_alive_watch_fires_only_after_the_idle_limit() {
         let activity = Arc::new(Activity::new(Instant::now()));
-        activity.request_started(false);
+        let request = activity.request_started(false);
         let watch = tokio::spawn({
             let activity = activity.clone();
-            async move { activity.until_idle_for(Duration::from_millis(100)).await }
+            let limit = Duration::from_millis(100);
+            async move { activity.until_idle_for(limit, limit).await }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!watch.is_finished(), "a busy connection is never idle");
         let idle_at = Instant::now();
-        activity.idle();
+        drop(request);
         tokio::time::timeout(Duration::from_secs(5), watch)
             .await
             .unwrap()
             .unwrap();
         assert!(idle_at.elapsed() >= Duration::from_millis(95));
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_sends_its_first_request_is_closed_after_the_head_timeout() {
+        let activity = Arc::new(Activity::new(Instant::now()));
+        let closed = activity.until_idle_for(Duration::from_secs(3600), Duration::from_millis(50));
+        tokio::time::timeout(Duration::from_secs(5), closed)
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn a_connection_with_several_requests_is_idle_only_when_the_last_is_over() {
+        let activity = Arc::new(Activity::new(Instant::now()));
+        let mut first = activity.request_started(false);
+        let mut second = activity.request_started(false);
+        first.answered();
+        drop(first);
+        assert_ne!(activity.snapshot().0, Phase::Idle);
+        second.answered();
+        drop(second);
+        assert_eq!(activity.snapshot().0, Phase::Idle);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cancels_requests_in_a_loop_is_closed() {
+        let activity = Arc::new(Activity::new(Instant::now()));
+        let mut answered = activity.request_started(false);
+        answered.answered();
+        drop(answered);
+        for _ in 0..MAX_CANCELLED_REQUESTS + 1 {
+            drop(activity.request_started(false));
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), activity.until_evicted())
+                .await
+                .is_err(),
+            "one answered request earns one more cancellation"
+        );
+        drop(activity.request_started(false));
+        tokio::time::timeout(Duration::from_secs(1), activity.until_evicted())
+            .await
+            .expect("closed");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
-use http::{Method, Response};
+use http::{Method, Response, Version};
 
 use super::{responses::Body, when_sent::when_sent};
 use crate::{
@@ -27,6 +27,10 @@ pub struct Finished {
     pub host: Option<RequestHost<'static>>,
     /// The request path as received.
     pub path: String,
+    /// The protocol it came in.
+    pub version: Version,
+    /// Its connection's TLS version, over TLS.
+    pub tls: Option<&'static str>,
     /// The host's id for the request.
     pub request_id: String,
     /// The client's address.
@@ -62,6 +66,8 @@ impl Finished {
             request_id: &self.request_id,
             remote: self.remote,
             host: self.host.as_ref(),
+            version: self.version,
+            tls: self.tls,
         });
     }
 }

@@ -7,6 +7,8 @@ use std::{borrow::Cow, net::SocketAddr};
 use bytes::Bytes;
 use http::{header, request::Parts};
 
+use super::transport::Transport;
+
 use crate::{
     packing::{HeadFields, PackingError, pack_head},
     sandbox::GuestRequest,
@@ -55,7 +57,7 @@ pub fn to_guest(
     let fields = HeadFields {
         request_id: context.request_id,
         method: parts.method.as_str(),
-        scheme: parts.uri.scheme_str().unwrap_or("http"),
+        scheme: Transport::of_extensions(&parts.extensions).scheme(),
         authority,
         path: context.full_path,
         query: &query,
@@ -63,10 +65,15 @@ pub fn to_guest(
         script_name: context.script_name,
         path_info: context.path_info,
     };
+    // HTTP/2 names the host in `:authority` alone: the app sees it as the
+    // `Host` header, as it would over HTTP/1.1.
+    let host_from_authority = (!authority.is_empty() && !parts.headers.contains_key(header::HOST))
+        .then_some(("host", authority.as_bytes()));
     let headers = parts
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .chain(host_from_authority);
     Ok(GuestRequest::new(
         pack_head(&fields, headers)?,
         Vec::from(body),

@@ -1,7 +1,9 @@
 //! The HTTP side: the only code that touches hyper.
 //!
 //! - [`listeners`]: the public listening sockets, one per worker thread.
-//! - [`server`]: the worker threads, connections (HTTP/1.1, keep-alive), graceful shutdown.
+//! - [`server`]: the worker threads, connections (HTTP/1.1 and HTTP/2,
+//!   keep-alive), graceful shutdown.
+//! - [`transport`]: how a request came (TLS or not), told to the app and the log.
 //! - [`pipeline`]: one request: id, canonical path, mount, on/off, body limit,
 //!   dispatch, stats, access log.
 //! - [`connections`]: the connections a listener holds, what each is doing,
@@ -27,6 +29,7 @@ pub mod pipeline;
 pub mod responses;
 pub mod server;
 pub mod static_files;
+pub mod transport;
 pub mod when_sent;
 
 pub use listeners::PublicListeners;

@@ -21,6 +21,7 @@ use super::{
     finished::Finished,
     marshal,
     responses::{self, Body, Context, Refusal},
+    transport::Transport,
 };
 use crate::{
     config::UnknownHost,
@@ -62,6 +63,7 @@ pub async fn handle(
     let method = request.method().clone();
     let raw_path = request.uri().path().to_owned();
     let host = request_host(&request);
+    let (version, transport) = (request.version(), Transport::of(&request));
     let (mount, outcome) = route(&site, &bodies, &activity, remote, request, &host, &request_id).await;
     let mut response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
@@ -80,6 +82,8 @@ pub async fn handle(
         method,
         host: host.ok().flatten(),
         path: raw_path,
+        version,
+        tls: transport.tls,
         request_id,
         remote,
         started,
@@ -246,7 +250,7 @@ async fn dispatch(
     let session = match target.sessions {
         Some(sessions) => {
             let secure = sessions.secure_for(
-                parts.uri.scheme_str() == Some("https"),
+                Transport::of_extensions(&parts.extensions).tls.is_some(),
                 remote.ip(),
                 &parts.headers,
             );

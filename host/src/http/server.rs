@@ -1,6 +1,7 @@
 //! The listeners: accept connections under a limit (at the cap the
 //! connection that has waited longest gives way, see [`super::connections`]),
-//! serve HTTP/1.1 with keep-alive, close connections idle past
+//! serve HTTP/1.1 with keep-alive and HTTP/2 (by prior knowledge, "h2c"),
+//! both through hyper-util's automatic builder, close connections idle past
 //! `server.keep_alive`, and on shutdown stop accepting and let requests in
 //! flight finish within the grace period. The public site and the control
 //! API run the same loop with different handlers.
@@ -14,15 +15,19 @@
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, thread, time::Duration};
 
 use http::{Request, Response};
-use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper::{body::Incoming, service::service_fn};
 use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{
+        conn::auto,
+        graceful::{GracefulShutdown, Watcher},
+    },
 };
 use tokio::{
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     sync::{oneshot, watch},
 };
+use tokio_rustls::TlsAcceptor;
 
 use super::{
     PublicListeners, admin,
@@ -30,9 +35,10 @@ use super::{
     connections::{Activity, ConnectionTable},
     pipeline,
     responses::Body,
+    transport::Transport,
     when_sent::when_sent,
 };
-use crate::{access_log, site::Site, workers};
+use crate::{access_log, site::Site, tls, workers};
 
 /// The longest the control API waits for a request head: a connection
 /// that has not even sent one gives up its slot soon.
@@ -40,6 +46,18 @@ const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections the control API holds at once.
 const ADMIN_CONNECTIONS: usize = 64;
+
+/// Requests an HTTP/2 connection may have open at once.
+const HTTP2_MAX_STREAMS: u32 = 128;
+
+/// The largest request head an HTTP/2 client may send (its header list,
+/// uncompressed), as HTTP/1.1's is bounded by hyper's buffer.
+const HTTP2_MAX_HEADER_LIST: u32 = 64 * 1024;
+
+/// Streams an HTTP/2 client may reset before the server has even taken
+/// them up, at once; past it the connection is closed (GOAWAY). Requests
+/// reset after they started are counted by [`super::connections`].
+const HTTP2_MAX_PENDING_RESETS: usize = 20;
 
 /// How a listener treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -52,10 +70,13 @@ struct ConnectionRules {
     grace: Duration,
 }
 
-/// Serves `site` on `public` (a worker thread per socket), and its control
-/// API on `admin` when given, until `shutdown` resolves; then drains both.
+/// Serves `site` on `public` (a worker thread per socket) and over TLS on
+/// `https` when given (with the site's certificates, a socket per worker
+/// too), and its control API on `admin` when given, until `shutdown`
+/// resolves; then drains them all.
 pub async fn serve_site(
     public: PublicListeners,
+    https: Option<PublicListeners>,
     admin: Option<TcpListener>,
     site: Arc<Site>,
     shutdown: impl Future<Output = ()>,
@@ -75,8 +96,21 @@ pub async fn serve_site(
         keep_alive: site.config.server.keep_alive.0,
         grace: site.config.server.shutdown_grace.0,
     };
+    let tls = match (https, site.certificates()) {
+        (Some(https), Some(certificates)) => {
+            let acceptor = TlsAcceptor::from(certificates.server_config());
+            https
+                .into_sockets()
+                .into_iter()
+                .map(|socket| Some((socket, acceptor.clone())))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut tls = tls.into_iter();
     let mut workers = Vec::new();
     for (index, socket) in public.into_sockets().into_iter().enumerate() {
+        let https = tls.next().flatten();
         let worker = Worker {
             index,
             site: site.clone(),
@@ -85,7 +119,7 @@ pub async fn serve_site(
             rules,
             stopped: stopped.clone(),
         };
-        match worker.spawn(socket) {
+        match worker.spawn(socket, https) {
             Ok(finished) => workers.push(finished),
             Err(error) => {
                 let _ = stop.send(true);
@@ -104,6 +138,7 @@ pub async fn serve_site(
                 ..rules
             },
             wait_for_stop(stopped),
+            None,
             move |request, peer, activity: Arc<Activity>| {
                 activity.working();
                 admin::handle(site.clone(), peer, request)
@@ -140,9 +175,13 @@ struct Worker {
 }
 
 impl Worker {
-    /// Starts the thread serving `socket`; the receiver resolves once it has
-    /// drained its connections after the stop.
-    fn spawn(self, socket: std::net::TcpListener) -> io::Result<oneshot::Receiver<()>> {
+    /// Starts the thread serving `socket` (and `https`, its TLS socket);
+    /// the receiver resolves once it has drained its connections after the stop.
+    fn spawn(
+        self,
+        socket: std::net::TcpListener,
+        https: Option<(std::net::TcpListener, TlsAcceptor)>,
+    ) -> io::Result<oneshot::Receiver<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             // Access-log lines wait in this thread's batch until it is about
@@ -155,32 +194,58 @@ impl Worker {
             .spawn(move || {
                 workers::enter(self.index);
                 self.site.access_log().batch_on_this_thread();
-                runtime.block_on(self.run(socket));
+                runtime.block_on(self.run(socket, https));
                 access_log::flush_this_thread();
                 let _ = done.send(());
             })?;
         Ok(finished)
     }
 
-    async fn run(self, socket: std::net::TcpListener) {
-        let listener = match TcpListener::from_std(socket) {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::error!(worker = self.index, "cannot serve the listening socket: {error}");
-                return;
-            }
-        };
+    async fn run(self, socket: std::net::TcpListener, https: Option<(std::net::TcpListener, TlsAcceptor)>) {
         let (site, bodies) = (self.site, self.bodies);
-        serve_connections(
-            listener,
-            self.connections,
+        let handler = move |request, remote, activity| {
+            pipeline::handle(site.clone(), bodies.clone(), remote, request, activity)
+        };
+        let plain = serve_socket(
+            socket,
+            None,
+            self.connections.clone(),
             self.rules,
-            wait_for_stop(self.stopped),
-            move |request, remote, activity| {
-                pipeline::handle(site.clone(), bodies.clone(), remote, request, activity)
-            },
-        )
-        .await;
+            wait_for_stop(self.stopped.clone()),
+            handler.clone(),
+        );
+        match https {
+            None => plain.await,
+            Some((socket, acceptor)) => {
+                let tls = serve_socket(
+                    socket,
+                    Some(acceptor),
+                    self.connections,
+                    self.rules,
+                    wait_for_stop(self.stopped),
+                    handler,
+                );
+                tokio::join!(plain, tls);
+            }
+        }
+    }
+}
+
+/// Serves one worker's listening socket (see [`serve_connections`]).
+async fn serve_socket<H, F>(
+    socket: std::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    connections: Arc<ConnectionTable>,
+    rules: ConnectionRules,
+    shutdown: impl Future<Output = ()>,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    match TcpListener::from_std(socket) {
+        Ok(listener) => serve_connections(listener, connections, rules, shutdown, tls, handler).await,
+        Err(error) => tracing::error!("cannot serve the listening socket: {error}"),
     }
 }
 
@@ -211,18 +276,38 @@ impl AcceptErrors {
     }
 }
 
-/// The accept loop shared by both listeners.
+/// How connections are served: HTTP/1.1 with keep-alive, or HTTP/2 when
+/// the client starts with its preface, each with its limits.
+fn connection_builder(rules: ConnectionRules) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(rules.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+        .max_header_list_size(HTTP2_MAX_HEADER_LIST)
+        .max_pending_accept_reset_streams(HTTP2_MAX_PENDING_RESETS);
+    builder
+}
+
+/// The accept loop shared by every listener: `tls` makes it HTTPS.
 async fn serve_connections<H, F>(
     listener: TcpListener,
     connections: Arc<ConnectionTable>,
     rules: ConnectionRules,
     shutdown: impl Future<Output = ()>,
+    tls: Option<TlsAcceptor>,
     handler: H,
 ) where
     H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let builder = Arc::new(connection_builder(rules));
     let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
@@ -243,36 +328,22 @@ async fn serve_connections<H, F>(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let activity = slot.activity.clone();
-        let service = service_fn(move |request: Request<Incoming>| {
-            activity.request_started(!hyper::body::Body::is_end_stream(request.body()));
-            let response = handler(request, remote, activity.clone());
-            let activity = activity.clone();
-            async move {
-                let response = response.await;
-                activity.responding();
-                // The connection is idle once the response has been sent (or
-                // dropped unsent).
-                Ok::<_, Infallible>(response.map(|body| when_sent(body, move |_| activity.idle())))
-            }
-        });
-        let connection = http1::Builder::new()
-            .keep_alive(true)
-            .timer(TokioTimer::new())
-            .header_read_timeout(rules.header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let accepted = Accepted {
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+            activity: slot.activity.clone(),
+            remote,
+        };
+        let (handler, tls) = (handler.clone(), tls.clone());
         tokio::spawn(async move {
             let activity = slot.activity.clone();
             tokio::select! {
-                ended = connection => if let Err(error) = ended {
-                    tracing::debug!(%remote, "connection ended with an error: {error}");
-                },
+                () = accepted.serve(stream, tls, handler) => {}
                 () = activity.until_evicted() => {
-                    tracing::debug!(%remote, "closed to admit another connection");
+                    tracing::debug!(%remote, "closed to admit another connection, or for cancelling its requests");
                 }
-                () = activity.until_idle_for(rules.keep_alive) => {}
+                // Also ends a TLS handshake or HTTP/2 preface that never comes.
+                () = activity.until_idle_for(rules.keep_alive, rules.header_timeout) => {}
             }
             drop(slot);
         });
@@ -283,5 +354,66 @@ async fn serve_connections<H, F>(
         .is_err()
     {
         tracing::warn!("grace period over: closing the remaining connections");
+    }
+}
+
+/// A connection just accepted, and what serving it takes.
+struct Accepted {
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+    activity: Arc<Activity>,
+    remote: SocketAddr,
+}
+
+impl Accepted {
+    /// Serves the connection (after its TLS handshake, with `tls`) until
+    /// it ends.
+    async fn serve<H, F>(self, stream: TcpStream, tls: Option<TlsAcceptor>, handler: H)
+    where
+        H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Response<Body>> + Send + 'static,
+    {
+        match tls {
+            None => self.serve_http(stream, Transport::PLAIN, handler).await,
+            Some(acceptor) => match acceptor.accept(stream).await {
+                Ok(stream) => {
+                    let version = tls::version_name(stream.get_ref().1.protocol_version());
+                    self.serve_http(stream, Transport { tls: Some(version) }, handler)
+                        .await;
+                }
+                Err(error) => tracing::debug!(remote = %self.remote, "TLS handshake failed: {error}"),
+            },
+        }
+    }
+
+    /// Serves HTTP/1.1 or HTTP/2 on `io` until the connection ends.
+    async fn serve_http<IO, H, F>(self, io: IO, transport: Transport, handler: H)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let Self {
+            builder,
+            watcher,
+            activity,
+            remote,
+        } = self;
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            let mut in_flight = activity.request_started(!hyper::body::Body::is_end_stream(request.body()));
+            request.extensions_mut().insert(transport);
+            let response = handler(request, remote, activity.clone());
+            async move {
+                let response = response.await;
+                in_flight.answered();
+                // The request is over once its response has been sent (or
+                // dropped unsent); dropped before, it was cancelled.
+                Ok::<_, Infallible>(response.map(|body| when_sent(body, move |_| drop(in_flight))))
+            }
+        });
+        let connection = builder.serve_connection(TokioIo::new(io), service);
+        if let Err(error) = watcher.watch(connection).await {
+            tracing::debug!(%remote, "connection ended with an error: {error}");
+        }
     }
 }

@@ -107,6 +107,16 @@ impl Site {
                 self.file().display()
             ))
         })?;
+        // Certificates are read again from their files (replaced in place
+        // or named anew); new connections get them, open ones keep theirs.
+        if let Some(certificates) = self.certificates() {
+            certificates.reload(&config.tls).map_err(|problem| {
+                ControlError::Invalid(format!(
+                    "{}: {problem} (nothing was changed)",
+                    self.file().display()
+                ))
+            })?;
+        }
         let newer = Written::of(&text, &config);
         let diff = self.written.lock().unwrap().diff(&newer);
         for name in &diff.removed {

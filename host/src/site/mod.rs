@@ -30,7 +30,7 @@ use terrarium_python_wasi::BuildCache;
 
 use crate::{
     access_log::AccessLog,
-    config::{AppSettings, CONFIG_FILE, SiteConfig},
+    config::{AppSettings, CONFIG_FILE, ConfigError, SiteConfig},
     cookie_scope::{CookieScope, Verdict},
     heap,
     hosts::{HostRouter, ServedHost},
@@ -39,6 +39,7 @@ use crate::{
     sandbox::{InstanceBudget, Sandbox},
     sessions::Sessions,
     stats::MountStats,
+    tls::Certificates,
 };
 
 mod build;
@@ -212,6 +213,8 @@ pub struct Site {
     sandbox: Arc<Sandbox>,
     cache: BuildCache,
     sessions: Option<Arc<Sessions>>,
+    /// The HTTPS listener's certificates, with `server.tls_listen`.
+    certificates: Option<Arc<Certificates>>,
     workers: usize,
     access_log: AccessLog,
 }
@@ -250,6 +253,14 @@ impl Site {
     ) -> Result<Self, StartError> {
         let access_log = AccessLog::open(&config.server.access_log, config.server.log_format)
             .map_err(StartError::AccessLog)?;
+        // Certificates first: a bad one is refused before any build.
+        let certificates = match config.tls.as_slice() {
+            [] => None,
+            entries => Some(Certificates::load(entries).map_err(|problem| ConfigError {
+                file: config.site_dir.join(CONFIG_FILE),
+                problem,
+            })?),
+        };
         let sandbox = build::sandbox_for(&config)?;
         let workers = config.server.workers.resolve();
         let written = std::fs::read_to_string(config.site_dir.join(CONFIG_FILE))
@@ -292,9 +303,15 @@ impl Site {
             sandbox: Arc::new(sandbox),
             cache: cache.clone(),
             sessions,
+            certificates,
             workers,
             access_log,
         })
+    }
+
+    /// The HTTPS listener's certificates, when the site has one.
+    pub fn certificates(&self) -> Option<&Arc<Certificates>> {
+        self.certificates.as_ref()
     }
 
     /// The site's budget of live instances, shared by all its apps.

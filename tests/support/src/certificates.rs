@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
 
 /// A certificate authority that exists only for one test.
 pub struct TestCa {
@@ -28,8 +29,8 @@ impl TestCa {
         }
     }
 
-    /// A server config presenting a certificate this CA signed for `names`.
-    pub fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+    /// A server certificate this CA signed for `names`.
+    pub fn issue(&self, names: &[&str]) -> Issued {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).unwrap();
         params
@@ -37,18 +38,38 @@ impl TestCa {
             .push(DnType::CommonName, "Terrarium test server");
         let key = KeyPair::generate().unwrap();
         let certificate = params.signed_by(&key, &self.issuer).unwrap();
+        Issued {
+            cert_pem: certificate.pem(),
+            key_pem: key.serialize_pem(),
+            der: certificate.der().to_vec(),
+        }
+    }
+
+    /// A server config presenting a certificate this CA signed for `names`.
+    pub fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let issued = self.issue(names);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(
-                vec![certificate.der().clone()],
-                rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+                vec![issued.der.into()],
+                PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap(),
             )
             .unwrap();
         Arc::new(config)
     }
+}
+
+/// A certificate a [`TestCa`] signed, and its key.
+pub struct Issued {
+    /// The certificate, PEM (a `[[tls]]` `cert` file).
+    pub cert_pem: String,
+    /// Its private key, PEM (a `[[tls]]` `key` file).
+    pub key_pem: String,
+    /// The certificate, DER: what a client sees in the handshake.
+    pub der: Vec<u8>,
 }
 
 impl Default for TestCa {

@@ -5,6 +5,8 @@
 //!   serve` starts it ([`terrarium::launch::launch`]) on 127.0.0.1:0.
 //! - [`binary`]: the real `terrarium` binary as a child process.
 //! - [`client`]: the one HTTP client: real HTTP/1.1 over loopback.
+//! - [`https`]: a kept-open connection over TLS (HTTP/1.1 or HTTP/2 by
+//!   ALPN) or h2c, telling the certificate and protocol it got.
 //! - [`redis`]: a real redis-server on a free loopback port.
 //! - [`backend`]: a small HTTP(S) server on loopback, for apps to call out to.
 //! - [`certificates`]: a CA made by the test, and server certificates it signs.
@@ -16,6 +18,7 @@ pub mod backend;
 pub mod binary;
 pub mod certificates;
 pub mod client;
+pub mod https;
 pub mod redis;
 pub mod server;
 pub mod site;
@@ -27,7 +30,7 @@ use std::{
 
 pub use backend::Backend;
 pub use binary::{run_with_timeout, serve_process, serve_process_logging_to, terrarium};
-pub use certificates::TestCa;
+pub use certificates::{Issued, TestCa};
 pub use client::{Client, Reply, StreamedReply, cookie_of};
 pub use server::Server;
 pub use site::TestSite;

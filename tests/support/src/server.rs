@@ -21,6 +21,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The control API's address.
     pub admin: SocketAddr,
+    /// The HTTPS address, with `server.tls_listen`.
+    pub tls: Option<SocketAddr>,
     stop: oneshot::Sender<()>,
     running: Running,
 }
@@ -33,6 +35,9 @@ impl Server {
         let mut config = SiteConfig::load(site_dir).unwrap_or_else(|e| panic!("{e}"));
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         config.server.admin = AdminAddress::At("127.0.0.1:0".parse().unwrap());
+        if config.server.tls_listen.is_some() {
+            config.server.tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        }
         // Access lines written straight to stderr would slip past the
         // test harness's capture; a test that wants them names a file.
         if config.server.access_log == AccessLogTarget::Stderr {
@@ -54,6 +59,7 @@ impl Server {
         Self {
             addr: running.addr,
             admin: running.admin_addr.expect("the control API listens"),
+            tls: running.tls_addr,
             stop,
             running,
         }

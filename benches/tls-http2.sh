@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# HTTPS and HTTP/2 on the front door, against granian with TLS, in one run.
+#
+#   benches/tls-http2.sh [DURATION] [CONNECTIONS]     (defaults: 10s, 64)
+#
+# The same raw WSGI hello (benches/apps/raw_hello), served by Terrarium
+# (pooled, a worker per core) and by granian (a worker per core), driven by
+# h2load (Debian's nghttp2-client; installed here when missing, as root)
+# with 2 threads and CONNECTIONS connections, one stream at a time each:
+#
+# - Terrarium: HTTP/1.1 and HTTP/2 by prior knowledge (h2c) on the plain
+#   listener; HTTP/1.1 and HTTP/2 (ALPN) over TLS 1.3, keep-alive; full
+#   TLS handshakes per second (a new connection, and one request, each);
+# - granian --http auto with TLS: the same three TLS rows; and plain
+#   HTTP/1.1 for reference.
+#
+# A self-signed certificate is made with openssl. The report is printed and
+# written to target/bench-tls/report.md. Figures go in notes, not tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+duration=${1:-10s}
+connections=${2:-64}
+seconds=${duration%s}
+cores=$(nproc)
+out=$repo/target/bench-tls
+work=$(mktemp -d)
+mkdir -p "$out"
+source benches/lib.sh
+
+say() { echo "tls-http2: $*" >&2; }
+
+ensure_tool h2load nghttp2-client
+
+say "building terrarium (release)"
+cargo build --release -q -p terrarium
+terrarium=$repo/target/release/terrarium
+venv=$repo/target/bench-peers/venv
+if [ ! -x "$venv/bin/granian" ]; then
+  say "installing granian into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r benches/peers/requirements.txt
+fi
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+app=$repo/benches/apps/raw_hello
+plain_port=$(free_port)
+tls_port=$(free_port)
+mkdir -p "$work/site"
+cat > "$work/site/terrarium.toml" <<TOML
+[server]
+admin = "off"
+access_log = "off"
+tls_listen = "127.0.0.1:$tls_port"
+
+[[mount]]
+path = "/"
+app = "$app"
+instances = $((cores * 2))
+min_instances = $((cores * 2))
+warm_up = ["/"]
+
+[[tls]]
+cert = "$work/cert.pem"
+key = "$work/key.pem"
+TOML
+
+server_pid=
+cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+wait_for_port() {
+  for _ in $(seq 600); do
+    (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2
+  exit 1
+}
+
+rows=()
+# load NAME URL [H2LOAD OPTIONS...]: a warm-up, then DURATION of load.
+load() {
+  local name=$1 url=$2
+  shift 2
+  say "$name"
+  h2load -t2 -c"$connections" -D 3 "$@" "$url" > /dev/null
+  h2load -t2 -c"$connections" -D "$seconds" "$@" "$url" > "$work/run.txt"
+  local rps failed p50
+  rps=$(awk '/^finished in/ {gsub(",", "", $4); printf "%.0f", $4}' "$work/run.txt")
+  failed=$(awk '/^requests:/ {print $10 + $12}' "$work/run.txt")
+  p50=$(awk '/^time for request:/ {print $6}' "$work/run.txt")
+  rows+=("| $name | $rps | $p50 | $failed |")
+}
+
+# handshakes NAME URL [H2LOAD OPTIONS...]: new TLS connections, one request
+# each, for DURATION (rounds of 4 x CONNECTIONS connections).
+handshakes() {
+  local name=$1 url=$2
+  shift 2
+  say "$name"
+  local total=0 done_requests=0 started
+  started=$(date +%s.%N)
+  while awk -v s="$started" -v now="$(date +%s.%N)" -v d="$seconds" 'BEGIN {exit !(now - s < d)}'; do
+    h2load -t2 -c$((connections * 4)) -n$((connections * 4)) "$@" "$url" > "$work/run.txt"
+    done_requests=$(awk '/^requests:/ {print $8}' "$work/run.txt")
+    total=$((total + done_requests))
+  done
+  local rate
+  rate=$(awk -v n="$total" -v s="$started" -v now="$(date +%s.%N)" 'BEGIN {printf "%.0f", n / (now - s)}')
+  rows+=("| $name | $rate | - | - |")
+}
+
+"$terrarium" build "$work/site" >&2
+"$terrarium" serve "$work/site" --listen "127.0.0.1:$plain_port" > "$work/terrarium.log" 2>&1 &
+server_pid=$!
+wait_for_port "$plain_port"
+wait_for_port "$tls_port"
+load "terrarium HTTP/1.1" "http://127.0.0.1:$plain_port/" --h1
+load "terrarium HTTP/2 (h2c)" "http://127.0.0.1:$plain_port/"
+load "terrarium HTTPS HTTP/1.1" "https://localhost:$tls_port/" --h1
+load "terrarium HTTPS HTTP/2" "https://localhost:$tls_port/"
+handshakes "terrarium TLS handshakes/s" "https://localhost:$tls_port/" --h1
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+
+port=$(free_port)
+"$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+  --working-dir "$app" app:app > "$work/granian.log" 2>&1 &
+server_pid=$!
+wait_for_port "$port"
+load "granian HTTP/1.1" "http://127.0.0.1:$port/" --h1
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+
+port=$(free_port)
+"$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" --http auto \
+  --ssl-certificate "$work/cert.pem" --ssl-keyfile "$work/key.pem" \
+  --working-dir "$app" app:app > "$work/granian-tls.log" 2>&1 &
+server_pid=$!
+wait_for_port "$port"
+load "granian HTTPS HTTP/1.1" "https://localhost:$port/" --h1
+load "granian HTTPS HTTP/2" "https://localhost:$port/"
+handshakes "granian TLS handshakes/s" "https://localhost:$port/" --h1
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+
+{
+  echo "# HTTPS and HTTP/2: raw WSGI hello, $cores cores, h2load -t2 -c$connections, $duration"
+  echo
+  echo "| case | requests/s | mean time per request | failed |"
+  echo "| --- | --- | --- | --- |"
+  printf '%s\n' "${rows[@]}"
+} | tee "$out/report.md"

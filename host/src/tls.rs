@@ -1,0 +1,305 @@
+//! The HTTPS listener's certificates: read from the `[[tls]]` PEM files,
+//! chosen per handshake by the name the client asks for (SNI), and
+//! replaced whole on a reload, so new connections get the new certificates
+//! while open ones keep theirs.
+//!
+//! A file that cannot be read, holds no certificate or key, or whose key
+//! does not match its certificate is refused with a message naming it;
+//! at start that stops the server before it listens, on a reload it
+//! changes nothing.
+
+use std::{
+    fmt,
+    path::Path,
+    sync::{Arc, RwLock},
+};
+
+use rustls::{
+    ServerConfig,
+    crypto::CryptoProvider,
+    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    server::{ClientHello, ResolvesServerCert},
+    sign::CertifiedKey,
+};
+
+use crate::{config::TlsConfig, hosts::RequestHost, hosts::ServedHost};
+
+/// How the access log and the app name a connection's TLS version.
+pub fn version_name(version: Option<rustls::ProtocolVersion>) -> &'static str {
+    match version {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "TLS",
+    }
+}
+
+/// The protocols offered by ALPN, preferred first.
+const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// The certificates a site serves, replaceable while it runs.
+pub struct Certificates {
+    provider: Arc<CryptoProvider>,
+    table: RwLock<Arc<CertificateTable>>,
+}
+
+/// One generation of certificates.
+struct CertificateTable {
+    /// Each entry's hosts and certificate, in file order.
+    by_name: Vec<(Vec<ServedHost>, Arc<CertifiedKey>)>,
+    /// For a name no entry claims, or a client that sends none.
+    default: Arc<CertifiedKey>,
+}
+
+impl Certificates {
+    /// Reads the certificates of `entries` (at least one).
+    pub fn load(entries: &[TlsConfig]) -> Result<Arc<Self>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let table = CertificateTable::read(entries, &provider)?;
+        Ok(Arc::new(Self {
+            provider,
+            table: RwLock::new(Arc::new(table)),
+        }))
+    }
+
+    /// Reads `entries` again and serves them to new connections; on an
+    /// error the certificates served stay as they were.
+    pub fn reload(&self, entries: &[TlsConfig]) -> Result<(), String> {
+        let table = CertificateTable::read(entries, &self.provider)?;
+        *self.table.write().expect("never poisoned") = Arc::new(table);
+        Ok(())
+    }
+
+    /// The rustls configuration of the HTTPS listener: these certificates,
+    /// TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by ALPN.
+    pub fn server_config(self: &Arc<Self>) -> Arc<ServerConfig> {
+        let mut config = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_no_client_auth()
+            .with_cert_resolver(self.clone());
+        config.alpn_protocols = ALPN.iter().map(|protocol| protocol.to_vec()).collect();
+        Arc::new(config)
+    }
+
+    /// The certificate served for `server_name` (None: the client sent none).
+    fn choose(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
+        let table = self.table.read().expect("never poisoned").clone();
+        let name = server_name.and_then(|name| RequestHost::parse(name).ok().flatten());
+        name.and_then(|name| {
+            table
+                .by_name
+                .iter()
+                .find(|(hosts, _)| hosts.iter().any(|host| host.claims_name(&name.name)))
+                .map(|(_, key)| key.clone())
+        })
+        .unwrap_or_else(|| table.default.clone())
+    }
+}
+
+impl fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let table = self.table.read().expect("never poisoned");
+        f.debug_struct("Certificates")
+            .field("named", &table.by_name.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.choose(client_hello.server_name()))
+    }
+}
+
+impl CertificateTable {
+    fn read(entries: &[TlsConfig], provider: &CryptoProvider) -> Result<Self, String> {
+        let mut by_name = Vec::new();
+        let mut default = None;
+        for (index, entry) in entries.iter().enumerate() {
+            let key = read_certified_key(&entry.cert, &entry.key, provider)
+                .map_err(|problem| format!("tls[{index}]: {problem}"))?;
+            let key = Arc::new(key);
+            if entry.hosts.is_empty() {
+                default = Some(key);
+            } else {
+                default.get_or_insert_with(|| key.clone());
+                by_name.push((entry.hosts.clone(), key));
+            }
+        }
+        // Without an entry of no hosts, the first entry is the default.
+        let default = match entries.iter().position(|entry| entry.hosts.is_empty()) {
+            Some(_) => default,
+            None => by_name.first().map(|(_, key)| key.clone()),
+        };
+        Ok(Self {
+            by_name,
+            default: default.ok_or("no [[tls]] certificate")?,
+        })
+    }
+}
+
+/// A certificate chain and its key, checked to belong together.
+fn read_certified_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
+    let chain = read_chain(cert)?;
+    let key_der = read_key(key)?;
+    CertifiedKey::from_der(chain, key_der, provider).map_err(|error| match error {
+        rustls::Error::InconsistentKeys(_) => format!(
+            "{}: this key does not belong to the certificate in {}",
+            key.display(),
+            cert.display()
+        ),
+        error => format!("{}: the key cannot be used: {error}", key.display()),
+    })
+}
+
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = read(path)?;
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| format!("{}: not a PEM certificate file: {error}", path.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{}: holds no certificate (a PEM block \"-----BEGIN CERTIFICATE-----\")",
+            path.display()
+        ));
+    }
+    if let Err(error) = x509_parser::parse_x509_certificate(&chain[0]) {
+        return Err(format!(
+            "{}: its first certificate cannot be read: {error}",
+            path.display()
+        ));
+    }
+    Ok(chain)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    let pem = read(path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|error| match error {
+        rustls::pki_types::pem::Error::NoItemsFound => format!(
+            "{}: holds no private key (a PEM block \"-----BEGIN PRIVATE KEY-----\", \
+             \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")",
+            path.display()
+        ),
+        error => format!("{}: not a PEM private key file: {error}", path.display()),
+    })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|error| format!("{}: cannot read it: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair};
+
+    use super::*;
+
+    /// A self-signed certificate for `names`, written to `dir` as
+    /// `stem.pem` and `stem.key`; returns the entry and the certificate.
+    fn write_cert(dir: &Path, stem: &str, names: &[&str], hosts: &[&str]) -> (TlsConfig, Vec<u8>) {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        let cert = CertificateParams::new(names).unwrap().self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{stem}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{stem}.key")), key.serialize_pem()).unwrap();
+        let entry = TlsConfig {
+            hosts: hosts.iter().map(|host| host.parse().unwrap()).collect(),
+            cert: dir.join(format!("{stem}.pem")),
+            key: dir.join(format!("{stem}.key")),
+        };
+        (entry, cert.der().to_vec())
+    }
+
+    fn served(certificates: &Certificates, name: Option<&str>) -> Vec<u8> {
+        certificates.choose(name).cert[0].to_vec()
+    }
+
+    #[test]
+    fn the_certificate_is_chosen_by_name_with_the_default_for_any_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let (blog, blog_der) = write_cert(dir.path(), "blog", &["blog.example.com"], &["blog.example.com"]);
+        let (shops, shops_der) = write_cert(
+            dir.path(),
+            "shops",
+            &["*.shop.example.com"],
+            &["*.shop.example.com"],
+        );
+        let (fallback, fallback_der) = write_cert(dir.path(), "default", &["localhost"], &[]);
+        let certificates = Certificates::load(&[blog, fallback, shops]).unwrap();
+        let cases = [
+            (Some("blog.example.com"), &blog_der),
+            (Some("BLOG.example.com."), &blog_der),
+            (Some("a.shop.example.com"), &shops_der),
+            (Some("shop.example.com"), &fallback_der),
+            (Some("a.b.shop.example.com"), &fallback_der),
+            (Some("other.example.com"), &fallback_der),
+            (None, &fallback_der),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(&served(&certificates, name), expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn without_an_entry_for_any_name_the_first_is_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, a_der) = write_cert(dir.path(), "a", &["a.test"], &["a.test"]);
+        let (b, _) = write_cert(dir.path(), "b", &["b.test"], &["b.test"]);
+        let certificates = Certificates::load(&[a, b]).unwrap();
+        assert_eq!(served(&certificates, Some("c.test")), a_der);
+    }
+
+    #[test]
+    fn a_reload_serves_the_new_certificate_and_a_bad_one_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (entry, old) = write_cert(dir.path(), "site", &["a.test"], &[]);
+        let certificates = Certificates::load(std::slice::from_ref(&entry)).unwrap();
+        let (_, new) = write_cert(dir.path(), "site", &["a.test"], &[]);
+        certificates.reload(std::slice::from_ref(&entry)).unwrap();
+        assert_eq!(served(&certificates, None), new);
+        assert_ne!(old, new);
+
+        std::fs::write(&entry.key, "not a key").unwrap();
+        let error = certificates.reload(std::slice::from_ref(&entry)).unwrap_err();
+        assert!(error.contains("site.key: holds no private key"), "{error}");
+        assert_eq!(served(&certificates, None), new);
+    }
+
+    #[test]
+    fn a_bad_file_is_refused_naming_it_and_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let (good, _) = write_cert(dir.path(), "good", &["a.test"], &[]);
+        let (other, _) = write_cert(dir.path(), "other", &["b.test"], &[]);
+        std::fs::write(dir.path().join("empty.pem"), "").unwrap();
+        std::fs::write(
+            dir.path().join("garbled.pem"),
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let with = |cert: &str, key: &Path| TlsConfig {
+            hosts: vec![],
+            cert: dir.path().join(cert),
+            key: key.to_owned(),
+        };
+        let cases = [
+            (with("missing.pem", &good.key), "missing.pem: cannot read it"),
+            (with("empty.pem", &good.key), "empty.pem: holds no certificate"),
+            (
+                with("garbled.pem", &good.key),
+                "garbled.pem: its first certificate cannot be read",
+            ),
+            (
+                with("good.pem", &dir.path().join("empty.pem")),
+                "empty.pem: holds no private key",
+            ),
+            (
+                with("good.pem", &other.key),
+                "other.key: this key does not belong to the certificate in",
+            ),
+        ];
+        for (entry, expected) in cases {
+            let error = Certificates::load(&[entry]).unwrap_err();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+    }
+}
