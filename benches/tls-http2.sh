@@ -114,8 +114,8 @@ handshakes() {
   rows+=("| $name | $rate | - | - |")
 }
 
-"$terrarium" build "$work/site" >&2
-"$terrarium" serve "$work/site" --listen "127.0.0.1:$plain_port" > "$work/terrarium.log" 2>&1 &
+"$terrarium" build "$work/site" --cache-dir "$out/cache" >&2
+"$terrarium" serve "$work/site" --cache-dir "$out/cache" --listen "127.0.0.1:$plain_port" > "$work/terrarium.log" 2>&1 &
 server_pid=$!
 wait_for_port "$plain_port"
 wait_for_port "$tls_port"

@@ -2,7 +2,7 @@
 //! loopback with certificates the test makes: certificates chosen by SNI
 //! (and the default for any other name), an app and a static folder over
 //! HTTPS with HTTP/1.1 and HTTP/2 (ALPN), HTTP/2 by prior knowledge on the
-//! plain listener, a certificate replaced while connections stay open, a
+//! plain listener, plain HTTP redirected to HTTPS for some hosts, a certificate replaced while connections stay open, a
 //! rapid-reset flood cut off while a steady client keeps going, and a
 //! broken certificate refused at start.
 
@@ -48,6 +48,7 @@ key = "certs/a.key"
 hosts = ["*.b.test"]
 cert = "certs/b.pem"
 key = "certs/b.key"
+redirect_http = true
 
 [[tls]]
 cert = "certs/default.pem"
@@ -151,6 +152,14 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     // And HTTP/1.1 there is unchanged.
     let plain = server.get_with("/app/", &[("host", "a.test")]).await;
     assert_eq!(plain.text(), "http a.test");
+    // But for the hosts whose certificate says `redirect_http`, plain HTTP
+    // is sent to the same URL over HTTPS.
+    let redirected = server.get_with("/app/x?q=1", &[("host", "X.b.test")]).await;
+    assert_eq!(redirected.status, 308);
+    assert_eq!(
+        redirected.header("location"),
+        format!("https://x.b.test:{}/app/x?q=1", https.port())
+    );
 
     // The access log says which protocol and TLS version each request had.
     let log = tls.site.path().join("access.log");

@@ -110,6 +110,9 @@ pub async fn launch(
         workers = listeners.workers(),
         "serving with one event loop per worker thread"
     );
+    if let Some(tls_addr) = tls_addr {
+        site.set_https_port(tls_addr.port());
+    }
     let site = Arc::new(site);
     let serving = tokio::spawn(http::serve_site(
         listeners,

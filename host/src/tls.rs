@@ -48,6 +48,8 @@ struct CertificateTable {
     by_name: Vec<(Vec<ServedHost>, Arc<CertifiedKey>)>,
     /// For a name no entry claims, or a client that sends none.
     default: Arc<CertifiedKey>,
+    /// The hosts whose plain-HTTP requests are sent to HTTPS.
+    redirect_http: Vec<ServedHost>,
 }
 
 impl Certificates {
@@ -79,6 +81,13 @@ impl Certificates {
             .with_cert_resolver(self.clone());
         config.alpn_protocols = ALPN.iter().map(|protocol| protocol.to_vec()).collect();
         Arc::new(config)
+    }
+
+    /// Whether plain-HTTP requests for the canonical host `name` are sent
+    /// to HTTPS (`redirect_http`).
+    pub fn redirects_http(&self, name: &str) -> bool {
+        let table = self.table.read().expect("never poisoned");
+        table.redirect_http.iter().any(|host| host.claims_name(name))
     }
 
     /// The certificate served for `server_name` (None: the client sent none).
@@ -131,9 +140,15 @@ impl CertificateTable {
             Some(_) => default,
             None => by_name.first().map(|(_, key)| key.clone()),
         };
+        let redirect_http = entries
+            .iter()
+            .filter(|entry| entry.redirect_http)
+            .flat_map(|entry| entry.hosts.iter().cloned())
+            .collect();
         Ok(Self {
             by_name,
             default: default.ok_or("no [[tls]] certificate")?,
+            redirect_http,
         })
     }
 }
@@ -206,6 +221,7 @@ mod tests {
             hosts: hosts.iter().map(|host| host.parse().unwrap()).collect(),
             cert: dir.join(format!("{stem}.pem")),
             key: dir.join(format!("{stem}.key")),
+            redirect_http: false,
         };
         (entry, cert.der().to_vec())
     }
@@ -280,6 +296,7 @@ mod tests {
             hosts: vec![],
             cert: dir.path().join(cert),
             key: key.to_owned(),
+            redirect_http: false,
         };
         let cases = [
             (with("missing.pem", &good.key), "missing.pem: cannot read it"),

@@ -6,6 +6,7 @@
 //! hosts = ["blog.example.com", "*.shop.example.com"]
 //! cert = "certs/blog.pem"       # the chain, leaf first (PEM)
 //! key = "certs/blog.key"        # its private key (PEM: PKCS#8, PKCS#1 or SEC1)
+//! redirect_http = true          # plain HTTP for these hosts: 308 to https://
 //!
 //! [[tls]]                       # no `hosts`: the default, for any other name
 //! cert = "certs/default.pem"
@@ -34,6 +35,10 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     /// `key = "certs/blog.key"`: its private key (PEM).
     pub key: PathBuf,
+    /// `redirect_http = true`: plain-HTTP requests for `hosts` get a 308
+    /// to the same URL over HTTPS.
+    #[serde(default)]
+    pub redirect_http: bool,
 }
 
 /// Checks the `[[tls]]` entries against `tls_listen` and makes their paths
@@ -69,6 +74,11 @@ pub(super) fn resolve(
                 return Err(format!(
                     "tls[{index}].hosts: tls[{first}] is the default certificate already \
                      (the one without `hosts`); name this one's hosts"
+                ));
+            }
+            if entry.redirect_http && entry.hosts.is_empty() {
+                return Err(format!(
+                    "tls[{index}].redirect_http: redirects go by host name; name the `hosts` to redirect"
                 ));
             }
             if let Some(host) = entry.hosts.iter().find(|host| host.port().is_some()) {

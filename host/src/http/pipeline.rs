@@ -11,7 +11,9 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Version, header, request::Parts};
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Version, header, request::Parts,
+};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -131,6 +133,16 @@ async fn route(
         Ok(path) => path,
         Err(error) => return (None, Err(error.into())),
     };
+    if let Some(host) = host
+        && Transport::of(&request).tls.is_none()
+        && let Some(location) =
+            site.https_redirect(host, request.uri().path_and_query().map_or("/", |p| p.as_str()))
+    {
+        return (
+            None,
+            Ok(responses::redirect(StatusCode::PERMANENT_REDIRECT, &location)),
+        );
+    }
     let mounts = site.mounts();
     let Some(table) = mounts.routes.route(host.as_ref(), DEFAULT_PORT) else {
         site.count_unknown_host();

@@ -319,6 +319,16 @@ pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
     response
 }
 
+/// A redirect (`status` 301 or 308) to `location`, with a line saying so.
+pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
+    let reason = status.canonical_reason().unwrap_or("Redirect");
+    let mut response = plain(status, &format!("{} {reason}: {location}", status.as_u16()));
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
 /// A JSON response (the control API's answers).
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(full(body.to_string()));

@@ -17,7 +17,7 @@ use std::{
 use bytes::Bytes;
 use cap_std::{ambient_authority, fs::Dir};
 use futures_util::TryStreamExt;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderMap, Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -72,7 +72,10 @@ impl StaticFolder {
             Ok(Ok(Entry::File(file, meta))) => serve_file(method, headers, file, meta).await,
             Ok(Ok(Entry::Folder(listing))) => {
                 if !trailing_slash && !segments.is_empty() {
-                    return Ok(redirect_to(&format!("{request_path}/")));
+                    return Ok(responses::redirect(
+                        StatusCode::MOVED_PERMANENTLY,
+                        &format!("{request_path}/"),
+                    ));
                 }
                 if let Some((file, meta)) = listing.index_html {
                     return serve_file(method, headers, file, meta).await;
@@ -294,14 +297,6 @@ async fn serve_file(
     let stream =
         tokio_util::io::ReaderStream::with_capacity(file.take(length), 64 * 1024).map_ok(Frame::data);
     Ok(response.body(BodyExt::boxed(StreamBody::new(stream))).unwrap())
-}
-
-fn redirect_to(location: &str) -> Response<Body> {
-    let mut response = responses::plain(StatusCode::MOVED_PERMANENTLY, "301 Moved Permanently");
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
 }
 
 fn html_listing(method: &Method, request_path: &str, entries: &[(String, bool, u64)]) -> Response<Body> {

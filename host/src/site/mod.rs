@@ -33,7 +33,7 @@ use crate::{
     config::{AppSettings, CONFIG_FILE, ConfigError, SiteConfig},
     cookie_scope::{CookieScope, Verdict},
     heap,
-    hosts::{HostRouter, ServedHost},
+    hosts::{HostRouter, RequestHost, ServedHost},
     http::static_files::StaticFolder,
     mounts::Switch,
     sandbox::{InstanceBudget, Sandbox},
@@ -215,6 +215,8 @@ pub struct Site {
     sessions: Option<Arc<Sessions>>,
     /// The HTTPS listener's certificates, with `server.tls_listen`.
     certificates: Option<Arc<Certificates>>,
+    /// The HTTPS listener's port, once it is bound.
+    https_port: std::sync::OnceLock<u16>,
     workers: usize,
     access_log: AccessLog,
 }
@@ -304,6 +306,7 @@ impl Site {
             cache: cache.clone(),
             sessions,
             certificates,
+            https_port: std::sync::OnceLock::new(),
             workers,
             access_log,
         })
@@ -312,6 +315,25 @@ impl Site {
     /// The HTTPS listener's certificates, when the site has one.
     pub fn certificates(&self) -> Option<&Arc<Certificates>> {
         self.certificates.as_ref()
+    }
+
+    /// Records the port the HTTPS listener was bound to (the first time).
+    pub fn set_https_port(&self, port: u16) {
+        let _ = self.https_port.set(port);
+    }
+
+    /// Where a plain-HTTP request for `host` and `path_and_query` is sent
+    /// instead, when its host's certificate says `redirect_http`.
+    pub fn https_redirect(&self, host: &RequestHost<'_>, path_and_query: &str) -> Option<String> {
+        let certificates = self.certificates.as_ref()?;
+        let port = *self.https_port.get()?;
+        if !certificates.redirects_http(&host.name) {
+            return None;
+        }
+        Some(match port {
+            443 => format!("https://{}{path_and_query}", host.name),
+            port => format!("https://{}:{port}{path_and_query}", host.name),
+        })
     }
 
     /// The site's budget of live instances, shared by all its apps.
