@@ -1,7 +1,7 @@
 //! The listeners: accept connections under a limit (at the cap the
 //! connection that has waited longest gives way, see [`super::connections`]),
-//! serve HTTP/1.1 with keep-alive and HTTP/2 (by prior knowledge, "h2c"),
-//! both through hyper-util's automatic builder, close connections idle past
+//! serve HTTP/1.1 with keep-alive and HTTP/2 (chosen by ALPN over TLS, by
+//! its preface, "prior knowledge", on plain TCP), close connections idle past
 //! `server.keep_alive`, and on shutdown stop accepting and let requests in
 //! flight finish within the grace period. The public site and the control
 //! API run the same loop with different handlers.
@@ -15,13 +15,14 @@
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, thread, time::Duration};
 
 use http::{Request, Response};
-use hyper::{body::Incoming, service::service_fn};
+use hyper::{
+    body::Incoming,
+    server::conn::{http1, http2},
+    service::service_fn,
+};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{
-        conn::auto,
-        graceful::{GracefulShutdown, Watcher},
-    },
+    server::graceful::{GracefulShutdown, Watcher},
 };
 use tokio::{
     net::{TcpListener, TcpStream},
@@ -276,22 +277,51 @@ impl AcceptErrors {
     }
 }
 
-/// How connections are served: HTTP/1.1 with keep-alive, or HTTP/2 when
-/// the client starts with its preface, each with its limits.
-fn connection_builder(rules: ConnectionRules) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(rules.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(HTTP2_MAX_STREAMS)
-        .max_header_list_size(HTTP2_MAX_HEADER_LIST)
-        .max_pending_accept_reset_streams(HTTP2_MAX_PENDING_RESETS);
-    builder
+/// HTTP/2's connection preface: a plain connection that starts with it
+/// speaks HTTP/2 by prior knowledge (h2c).
+const HTTP2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How connections are served: HTTP/1.1 with keep-alive, or HTTP/2, each
+/// with its limits.
+struct Protocols {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new(rules: ConnectionRules) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .keep_alive(true)
+            .timer(TokioTimer::new())
+            .header_read_timeout(rules.header_timeout);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(HTTP2_MAX_STREAMS)
+            .max_header_list_size(HTTP2_MAX_HEADER_LIST)
+            .max_pending_accept_reset_streams(HTTP2_MAX_PENDING_RESETS);
+        Self { http1, http2 }
+    }
+}
+
+/// Whether a plain connection starts with HTTP/2's preface, looked at
+/// without taking it from the socket (so HTTP/1.1 connections pay for no
+/// wrapper around their reads).
+async fn starts_with_http2_preface(stream: &TcpStream) -> io::Result<bool> {
+    let mut start = [0; HTTP2_PREFACE.len()];
+    loop {
+        let seen = stream.peek(&mut start).await?;
+        if seen == 0 || start[..seen] != HTTP2_PREFACE[..seen] {
+            return Ok(false);
+        }
+        if seen == HTTP2_PREFACE.len() {
+            return Ok(true);
+        }
+        // Part of the preface so far (clients send it in one go): the rest
+        // comes soon; the connection's head deadline bounds the wait.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// The accept loop shared by every listener: `tls` makes it HTTPS.
@@ -307,7 +337,7 @@ async fn serve_connections<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
-    let builder = Arc::new(connection_builder(rules));
+    let protocols = Arc::new(Protocols::new(rules));
     let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
@@ -329,7 +359,7 @@ async fn serve_connections<H, F>(
         };
         let _ = stream.set_nodelay(true);
         let accepted = Accepted {
-            builder: builder.clone(),
+            protocols: protocols.clone(),
             watcher: graceful.watcher(),
             activity: slot.activity.clone(),
             remote,
@@ -359,7 +389,7 @@ async fn serve_connections<H, F>(
 
 /// A connection just accepted, and what serving it takes.
 struct Accepted {
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    protocols: Arc<Protocols>,
     watcher: Watcher,
     activity: Arc<Activity>,
     remote: SocketAddr,
@@ -374,34 +404,43 @@ impl Accepted {
         F: Future<Output = Response<Body>> + Send + 'static,
     {
         match tls {
-            None => self.serve_http(stream, Transport::PLAIN, handler).await,
+            None => match starts_with_http2_preface(&stream).await {
+                Ok(http2) => self.serve_http(stream, http2, Transport::PLAIN, handler).await,
+                Err(error) => tracing::debug!(remote = %self.remote, "connection lost: {error}"),
+            },
             Some(acceptor) => match acceptor.accept(stream).await {
                 Ok(stream) => {
-                    let version = tls::version_name(stream.get_ref().1.protocol_version());
-                    self.serve_http(stream, Transport { tls: Some(version) }, handler)
-                        .await;
+                    let session = stream.get_ref().1;
+                    // HTTP/2 over TLS is always agreed by ALPN (RFC 9113 §3.2).
+                    let http2 = session.alpn_protocol() == Some(b"h2");
+                    let transport = Transport {
+                        tls: Some(tls::version_name(session.protocol_version())),
+                    };
+                    self.serve_http(stream, http2, transport, handler).await;
                 }
                 Err(error) => tracing::debug!(remote = %self.remote, "TLS handshake failed: {error}"),
             },
         }
     }
 
-    /// Serves HTTP/1.1 or HTTP/2 on `io` until the connection ends.
-    async fn serve_http<IO, H, F>(self, io: IO, transport: Transport, handler: H)
+    /// Serves HTTP/2 (`http2`) or HTTP/1.1 on `io` until the connection ends.
+    async fn serve_http<IO, H, F>(self, io: IO, http2: bool, transport: Transport, handler: H)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
         H: Fn(Request<Incoming>, SocketAddr, Arc<Activity>) -> F + Clone + Send + Sync + 'static,
         F: Future<Output = Response<Body>> + Send + 'static,
     {
         let Self {
-            builder,
+            protocols,
             watcher,
             activity,
             remote,
         } = self;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let mut in_flight = activity.request_started(!hyper::body::Body::is_end_stream(request.body()));
-            request.extensions_mut().insert(transport);
+            if transport != Transport::PLAIN {
+                request.extensions_mut().insert(transport);
+            }
             let response = handler(request, remote, activity.clone());
             async move {
                 let response = response.await;
@@ -411,8 +450,13 @@ impl Accepted {
                 Ok::<_, Infallible>(response.map(|body| when_sent(body, move |_| drop(in_flight))))
             }
         });
-        let connection = builder.serve_connection(TokioIo::new(io), service);
-        if let Err(error) = watcher.watch(connection).await {
+        let io = TokioIo::new(io);
+        let ended = if http2 {
+            watcher.watch(protocols.http2.serve_connection(io, service)).await
+        } else {
+            watcher.watch(protocols.http1.serve_connection(io, service)).await
+        };
+        if let Err(error) = ended {
             tracing::debug!(%remote, "connection ended with an error: {error}");
         }
     }
