@@ -24,11 +24,21 @@ const SITE: &str = r#"
 tls_listen = "127.0.0.1:0"
 access_log = "access.log"
 
+[sessions]
+store = "memory"
+secrets = ["a-secret-of-the-tls-tests"]
+
 [[mount]]
 path = "/app"
 app = "@whoami"
 name = "app"
 instances = 2
+
+[[mount]]
+path = "/s"
+app = "@sessions"
+sessions = true
+instances = 1
 
 [[mount]]
 path = "/faults"
@@ -141,6 +151,10 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     );
     let missing = http2.get("x.b.test", "/nothing").await.unwrap();
     assert_eq!(missing.status, 404);
+    // Sessions' `secure = "auto"` sees the connection's TLS.
+    let session = http2.get("x.b.test", "/s/me").await.unwrap();
+    let cookie = session.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
 
     // HTTP/2 by prior knowledge on the plain listener; the app sees http.
     let mut h2c = Connection::h2c(server.addr).await.unwrap();

@@ -47,6 +47,8 @@ pub struct Answer {
     pub status: u16,
     /// The protocol of the response.
     pub version: http::Version,
+    /// Its headers.
+    pub headers: http::HeaderMap,
     /// The whole body, as text.
     pub text: String,
 }
@@ -129,6 +131,7 @@ impl Connection {
         Ok(Answer {
             status: parts.status.as_u16(),
             version: parts.version,
+            headers: parts.headers,
             text: String::from_utf8_lossy(&body).into_owned(),
         })
     }
