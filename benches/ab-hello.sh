@@ -11,7 +11,7 @@ new=${2:?usage: benches/ab-hello.sh OLD_BINARY NEW_BINARY [ROUNDS]}
 rounds=${3:-3}
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/site"
 cat > "$work/site/terrarium.toml" <<TOML
 [server]
