@@ -6,7 +6,9 @@
 //! A file that cannot be read, holds no certificate or key, or whose key
 //! does not match its certificate is refused with a message naming it;
 //! at start that stops the server before it listens, on a reload it
-//! changes nothing.
+//! changes nothing. A certificate that does not cover a host its entry
+//! names, has expired, is not valid yet or expires within two weeks is
+//! served, with a warning in the log.
 
 use std::{
     fmt,
@@ -22,7 +24,14 @@ use rustls::{
     sign::CertifiedKey,
 };
 
-use crate::{config::TlsConfig, hosts::RequestHost, hosts::ServedHost};
+use crate::{
+    config::TlsConfig,
+    hosts::{RequestHost, ServedHost},
+    sandbox::net::tls::{CertificateInfo, describe_certificate},
+};
+
+/// A certificate expiring sooner than this is warned about.
+const EXPIRY_WARNING_SECONDS: i64 = 14 * 24 * 3600;
 
 /// How the access log and the app name a connection's TLS version.
 pub fn version_name(version: Option<rustls::ProtocolVersion>) -> &'static str {
@@ -50,6 +59,8 @@ struct CertificateTable {
     default: Arc<CertifiedKey>,
     /// The hosts whose plain-HTTP requests are sent to HTTPS.
     redirect_http: Vec<ServedHost>,
+    /// Each entry's leaf certificate, read, in file order.
+    leaves: Vec<CertificateInfo>,
 }
 
 impl Certificates {
@@ -57,6 +68,7 @@ impl Certificates {
     pub fn load(entries: &[TlsConfig]) -> Result<Arc<Self>, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let table = CertificateTable::read(entries, &provider)?;
+        warn_of_concerns(entries, &table);
         Ok(Arc::new(Self {
             provider,
             table: RwLock::new(Arc::new(table)),
@@ -67,6 +79,7 @@ impl Certificates {
     /// error the certificates served stay as they were.
     pub fn reload(&self, entries: &[TlsConfig]) -> Result<(), String> {
         let table = CertificateTable::read(entries, &self.provider)?;
+        warn_of_concerns(entries, &table);
         *self.table.write().expect("never poisoned") = Arc::new(table);
         Ok(())
     }
@@ -124,9 +137,11 @@ impl CertificateTable {
     fn read(entries: &[TlsConfig], provider: &CryptoProvider) -> Result<Self, String> {
         let mut by_name = Vec::new();
         let mut default = None;
+        let mut leaves = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
-            let key = read_certified_key(&entry.cert, &entry.key, provider)
+            let (key, leaf) = read_certified_key(&entry.cert, &entry.key, provider)
                 .map_err(|problem| format!("tls[{index}]: {problem}"))?;
+            leaves.push(leaf);
             let key = Arc::new(key);
             if entry.hosts.is_empty() {
                 default = Some(key);
@@ -149,22 +164,82 @@ impl CertificateTable {
             by_name,
             default: default.ok_or("no [[tls]] certificate")?,
             redirect_http,
+            leaves,
         })
     }
 }
 
+/// Logs what each entry's certificate says that its operator should hear.
+fn warn_of_concerns(entries: &[TlsConfig], table: &CertificateTable) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    for (entry, leaf) in entries.iter().zip(&table.leaves) {
+        for concern in concerns(&entry.hosts, leaf, now) {
+            tracing::warn!(cert = %entry.cert.display(), "{concern}");
+        }
+    }
+}
+
+/// What a certificate says that is wrong for `hosts` at `now` (seconds
+/// since the epoch): a host it does not cover, a validity that excludes
+/// now or ends soon.
+fn concerns(hosts: &[ServedHost], leaf: &CertificateInfo, now: i64) -> Vec<String> {
+    let names: Vec<String> = leaf
+        .subject_alt_names
+        .iter()
+        .filter(|(kind, _)| kind == "DNS")
+        .map(|(_, name)| name.to_ascii_lowercase())
+        .collect();
+    let covers = |host: &str| {
+        names.iter().any(|name| match name.strip_prefix("*.") {
+            _ if name == host => true,
+            Some(parent) => {
+                !host.starts_with("*.") && host.split_once('.').is_some_and(|(_, rest)| rest == parent)
+            }
+            None => false,
+        })
+    };
+    let mut found: Vec<String> = hosts
+        .iter()
+        .map(ServedHost::to_string)
+        .filter(|host| !covers(host))
+        .map(|host| format!("does not cover {host} (it names {})", names.join(", ")))
+        .collect();
+    if now > leaf.valid_until {
+        found.push(format!("expired on {}", leaf.not_after));
+    } else if now < leaf.valid_from {
+        found.push(format!("is not valid until {}", leaf.not_before));
+    } else if leaf.valid_until - now < EXPIRY_WARNING_SECONDS {
+        found.push(format!("expires on {}", leaf.not_after));
+    }
+    found
+}
+
 /// A certificate chain and its key, checked to belong together.
-fn read_certified_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
+/// Returns it with what its leaf certificate says.
+fn read_certified_key(
+    cert: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+) -> Result<(CertifiedKey, CertificateInfo), String> {
     let chain = read_chain(cert)?;
+    let leaf = describe_certificate(&chain[0]).map_err(|error| {
+        format!(
+            "{}: its first certificate cannot be read: {error}",
+            cert.display()
+        )
+    })?;
     let key_der = read_key(key)?;
-    CertifiedKey::from_der(chain, key_der, provider).map_err(|error| match error {
+    let certified = CertifiedKey::from_der(chain, key_der, provider).map_err(|error| match error {
         rustls::Error::InconsistentKeys(_) => format!(
             "{}: this key does not belong to the certificate in {}",
             key.display(),
             cert.display()
         ),
         error => format!("{}: the key cannot be used: {error}", key.display()),
-    })
+    })?;
+    Ok((certified, leaf))
 }
 
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -279,6 +354,49 @@ mod tests {
         let error = certificates.reload(std::slice::from_ref(&entry)).unwrap_err();
         assert!(error.contains("site.key: holds no private key"), "{error}");
         assert_eq!(served(&certificates, None), new);
+    }
+
+    #[test]
+    fn a_certificate_that_misses_a_host_or_is_out_of_date_is_warned_about() {
+        let leaf = |names: &[&str], days: std::ops::Range<i32>| {
+            let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+            let mut params = CertificateParams::new(names).unwrap();
+            let today = time::OffsetDateTime::now_utc();
+            params.not_before = today + time::Duration::days(days.start.into());
+            params.not_after = today + time::Duration::days(days.end.into());
+            let cert = params.self_signed(&KeyPair::generate().unwrap()).unwrap();
+            describe_certificate(cert.der()).unwrap()
+        };
+        let hosts =
+            |hosts: &[&str]| -> Vec<ServedHost> { hosts.iter().map(|h| h.parse().unwrap()).collect() };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let covering = leaf(&["blog.example.com", "*.shop.example.com"], -1..90);
+        assert_eq!(
+            concerns(
+                &hosts(&["blog.example.com", "a.shop.example.com", "*.shop.example.com"]),
+                &covering,
+                now
+            ),
+            Vec::<String>::new()
+        );
+        let missing = concerns(&hosts(&["other.example.com", "shop.example.com"]), &covering, now);
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        assert!(
+            missing[0].starts_with(
+                "does not cover other.example.com (it names blog.example.com, *.shop.example.com)"
+            )
+        );
+        for (days, expected) in [
+            (-30..-1, "expired on"),
+            (2..30, "is not valid until"),
+            (-30..3, "expires on"),
+        ] {
+            let said = concerns(&hosts(&["a.test"]), &leaf(&["a.test"], days.clone()), now);
+            assert!(
+                said.len() == 1 && said[0].starts_with(expected),
+                "{days:?}: {said:?}"
+            );
+        }
     }
 
     #[test]

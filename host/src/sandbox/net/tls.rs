@@ -566,6 +566,10 @@ pub struct CertificateInfo {
     pub not_before: String,
     /// Likewise.
     pub not_after: String,
+    /// `not_before` in seconds since the Unix epoch.
+    pub valid_from: i64,
+    /// `not_after` in seconds since the Unix epoch.
+    pub valid_until: i64,
     /// ("DNS", name), ("IP Address", address).
     pub subject_alt_names: Vec<(String, String)>,
 }
@@ -613,6 +617,8 @@ pub fn describe_certificate(der: &[u8]) -> Result<CertificateInfo, String> {
             .collect(),
         not_before: openssl_time(validity.not_before.timestamp()),
         not_after: openssl_time(validity.not_after.timestamp()),
+        valid_from: validity.not_before.timestamp(),
+        valid_until: validity.not_after.timestamp(),
         subject_alt_names,
     })
 }
