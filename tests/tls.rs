@@ -175,6 +175,26 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
         format!("https://x.b.test:{}/app/x?q=1", https.port())
     );
 
+    // The metrics say when each certificate expires.
+    let metrics = Client::at(server.admin).get("/metrics").await.text();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for stem in ["a", "b", "default"] {
+        let cert = tls.site.path().join(format!("certs/{stem}.pem"));
+        let prefix = format!(
+            "terrarium_tls_certificate_expiry_timestamp_seconds{{cert=\"{}\"}} ",
+            cert.display()
+        );
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"));
+        let expires: u64 = line[prefix.len()..].parse().unwrap();
+        assert!(expires > now, "{line}");
+    }
+
     // The access log says which protocol and TLS version each request had.
     let log = tls.site.path().join("access.log");
     let wanted = [

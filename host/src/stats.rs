@@ -106,6 +106,8 @@ pub const METRICS_HEADER: &str = "\
 # TYPE terrarium_host_requests_total counter
 # HELP terrarium_unknown_host_total Requests for a host that no mount serves.
 # TYPE terrarium_unknown_host_total counter
+# HELP terrarium_tls_certificate_expiry_timestamp_seconds When each [[tls]] certificate expires (Unix time).
+# TYPE terrarium_tls_certificate_expiry_timestamp_seconds gauge
 # HELP terrarium_log_dropped_total The app's log records dropped for going past its log_rate, per app mount.
 # TYPE terrarium_log_dropped_total counter
 # HELP terrarium_mount_enabled 1 when the mount is switched on.

@@ -12,7 +12,7 @@
 
 use std::{
     fmt,
-    path::Path,
+    path::{Path, PathBuf},
     sync::{Arc, RwLock},
 };
 
@@ -59,8 +59,8 @@ struct CertificateTable {
     default: Arc<CertifiedKey>,
     /// The hosts whose plain-HTTP requests are sent to HTTPS.
     redirect_http: Vec<ServedHost>,
-    /// Each entry's leaf certificate, read, in file order.
-    leaves: Vec<CertificateInfo>,
+    /// Each entry's certificate file and what its leaf says, in file order.
+    leaves: Vec<(PathBuf, CertificateInfo)>,
 }
 
 impl Certificates {
@@ -94,6 +94,17 @@ impl Certificates {
             .with_cert_resolver(self.clone());
         config.alpn_protocols = ALPN.iter().map(|protocol| protocol.to_vec()).collect();
         Arc::new(config)
+    }
+
+    /// Each certificate file served now, with when it expires (seconds
+    /// since the Unix epoch), in file order.
+    pub fn expiries(&self) -> Vec<(PathBuf, i64)> {
+        let table = self.table.read().expect("never poisoned");
+        table
+            .leaves
+            .iter()
+            .map(|(cert, leaf)| (cert.clone(), leaf.valid_until))
+            .collect()
     }
 
     /// Whether plain-HTTP requests for the canonical host `name` are sent
@@ -141,7 +152,7 @@ impl CertificateTable {
         for (index, entry) in entries.iter().enumerate() {
             let (key, leaf) = read_certified_key(&entry.cert, &entry.key, provider)
                 .map_err(|problem| format!("tls[{index}]: {problem}"))?;
-            leaves.push(leaf);
+            leaves.push((entry.cert.clone(), leaf));
             let key = Arc::new(key);
             if entry.hosts.is_empty() {
                 default = Some(key);
@@ -174,9 +185,9 @@ fn warn_of_concerns(entries: &[TlsConfig], table: &CertificateTable) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64);
-    for (entry, leaf) in entries.iter().zip(&table.leaves) {
+    for (entry, (cert, leaf)) in entries.iter().zip(&table.leaves) {
         for concern in concerns(&entry.hosts, leaf, now) {
-            tracing::warn!(cert = %entry.cert.display(), "{concern}");
+            tracing::warn!(cert = %cert.display(), "{concern}");
         }
     }
 }
@@ -349,6 +360,8 @@ mod tests {
         certificates.reload(std::slice::from_ref(&entry)).unwrap();
         assert_eq!(served(&certificates, None), new);
         assert_ne!(old, new);
+        let expiries = certificates.expiries();
+        assert!(expiries.len() == 1 && expiries[0].0 == entry.cert, "{expiries:?}");
 
         std::fs::write(&entry.key, "not a key").unwrap();
         let error = certificates.reload(std::slice::from_ref(&entry)).unwrap_err();

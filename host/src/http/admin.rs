@@ -308,6 +308,17 @@ fn metrics(site: &Site) -> Response<Body> {
         "terrarium_unknown_host_total {}\n",
         site.unknown_hosts()
     ));
+    for (cert, expires) in site.certificates().map(|c| c.expiries()).unwrap_or_default() {
+        let label = cert
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        out.push_str(&format!(
+            "terrarium_tls_certificate_expiry_timestamp_seconds{{cert=\"{label}\"}} {expires}\n"
+        ));
+    }
     let budget = site.budget();
     out.push_str(&format!(
         "terrarium_instance_budget {}\nterrarium_instance_budget_in_use {}\n",
