@@ -195,6 +195,7 @@ impl Activity {
     /// the phase once per limit at most (never at each request), so a busy
     /// connection costs it nothing.
     pub async fn until_idle_for(&self, keep_alive: Duration, first_head: Duration) {
+        let keep_alive_ms = keep_alive.as_millis() as u64;
         loop {
             let wait = match self.snapshot() {
                 (phase @ (Phase::Idle | Phase::AwaitingHead), since) => {
@@ -208,9 +209,12 @@ impl Activity {
                     if idle_for >= limit_ms {
                         return;
                     }
-                    limit_ms - idle_for
+                    // Awaiting its first head, the connection may have been
+                    // served and gone idle by the next look: look again
+                    // within `keep_alive` at the latest.
+                    (limit_ms - idle_for).min(keep_alive_ms)
                 }
-                _ => keep_alive.min(first_head).as_millis() as u64,
+                _ => keep_alive_ms,
             };
             tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
         }
@@ -402,6 +406,29 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), closed)
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_served_before_the_watch_looked_again_is_closed_at_keep_alive() {
+        let activity = Arc::new(Activity::new(Instant::now()));
+        let watch = tokio::spawn({
+            let activity = activity.clone();
+            async move {
+                activity
+                    .until_idle_for(Duration::from_millis(100), Duration::from_secs(3600))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut request = activity.request_started(false);
+        request.answered();
+        drop(request);
+        let idle_at = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("closed at keep_alive, not at the first head's deadline")
+            .unwrap();
+        assert!(idle_at.elapsed() < Duration::from_secs(1));
     }
 
     #[test]
