@@ -157,15 +157,11 @@ impl CertificateTable {
             if entry.hosts.is_empty() {
                 default = Some(key);
             } else {
-                default.get_or_insert_with(|| key.clone());
                 by_name.push((entry.hosts.clone(), key));
             }
         }
         // Without an entry of no hosts, the first entry is the default.
-        let default = match entries.iter().position(|entry| entry.hosts.is_empty()) {
-            Some(_) => default,
-            None => by_name.first().map(|(_, key)| key.clone()),
-        };
+        let default = default.or_else(|| by_name.first().map(|(_, key)| key.clone()));
         let redirect_http = entries
             .iter()
             .filter(|entry| entry.redirect_http)

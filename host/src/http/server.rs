@@ -103,7 +103,7 @@ pub async fn serve_site(
             https
                 .into_sockets()
                 .into_iter()
-                .map(|socket| Some((socket, acceptor.clone())))
+                .map(|socket| (socket, acceptor.clone()))
                 .collect()
         }
         _ => Vec::new(),
@@ -111,7 +111,7 @@ pub async fn serve_site(
     let mut tls = tls.into_iter();
     let mut workers = Vec::new();
     for (index, socket) in public.into_sockets().into_iter().enumerate() {
-        let https = tls.next().flatten();
+        let https = tls.next();
         let worker = Worker {
             index,
             site: site.clone(),
