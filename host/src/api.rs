@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::last_minute::LastMinuteSummary;
+
 /// One mount as `GET /mounts` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MountInfo {
     /// Its name (`name`, or the path's last segment).
     pub name: String,
@@ -22,6 +24,9 @@ pub struct MountInfo {
     pub requests: u64,
     /// Of those, answered with a 5xx status.
     pub errors: u64,
+    /// What it answered in the last minute: requests, errors, rate, p50/p99.
+    #[serde(default)]
+    pub last_minute: LastMinuteSummary,
     /// An app mount's own fields (absent for static mounts).
     #[serde(flatten)]
     pub app: Option<AppInfo>,
@@ -109,7 +114,7 @@ pub struct DataInfo {
 }
 
 /// `GET /mounts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MountList {
     /// Every mount, in config file order.
     pub mounts: Vec<MountInfo>,
@@ -131,7 +136,7 @@ pub struct BudgetInfo {
 }
 
 /// `POST /mounts/{name}/reload`, when the new version serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reloaded {
     /// The mount, now on its new version.
     #[serde(flatten)]
@@ -144,7 +149,7 @@ pub struct Reloaded {
 
 /// `GET /mounts/{name}`: what serves under a name, and a change of it that
 /// is not live yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MountStatus {
     /// The mount serving under this name; none while it is first built.
     pub mount: Option<MountInfo>,
@@ -215,6 +220,7 @@ mod tests {
             state: "enabled".into(),
             requests: 3,
             errors: 1,
+            last_minute: LastMinuteSummary::default(),
             app: Some(AppInfo {
                 isolation: "pooled".into(),
                 instances: 2,

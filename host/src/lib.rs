@@ -14,6 +14,7 @@
 //! - [`kdf`]: PBKDF2 and scrypt for guests, with CPython's checks and bounded cost.
 //! - [`masking`]: a mount's secret `env` values masked out of its logs and errors.
 //! - [`stats`]: per-mount counters and latency histograms (Prometheus text).
+//! - [`last_minute`]: a mount's last minute of requests (rate, errors, p50/p99).
 //! - [`tls`]: the HTTPS listener's certificates, chosen by SNI, reloadable.
 //! - [`workers`]: worker threads' numbers and their shares of each app's instances.
 //! - [`api`]: the control API's JSON shapes (server and client share them).
@@ -61,6 +62,7 @@ pub mod heap;
 pub mod hosts;
 pub mod http;
 pub mod kdf;
+pub mod last_minute;
 pub mod launch;
 pub mod logging;
 pub mod masking;

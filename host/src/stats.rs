@@ -1,11 +1,14 @@
 //! Per-mount request counters and latency histograms, rendered as
-//! Prometheus text. Pure: lock-free counters, no I/O.
+//! Prometheus text, and the last minute of them for the dashboard. Pure:
+//! lock-free counters (the last minute behind a per-mount lock), no I/O.
 
 use std::{
     fmt::Write,
     sync::atomic::{AtomicU64, Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
+
+use crate::last_minute::{LastMinute, LastMinuteSummary};
 
 /// Upper bounds of the latency buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -19,6 +22,7 @@ pub struct MountStats {
     errors: AtomicU64,
     latency_micros: AtomicU64,
     buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    last_minute: LastMinute,
 }
 
 impl MountStats {
@@ -34,6 +38,12 @@ impl MountStats {
         if let Some(bucket) = LATENCY_BUCKETS.iter().position(|&bound| seconds <= bound) {
             self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
+        self.last_minute.record(Instant::now(), status, elapsed);
+    }
+
+    /// What it answered in the minute before `now`.
+    pub fn last_minute(&self, now: Instant) -> LastMinuteSummary {
+        self.last_minute.summary(now)
     }
 
     /// Requests answered.

@@ -22,21 +22,32 @@
 //!                                serving if the build fails (answered 500 with the error)
 //! GET  /metrics                  requests, errors, latency, instances per mount; the budget
 //! ```
-//! With `server.admin_token` set, every request needs `Authorization: Bearer <token>`.
+//! With `server.admin_token` set, every request needs `Authorization: Bearer <token>`
+//! (or the dashboard's login cookie, see [`super::dashboard`]). A change a
+//! browser asks for must carry the dashboard's CSRF token and come from the
+//! dashboard's own origin.
+//!
+//! `GET /` is the dashboard.
 
 use std::{
     net::SocketAddr,
     sync::{Arc, atomic::Ordering},
-    time::Instant,
+    time::{Instant, SystemTime},
 };
 
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::responses::{self, Body, Context, ControlRefusal, Refusal};
+use super::{
+    dashboard::{
+        self,
+        access::{self, Caller, Keys},
+    },
+    responses::{self, Body, Context, ControlRefusal, Refusal},
+};
 use crate::{
     api::{
         AppInfo, BudgetInfo, ChangeInfo, ConfigReloaded, DataInfo, MountChanged, MountInfo, MountList,
@@ -52,14 +63,23 @@ const MAX_CONTROL_BODY: usize = 64 << 10;
 
 /// Answers one control request from `peer`.
 pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming>) -> Response<Body> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let outcome = match &site.config.server.admin_token {
-        Some(expected) if !authorized(request.headers().get(header::AUTHORIZATION), expected.expose()) => {
-            tracing::warn!(target: "admin", %peer, method = %method, path = %path, "refused: no valid bearer token");
-            Err(ControlRefusal::Unauthorized.into())
-        }
-        _ => route(&site, &method, &path, request.into_body()).await,
+    let (parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let token = site
+        .config
+        .server
+        .admin_token
+        .as_ref()
+        .map(|token| token.expose());
+    let keys = Keys::new(token);
+    let caller = keys.caller(token, &parts.headers, SystemTime::now());
+    let outcome = match read_body(body).await {
+        Err(refusal) => Err(refusal),
+        Ok(body) => match dashboard::answer(&site, &keys, &caller, &parts, &body).await {
+            Some(page) => Ok(page),
+            None => control(&site, &keys, &caller, &parts, body, peer).await,
+        },
     };
     let response = outcome.unwrap_or_else(|refusal| {
         refusal.respond(Context {
@@ -71,11 +91,83 @@ pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming
     response
 }
 
+/// A control API request, once its caller is known to be allowed in.
+async fn control(
+    site: &Arc<Site>,
+    keys: &Keys,
+    caller: &Caller,
+    parts: &http::request::Parts,
+    body: Bytes,
+    peer: SocketAddr,
+) -> Result<Response<Body>, Refusal> {
+    let (method, path) = (&parts.method, parts.uri.path());
+    if *caller == Caller::Stranger {
+        tracing::warn!(target: "admin", %peer, method = %method, path = %path, "refused: no valid bearer token");
+        return Err(ControlRefusal::Unauthorized.into());
+    }
+    let changes = !matches!(*method, Method::GET | Method::HEAD);
+    if changes && access::needs_csrf(caller, &parts.headers) {
+        if access::cross_origin(&parts.headers) {
+            tracing::warn!(target: "admin", %peer, method = %method, path = %path, "refused: a change asked for by another site");
+            return Err(ControlRefusal::CrossSite.into());
+        }
+        let given = parts
+            .headers
+            .get(access::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                is_form(&parts.headers)
+                    .then(|| dashboard::form_field(&body, "csrf"))
+                    .flatten()
+            })
+            .unwrap_or_default();
+        if !keys.csrf_valid(caller, &given) {
+            tracing::warn!(target: "admin", %peer, method = %method, path = %path, "refused: no valid CSRF token");
+            return Err(ControlRefusal::NoCsrfToken.into());
+        }
+    }
+    let answer = route(site, method, path, body).await?;
+    // A form posted by a browser without the page's script goes back to the page.
+    if changes && is_form(&parts.headers) && accepts_html(&parts.headers) {
+        return Ok(dashboard::see_other());
+    }
+    Ok(answer)
+}
+
+/// The request's body, read whole (the control API's bodies are small).
+async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
+    Limited::new(body, MAX_CONTROL_BODY)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|e| {
+            ControlRefusal::from(ControlError::Invalid(format!(
+                "cannot read the body (at most {MAX_CONTROL_BODY} bytes): {e}"
+            )))
+            .into()
+        })
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 async fn route(
     site: &Arc<Site>,
     method: &Method,
     path: &str,
-    body: Incoming,
+    body: Bytes,
 ) -> Result<Response<Body>, Refusal> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
@@ -89,7 +181,7 @@ async fn route(
             Ok(json(&MountStatus { mount, change }))
         }
         (&Method::PUT, ["mounts", name]) => {
-            let keys = mount_keys(body).await?;
+            let keys = mount_keys(&body)?;
             site.put_mount(name, keys).await.map_err(ControlRefusal::from)?;
             let mut response = json(&MountChanged {
                 name: (*name).to_owned(),
@@ -156,18 +248,9 @@ async fn route(
 }
 
 /// A `PUT`'s body: a JSON object of the mount's keys.
-async fn mount_keys(body: Incoming) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+fn mount_keys(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
     let invalid = |why: String| Refusal::from(ControlRefusal::from(ControlError::Invalid(why)));
-    let bytes = Limited::new(body, MAX_CONTROL_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            invalid(format!(
-                "cannot read the body (at most {MAX_CONTROL_BODY} bytes): {e}"
-            ))
-        })?
-        .to_bytes();
-    match serde_json::from_slice(&bytes) {
+    match serde_json::from_slice(body) {
         Ok(serde_json::Value::Object(keys)) => Ok(keys),
         Ok(_) => Err(invalid(
             "the body must be a JSON object of the mount's keys".to_owned(),
@@ -177,7 +260,7 @@ async fn mount_keys(body: Incoming) -> Result<serde_json::Map<String, serde_json
 }
 
 /// A change not live yet as `GET /mounts/{name}` shows it.
-fn change_info(change: &MountChange) -> ChangeInfo {
+pub(super) fn change_info(change: &MountChange) -> ChangeInfo {
     let mut info = ChangeInfo {
         state: change.state().to_owned(),
         step: None,
@@ -195,7 +278,7 @@ fn change_info(change: &MountChange) -> ChangeInfo {
 }
 
 /// One mount as `GET /mounts` shows it.
-fn describe(mount: &Mount) -> MountInfo {
+pub(super) fn describe(mount: &Mount) -> MountInfo {
     MountInfo {
         name: mount.name.clone(),
         path: mount.path.clone(),
@@ -209,6 +292,7 @@ fn describe(mount: &Mount) -> MountInfo {
         .to_owned(),
         requests: mount.stats.requests(),
         errors: mount.stats.errors(),
+        last_minute: mount.stats.last_minute(Instant::now()),
         app: match &mount.target {
             MountTarget::App(app) => {
                 let current = app.current();
@@ -336,38 +420,4 @@ fn metrics(site: &Site) -> Response<Body> {
 fn json(body: &impl Serialize) -> Response<Body> {
     let value = serde_json::to_value(body).expect("the control API's shapes serialize");
     responses::json_response(StatusCode::OK, &value)
-}
-
-/// Whether the request carries the bearer token. The two are compared as
-/// SHA-256 digests, byte for byte to the end, so neither the time taken nor
-/// an early return tells how much of the token (or its length) was right.
-fn authorized(header: Option<&HeaderValue>, expected: &str) -> bool {
-    let given = header
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let digest = |token: &str| Sha256::digest(token.as_bytes());
-    let matches = digest(given.unwrap_or(""))
-        .iter()
-        .zip(digest(expected).iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0;
-    given.is_some() && matches
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens() {
-        let header = |v: &str| HeaderValue::from_str(v).unwrap();
-        assert!(authorized(Some(&header("Bearer s3cret")), "s3cret"));
-        assert!(!authorized(Some(&header("Bearer s3cre")), "s3cret"));
-        assert!(!authorized(Some(&header("Bearer s3creT")), "s3cret"));
-        assert!(!authorized(Some(&header("Bearer s3cret-and-more")), "s3cret"));
-        assert!(!authorized(Some(&header("Basic s3cret")), "s3cret"));
-        assert!(!authorized(Some(&header("Bearer ")), "s3cret"));
-        assert!(!authorized(None, "s3cret"));
-    }
 }

@@ -69,8 +69,11 @@ pub fn to_guest(
     // `Host` header, as it would over HTTP/1.1.
     let host_from_authority = (!authority.is_empty() && !parts.headers.contains_key(header::HOST))
         .then_some(("host", authority.as_bytes()));
-    let headers = parts
-        .headers
+    // The dashboard's login cookie stays with the admin listener.
+    let scrubbed = super::dashboard::access::without_session_cookie(&parts.headers);
+    let headers = scrubbed
+        .as_ref()
+        .unwrap_or(&parts.headers)
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .chain(host_from_authority);

@@ -16,12 +16,15 @@
 //! - [`marshal`]: an HTTP request into the contract's request record.
 //! - [`static_files`]: folders served through cap-std (ETag, Range, listings).
 //! - [`admin`]: the control API (mounts on/off, reload, health, metrics).
+//! - [`dashboard`]: the page on the admin listener that shows the mounts and
+//!   switches them; who may use the admin listener.
 //! - [`responses`]: every refusal is a [`responses::Refusal`], logged and
 //!   turned into a response there; guest answers are checked there too.
 
 pub mod admin;
 pub mod body_budget;
 pub mod connections;
+pub mod dashboard;
 pub mod finished;
 pub mod listeners;
 pub mod marshal;

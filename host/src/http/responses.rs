@@ -123,6 +123,12 @@ pub enum ControlRefusal {
     /// No valid bearer token (401).
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// A change a browser asked for on behalf of another site (403).
+    #[error("refused: a change asked for by another site than the dashboard")]
+    CrossSite,
+    /// A change a browser asked for without the dashboard's CSRF token (403).
+    #[error("refused: the request has no valid CSRF token (reload the dashboard)")]
+    NoCsrfToken,
     /// No such endpoint (404).
     #[error("no such endpoint: {0}")]
     NoEndpoint(String),
@@ -270,6 +276,7 @@ impl ControlRefusal {
     fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::CrossSite | Self::NoCsrfToken => StatusCode::FORBIDDEN,
             Self::NoEndpoint(_) | Self::Mount(ControlError::NoSuchMount(_)) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Mount(ControlError::NotAnApp(_) | ControlError::Busy(_)) => StatusCode::CONFLICT,

@@ -140,3 +140,8 @@ app.use(CustomRouter("/custom", {"/about": lambda req, res: "about us",
 admin = Router()
 admin.get("/where", lambda req, res: {"path": req.path, "script_name": req.script_name})
 app.use("/admin", admin)
+
+
+@app.get("/cookie-header")
+def cookie_header(req, res):
+    return {"cookie": req.headers.get("cookie")}

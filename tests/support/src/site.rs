@@ -6,13 +6,20 @@ use crate::repo;
 
 /// A site folder with a terrarium.toml whose `app` paths point into the repo.
 pub struct TestSite {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    root: PathBuf,
 }
 
 impl TestSite {
     /// `config` may say `app = "@faults"` for `tests/apps/faults`, or
     /// `app = "@@hello"` for `examples/hello/apps/hello`.
     pub fn new(config: &str) -> Self {
+        Self::named("", config)
+    }
+
+    /// [`Self::new`], in a folder called `name` (inside a temporary one),
+    /// for a test that shows the site's name.
+    pub fn named(name: &str, config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let apps = repo().join("tests/apps");
         let text = config
@@ -21,18 +28,20 @@ impl TestSite {
                 &repo().join("examples/hello/apps/hello").display().to_string(),
             )
             .replace('@', &format!("{}/", apps.display()));
-        std::fs::write(dir.path().join("terrarium.toml"), text).unwrap();
-        Self { dir }
+        let root = dir.path().join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("terrarium.toml"), text).unwrap();
+        Self { _dir: dir, root }
     }
 
     /// The site folder.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     /// Writes a file inside the site folder, creating folders as needed.
     pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(relative);
+        let path = self.root.join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, contents).unwrap();
         path
