@@ -438,6 +438,28 @@ async fn the_dashboard_in_a_real_browser() {
     wait_for(&browser, r#"tr[data-mount="docs"][data-state="enabled"]"#).await;
     assert_eq!(server.get("/docs/").await.status, 200);
 
+    // On a phone's screen: nothing wider than the screen, the buttons shown.
+    browser.set_window_size(390, 844).await.unwrap();
+    browser.refresh().await.unwrap();
+    let widths = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(widths[1].as_u64().unwrap() < 600, "a narrow window: {widths}");
+    assert!(
+        widths[0].as_u64() <= widths[1].as_u64(),
+        "the page fits a phone's width: {widths}"
+    );
+    let button = wait_for(
+        &browser,
+        r#"form[data-mount="docs"][data-action="disable"] button"#,
+    )
+    .await;
+    assert!(button.is_displayed().await.unwrap());
+
     browser.close().await.unwrap();
     server.stop().await;
 }

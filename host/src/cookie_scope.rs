@@ -12,9 +12,12 @@
 //! gets the browser's default, the request's own folder: inside the mount.
 //! On a site whose mounts serve several hosts, a `Domain` attribute is
 //! removed, so the cookie stays on the host that set it: one for a parent
-//! domain would reach every tenant's host under it.
+//! domain would reach every tenant's host under it. No app may set the
+//! dashboard's login cookie (browsers send it to every port of the host).
 
 use std::borrow::Cow;
+
+use crate::http::dashboard::access::SESSION_COOKIE;
 
 /// What becomes of one `Set-Cookie` header.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,6 +66,9 @@ impl CookieScope {
             .trim();
         if self.foreign_names.iter().any(|foreign| foreign == name) {
             return Verdict::Drop(format!("it names another mount's session cookie ({name})"));
+        }
+        if name == SESSION_COOKIE {
+            return Verdict::Drop(format!("it names the dashboard's login cookie ({name})"));
         }
         let narrow_path = match attribute(set_cookie, "path") {
             Some(path) if !self.mount_path.is_empty() && path.starts_with('/') && !self.holds(path) => {
@@ -149,6 +155,11 @@ mod tests {
             (&blog, "theme=dark; Path=/blog/", keep()),
             (&blog, "theme=dark; Path=relative", keep()),
             (&blog, "tsid_blog=mine", keep()),
+            (
+                &root,
+                "terrarium_admin=forged; Path=/",
+                Verdict::Drop("it names the dashboard's login cookie (terrarium_admin)".to_owned()),
+            ),
             (&blog, "theme=dark; Path=/", narrow("theme=dark; Path=/blog")),
             (
                 &blog,

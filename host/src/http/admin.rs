@@ -87,7 +87,14 @@ pub async fn handle(site: Arc<Site>, peer: SocketAddr, request: Request<Incoming
             request_id: "",
         })
     });
-    tracing::info!(target: "admin", method = %method, path = %path, status = response.status().as_u16());
+    let status = response.status().as_u16();
+    // The dashboard asks for its live part each second: those stay out of
+    // the log unless it is turned up.
+    if method == Method::GET && (path == "/" || path.starts_with("/dashboard/")) {
+        tracing::debug!(target: "admin", method = %method, path = %path, status);
+    } else {
+        tracing::info!(target: "admin", method = %method, path = %path, status);
+    }
     response
 }
 
