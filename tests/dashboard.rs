@@ -217,6 +217,35 @@ async fn the_login_cookie_and_csrf_token_guard_every_change() {
     assert!(minute["p50_us"].as_u64().unwrap() > 0, "{minute}");
     assert!(minute["per_second"].as_f64().unwrap() > 0.0, "{minute}");
 
+    // A mount added through the API whose build fails: the page shows its error.
+    let broken = repo().join("tests/apps/broken").display().to_string();
+    let added = admin
+        .send(
+            "PUT",
+            "/mounts/blog",
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+            serde_json::json!({"path": "/blog", "app": broken})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(added.status, 202, "{}", added.text());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while scripted_json(&admin, "/mounts/blog").await["change"]["state"] != "failed" {
+        assert!(
+            Instant::now() < deadline,
+            "the broken build did not fail within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let page = admin.get_with("/", &[("cookie", &cookie)]).await.text();
+    assert!(
+        page.contains(r#"<tr data-mount="blog" data-state="failed">"#),
+        "{page}"
+    );
+    assert!(page.contains("the new version failed to build"), "{page}");
+    assert!(page.contains("ZeroDivisionError"), "{page}");
+
     // The app never sees the admin listener's cookie, which the browser
     // sends to every port of the host.
     let seen = server

@@ -219,6 +219,19 @@ impl Site {
         self.changes.lock().unwrap().get(name).cloned()
     }
 
+    /// Every change not live yet, by mount name (sorted).
+    pub fn changes(&self) -> Vec<(String, MountChange)> {
+        let mut changes: Vec<_> = self
+            .changes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, change)| (name.clone(), change.clone()))
+            .collect();
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        changes
+    }
+
     async fn build_and_apply(self: Arc<Self>, name: String, persist: Persist, config: SiteConfig) {
         let _slot = self
             .build_slots

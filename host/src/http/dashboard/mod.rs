@@ -23,7 +23,7 @@ use http::{HeaderValue, Method, Response, StatusCode, header, request::Parts};
 
 use self::{
     access::{Caller, Keys},
-    render::Row,
+    render::{Pending, Row},
 };
 use super::{
     admin,
@@ -135,12 +135,22 @@ fn live(site: &Site, csrf: &str) -> String {
             change: change.as_ref(),
         })
         .collect();
+    let new_changes: Vec<_> = site
+        .changes()
+        .into_iter()
+        .filter(|(name, _)| table.named(name).is_none())
+        .map(|(name, change)| (name, admin::change_info(&change)))
+        .collect();
+    let pending: Vec<Pending<'_>> = new_changes
+        .iter()
+        .map(|(name, change)| Pending { name, change })
+        .collect();
     let budget = BudgetInfo {
         max_instances: site.budget().limit(),
         in_use: site.budget().in_use(),
         retired_for_room: site.budget().retired_for_room(),
     };
-    render::live(&rows, &budget, csrf)
+    render::live(&rows, &pending, &budget, csrf)
 }
 
 fn site_name(site: &Site) -> String {

@@ -89,9 +89,18 @@ fn head(title: &str) -> String {
     )
 }
 
-/// The live part: the site's summary and the table of mounts. The page's
-/// script fetches it again each second.
-pub fn live(rows: &[Row<'_>], budget: &BudgetInfo, csrf: &str) -> String {
+/// A mount added through the control API whose first version is not live
+/// yet: building, or failed to build.
+pub struct Pending<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its change.
+    pub change: &'a ChangeInfo,
+}
+
+/// The live part: the site's summary and the table of mounts (then those
+/// still on their way). The page's script fetches it again each second.
+pub fn live(rows: &[Row<'_>], pending: &[Pending<'_>], budget: &BudgetInfo, csrf: &str) -> String {
     let mut out = String::new();
     let apps = rows.iter().filter(|row| row.mount.app.is_some()).count();
     let disabled = rows.iter().filter(|row| row.mount.state != "enabled").count();
@@ -109,8 +118,22 @@ pub fn live(rows: &[Row<'_>], budget: &BudgetInfo, csrf: &str) -> String {
     for row in rows {
         draw_row(&mut out, row, csrf);
     }
+    for new in pending {
+        draw_pending(&mut out, new);
+    }
     out.push_str("</tbody>\n</table>\n");
     out
+}
+
+fn draw_pending(out: &mut String, new: &Pending<'_>) {
+    let name = escape(new.name);
+    let _ = write!(
+        out,
+        r#"<tr data-mount="{name}" data-state="{state}"><td data-label="Mount"><span class="name">{name}</span><br><span class="hosts">new mount</span></td><td data-label="State" colspan="7">"#,
+        state = escape(&new.change.state)
+    );
+    draw_change(out, new.change);
+    out.push_str("</td></tr>\n");
 }
 
 fn draw_row(out: &mut String, row: &Row<'_>, csrf: &str) {
@@ -147,18 +170,7 @@ fn draw_row(out: &mut String, row: &Row<'_>, csrf: &str) {
         state = escape(&mount.state)
     );
     if let Some(change) = row.change {
-        match (&change.step, &change.error) {
-            (_, Some(error)) => error_details(out, "the new version failed to build", error),
-            (step, None) => {
-                let seconds = change.elapsed_ms.unwrap_or(0) / 1000;
-                let _ = write!(
-                    out,
-                    r#"<br><span class="change">{}: {} ({seconds} s)</span>"#,
-                    escape(&change.state),
-                    escape(step.as_deref().unwrap_or("")),
-                );
-            }
-        }
+        draw_change(out, change);
     }
     if let Some(error) = mount.app.as_ref().and_then(|app| app.last_error.as_ref()) {
         error_details(out, "the last reload failed", error);
@@ -207,6 +219,22 @@ fn draw_row(out: &mut String, row: &Row<'_>, csrf: &str) {
         action(out, &mount.name, "reload", "Reload", false, csrf);
     }
     out.push_str("</div></td></tr>\n");
+}
+
+/// A change not live yet: its build's step, or its build's error.
+fn draw_change(out: &mut String, change: &ChangeInfo) {
+    match (&change.step, &change.error) {
+        (_, Some(error)) => error_details(out, "the new version failed to build", error),
+        (step, None) => {
+            let seconds = change.elapsed_ms.unwrap_or(0) / 1000;
+            let _ = write!(
+                out,
+                r#"<br><span class="change">{}: {} ({seconds} s)</span>"#,
+                escape(&change.state),
+                escape(step.as_deref().unwrap_or("")),
+            );
+        }
+    }
 }
 
 /// A button that posts `verb` to the control API for `mount`: a plain form,
@@ -337,6 +365,7 @@ mod tests {
                     change: None,
                 },
             ],
+            &[],
             &budget(),
             "tok",
         );
@@ -373,15 +402,30 @@ mod tests {
             elapsed_ms: Some(4_200),
             error: None,
         };
+        let failed = ChangeInfo {
+            state: "failed".to_owned(),
+            step: None,
+            elapsed_ms: None,
+            error: Some("ModuleNotFoundError: No module named 'flask'".to_owned()),
+        };
         let html = live(
             &[Row {
                 mount: &shop,
                 change: Some(&building),
             }],
+            &[Pending {
+                name: "blog",
+                change: &failed,
+            }],
             &budget(),
             "tok",
         );
         assert!(html.contains("<summary>the last reload failed</summary>"));
+        assert!(
+            html.contains(r#"<tr data-mount="blog" data-state="failed">"#),
+            "{html}"
+        );
+        assert!(html.contains("<summary>the new version failed to build</summary><pre>ModuleNotFoundError: No module named &#39;flask&#39;</pre>"));
         assert!(
             html.contains("&lt;module&gt;\nSyntaxError: &#39;x&#39; &amp; &quot;y&quot;"),
             "{html}"
