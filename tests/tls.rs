@@ -151,6 +151,16 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     );
     let missing = http2.get("x.b.test", "/nothing").await.unwrap();
     assert_eq!(missing.status, 404);
+    // Request ids (sent as HPACK literals never indexed) reach the client
+    // and differ from one response to the next on the same connection.
+    let ids: Vec<_> = [&app, &file, &missing]
+        .iter()
+        .map(|answer| answer.headers["x-request-id"].to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && !ids[0].is_empty(),
+        "{ids:?}"
+    );
     // Sessions' `secure = "auto"` sees the connection's TLS.
     let session = http2.get("x.b.test", "/s/me").await.unwrap();
     let cookie = session.headers["set-cookie"].to_str().unwrap();

@@ -75,7 +75,12 @@ pub async fn handle(
     });
     // The id the log tags the request with, for the user to quote (an
     // app's own X-Request-Id gives way to it).
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
+    // Marked sensitive: HTTP/2 then sends it as a literal never indexed,
+    // instead of inserting each new id into the HPACK table and comparing
+    // every later one against the ids already there (a unique value per
+    // response gains nothing from the table).
+    if let Ok(mut id) = HeaderValue::from_str(&request_id) {
+        id.set_sensitive(true);
         response.headers_mut().insert(X_REQUEST_ID, id);
     }
     Finished {
