@@ -26,8 +26,8 @@ pub struct MountStats {
 }
 
 impl MountStats {
-    /// Counts one answered request.
-    pub fn record(&self, status: u16, elapsed: Duration) {
+    /// Counts one request answered at `now` after `elapsed`.
+    pub fn record(&self, status: u16, elapsed: Duration, now: Instant) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if status >= 500 {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -38,7 +38,7 @@ impl MountStats {
         if let Some(bucket) = LATENCY_BUCKETS.iter().position(|&bound| seconds <= bound) {
             self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
-        self.last_minute.record(Instant::now(), status, elapsed);
+        self.last_minute.record(now, status, elapsed);
     }
 
     /// What it answered in the minute before `now`.
@@ -131,9 +131,10 @@ mod tests {
     #[test]
     fn counts_and_cumulative_buckets() {
         let stats = MountStats::default();
-        stats.record(200, Duration::from_micros(500));
-        stats.record(503, Duration::from_millis(20));
-        stats.record(200, Duration::from_secs(60));
+        let now = Instant::now();
+        stats.record(200, Duration::from_micros(500), now);
+        stats.record(503, Duration::from_millis(20), now);
+        stats.record(200, Duration::from_secs(60), now);
         assert_eq!((stats.requests(), stats.errors()), (3, 1));
         let mut out = String::new();
         stats.render("api", &mut out);

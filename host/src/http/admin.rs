@@ -217,11 +217,7 @@ async fn route(
         (_, ["config", "reload"]) => Err(ControlRefusal::MethodNotAllowed { allow: "POST" }.into()),
         (&Method::GET, ["mounts"]) => Ok(json(&MountList {
             mounts: site.mounts().in_order.iter().map(|m| describe(m)).collect(),
-            budget: BudgetInfo {
-                max_instances: site.budget().limit(),
-                in_use: site.budget().in_use(),
-                retired_for_room: site.budget().retired_for_room(),
-            },
+            budget: budget_info(site),
         })),
         (&Method::GET, ["metrics"]) => Ok(metrics(site)),
         (&Method::POST, ["mounts", name, action @ ("enable" | "disable")]) => {
@@ -263,6 +259,16 @@ fn mount_keys(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>,
             "the body must be a JSON object of the mount's keys".to_owned(),
         )),
         Err(e) => Err(invalid(format!("the body is not JSON: {e}"))),
+    }
+}
+
+/// The site's instance budget as `GET /mounts` shows it.
+pub(super) fn budget_info(site: &Site) -> BudgetInfo {
+    let budget = site.budget();
+    BudgetInfo {
+        max_instances: budget.limit(),
+        in_use: budget.in_use(),
+        retired_for_room: budget.retired_for_room(),
     }
 }
 

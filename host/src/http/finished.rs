@@ -52,9 +52,10 @@ impl Finished {
     }
 
     fn record(self, status: u16, bytes: u64) {
-        let duration = self.started.elapsed();
+        let now = Instant::now();
+        let duration = now.saturating_duration_since(self.started);
         if let Some(mount) = &self.mount {
-            mount.stats.record(status, duration);
+            mount.stats.record(status, duration, now);
         }
         self.site.access_log().record(&AccessEntry {
             mount: self.mount.as_ref().map_or("-", |m| m.name.as_str()),

@@ -13,7 +13,7 @@
 //! Builds run in parallel, as many at once as [`super::build::parallel_builds`]
 //! allows.
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Instant};
 
 use serde_json::{Map, Value};
 
@@ -219,17 +219,9 @@ impl Site {
         self.changes.lock().unwrap().get(name).cloned()
     }
 
-    /// Every change not live yet, by mount name (sorted).
-    pub fn changes(&self) -> Vec<(String, MountChange)> {
-        let mut changes: Vec<_> = self
-            .changes
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(name, change)| (name.clone(), change.clone()))
-            .collect();
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
-        changes
+    /// Every change not live yet, by mount name.
+    pub fn changes(&self) -> HashMap<String, MountChange> {
+        self.changes.lock().unwrap().clone()
     }
 
     async fn build_and_apply(self: Arc<Self>, name: String, persist: Persist, config: SiteConfig) {

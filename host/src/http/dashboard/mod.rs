@@ -16,7 +16,10 @@
 pub mod access;
 mod render;
 
-use std::time::{Duration, SystemTime};
+use std::{
+    collections::HashMap,
+    time::{Duration, SystemTime},
+};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header, request::Parts};
@@ -29,7 +32,7 @@ use super::{
     admin,
     responses::{self, Body},
 };
-use crate::{api::BudgetInfo, site::Site};
+use crate::{api::ChangeInfo, site::Site};
 
 const STYLE: &str = include_str!("dashboard.css");
 const SCRIPT: &str = include_str!("dashboard.js");
@@ -120,37 +123,29 @@ fn live(site: &Site, csrf: &str) -> String {
         .iter()
         .map(|mount| admin::describe(mount))
         .collect();
-    let changes: Vec<_> = mounts
-        .iter()
-        .map(|mount| {
-            site.change_of(&mount.name)
-                .map(|change| admin::change_info(&change))
-        })
+    // One look at the changes: those of live mounts go on their rows, the
+    // rest are mounts not live yet.
+    let mut changes: HashMap<String, ChangeInfo> = site
+        .changes()
+        .into_iter()
+        .map(|(name, change)| (name, admin::change_info(&change)))
         .collect();
+    let row_changes: Vec<_> = mounts.iter().map(|mount| changes.remove(&mount.name)).collect();
     let rows: Vec<Row<'_>> = mounts
         .iter()
-        .zip(&changes)
+        .zip(&row_changes)
         .map(|(mount, change)| Row {
             mount,
             change: change.as_ref(),
         })
         .collect();
-    let new_changes: Vec<_> = site
-        .changes()
-        .into_iter()
-        .filter(|(name, _)| table.named(name).is_none())
-        .map(|(name, change)| (name, admin::change_info(&change)))
-        .collect();
-    let pending: Vec<Pending<'_>> = new_changes
+    let mut new_mounts: Vec<_> = changes.into_iter().collect();
+    new_mounts.sort_by(|a, b| a.0.cmp(&b.0));
+    let pending: Vec<Pending<'_>> = new_mounts
         .iter()
         .map(|(name, change)| Pending { name, change })
         .collect();
-    let budget = BudgetInfo {
-        max_instances: site.budget().limit(),
-        in_use: site.budget().in_use(),
-        retired_for_room: site.budget().retired_for_room(),
-    };
-    render::live(&rows, &pending, &budget, csrf)
+    render::live(&rows, &pending, &admin::budget_info(site), csrf)
 }
 
 fn site_name(site: &Site) -> String {
