@@ -175,6 +175,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
         env: Vec::new(),
         data_in_app: None,
         build: Vec::new(),
+        snapshot: Default::default(),
     };
     let built = build_app(&source, &cache, &mut |_| {}).expect("the hello example builds");
     let compiled = sandbox.compile(&built.component).unwrap();
@@ -192,6 +193,7 @@ fn hello_template(sandbox: &Sandbox) -> AppTemplate {
                 memory_cap: 256 << 20,
                 outbound: Arc::new(OutboundAccess::new(Outbound::default()).unwrap()),
             },
+            built.start,
         )
         .unwrap()
 }

@@ -228,3 +228,138 @@ fn a_budget_that_cannot_fit_says_what_to_change() {
     );
     assert!(!stderr.contains("stack backtrace"), "{stderr}");
 }
+
+/// The app each tenant of the shared-interpreter test runs: its own
+/// `helpers` module (the same name in every app) and what it can see.
+const TENANT_APP: &str = r#"
+import os, sys
+from terrarium import App
+import helpers
+
+app = App()
+hits = 0
+
+@app.get("/")
+def index(req, res):
+    global hits
+    hits += 1
+    res.send_json({
+        "name": helpers.NAME,
+        "hits": hits,
+        "title": os.environ.get("TITLE"),
+        "files": sorted(os.listdir(".")),
+        "cwd": os.getcwd(),
+        "other_file": os.path.exists("two_only.txt"),
+    })
+"#;
+
+/// Polls `GET /mounts/{name}` until no change of it is pending.
+async fn settled(server: &Server, name: &str) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let status = server.control("GET", &format!("/mounts/{name}")).await.json();
+        if status["change"].is_null() || status["change"]["state"] == "failed" {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still building: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
+    let site = TestSite::new(
+        "[[mount]]\npath = \"/one\"\napp = \"apps/one\"\nsnapshot = \"shared\"\ninstances = 1\n\
+         env = { TITLE = \"One\" }\n\
+         [[mount]]\npath = \"/two\"\napp = \"apps/two\"\nsnapshot = \"shared\"\ninstances = 1\n\
+         env = { TITLE = \"Two\" }\n",
+    );
+    for (app, name) in [("one", "one"), ("two", "two")] {
+        site.write(&format!("apps/{app}/app.py"), TENANT_APP);
+        site.write(&format!("apps/{app}/helpers.py"), format!("NAME = {name:?}\n"));
+    }
+    site.write("apps/two/two_only.txt", "two's own\n");
+    let server = Server::start(site.path()).await;
+
+    let one = server.get("/one/").await.json();
+    let two = server.get("/two/").await.json();
+    assert_eq!(one["name"], "one", "{one}");
+    assert_eq!(one["title"], "One", "{one}");
+    // Its own files, and the bytecode its build compiled for its instances.
+    assert_eq!(
+        one["files"],
+        serde_json::json!(["__pycache__", "app.py", "helpers.py"]),
+        "{one}"
+    );
+    assert_eq!(one["other_file"], false, "{one}");
+    assert_eq!(two["name"], "two", "{two}");
+    assert_eq!(two["title"], "Two", "{two}");
+    assert_eq!(two["other_file"], true, "{two}");
+    assert_eq!(
+        one["cwd"], two["cwd"],
+        "both see their own folder at the same path"
+    );
+    // Module state lives in each app's own instance.
+    assert_eq!(server.get("/one/").await.json()["hits"], 2);
+    assert_eq!(server.get("/one/").await.json()["hits"], 3);
+    assert_eq!(server.get("/two/").await.json()["hits"], 2);
+
+    // One interpreter for both: the apps' cache entries hold their folders
+    // only, and the component they run is a layer's.
+    let mounts = server.control("GET", "/mounts").await.json();
+    let key_of =
+        |mounts: &serde_json::Value, name: &str| mount(mounts, name)["version"].as_str().unwrap().to_owned();
+    let (key_one, key_two) = (key_of(&mounts, "one"), key_of(&mounts, "two"));
+    assert_ne!(key_one, key_two);
+    let cache = terrarium_test_support::shared_cache_dir();
+    for key in [&key_one, &key_two] {
+        let entry = cache.join("apps").join(key);
+        assert!(entry.join("app/helpers.py").is_file(), "{}", entry.display());
+        assert!(!entry.join("component.wasm").exists(), "{}", entry.display());
+    }
+
+    // A change to one app rebuilds that app only: the other keeps its
+    // build and its instance (and so its count).
+    site.write("apps/one/helpers.py", "NAME = \"one, edited\"\n");
+    let reloaded = server.control("POST", "/mounts/one/reload").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    let one = server.get("/one/").await.json();
+    assert_eq!(
+        (one["name"].as_str(), one["hits"].as_u64()),
+        (Some("one, edited"), Some(1)),
+        "{one}"
+    );
+    assert_eq!(server.get("/two/").await.json()["hits"], 3);
+    let mounts = server.control("GET", "/mounts").await.json();
+    assert_ne!(key_of(&mounts, "one"), key_one);
+    assert_eq!(key_of(&mounts, "two"), key_two);
+
+    // An app that fails as it is imported is refused with its traceback,
+    // and the others keep serving.
+    let broken = Client::at(server.admin)
+        .send(
+            "PUT",
+            "/mounts/broken",
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&serde_json::json!({
+                "path": "/broken",
+                "app": terrarium_test_support::repo().join("tests/apps/broken").display().to_string(),
+                "snapshot": "shared",
+            }))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(broken.status, 202, "{}", broken.text());
+    let status = settled(&server, "broken").await;
+    let error = status["change"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("failed to start") && error.contains("ZeroDivisionError") && error.contains("app.py"),
+        "{status}"
+    );
+    assert_eq!(server.get("/broken/").await.status, 404);
+    assert_eq!(server.get("/two/").await.json()["hits"], 4);
+    server.stop().await;
+}

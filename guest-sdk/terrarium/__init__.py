@@ -24,6 +24,7 @@ Module map:
 The shims that give the sandbox's interpreter what it lacks, installed by
 the bridge before the app is imported (not for apps to use):
     _phase    -- whether the app is being built: the shims do not call the host then.
+    _import_folders -- folders on `sys.path` listed once, at build time, not in every instance.
     _oserrors -- the shims' own OSErrors, shown with their errno's name (WASI's numbers mislead).
     _hashlib  -- `hashlib.pbkdf2_hmac` and `scrypt`, computed by the host.
     _sqlite   -- `sqlite3.connect` on the VFS whose locks instances share.

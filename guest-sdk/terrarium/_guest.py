@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
+from . import _asyncio, _hashlib, _import_folders, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -33,9 +33,16 @@ from .session import DESTROY, REGENERATE, SAVE, Session
 from .streams import ClientDisconnected, PartStream, RequestBodyError, body_reader, request_body
 from .wsgi import RawRequest, start_wsgi
 
+# The folders the host shows every instance read-only, as they were built
+# (`SANDBOX_GUEST_DIRS` in python-wasi), and the app's among them.
+_READ_ONLY_FOLDERS = ("/python", "/world", "/bundled", "/0", "/1", "/2", "/3", "/4")
+_APP_FOLDER = "/2"
+
 _serve = None
 # The app's folder in the sandbox (set by `boot`): where commands run.
 _app_folder = None
+# The folders compiled to bytecode while building (the requirements').
+_precompiled = ()
 
 # How many times `boot` serves each warm-up path: enough for the interpreter
 # to specialize the code the request runs (it adapts after a few calls).
@@ -67,27 +74,9 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     exception goes on to fail the build.
     """
     global _serve, _app_folder
-    _phase.begin_build()
-    _hashlib.install(wit_kdf, HostError)
-    _sqlite.install()
-    _posix.install()
-    # Before anything makes a socket: none may be made while building (its
-    # WASI handle would be dead in every instance made from the snapshot).
-    _net.install(wit_net, HostError)
-    _tls.install(wit_tls, HostError)
-    _asyncio.install()
-    _storage.install(wit_storage.take_refusal)
-    _logging.install()
+    _prepare_interpreter(tzpath, export_runtime_to, precompile)
     if env_file:
         os.environ.update(read_env_file(env_file))
-    if tzpath:
-        import zoneinfo
-
-        zoneinfo.reset_tzpath([tzpath])
-    if export_runtime_to:
-        _export_runtime(export_runtime_to)
-    for folder in precompile:
-        _compile_folder(folder)
     if app_bytecode:
         # The app's folder is read-only; its bytecode is written through a
         # writable alias of it, which then leaves the import path.
@@ -121,6 +110,62 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
                 if hint:
                     file.write(f"{hint}\n")
         raise
+    _snapshot_taken_next(unless_under=())
+
+
+def boot_shared(export_runtime_to=None, tzpath=None, precompile=(), preload=()):
+    """Prepares an interpreter that many apps share; runs at build time.
+
+    No app is imported: each instance imports its own when the host calls
+    `Handler.start`. The modules named in `preload` (the packages of the
+    requirements this interpreter was built with) are imported first, so
+    every app that uses them starts from them already imported; one that
+    fails to import is left out, and the app that imports it sees why.
+    The other arguments are `boot`'s.
+    """
+    _prepare_interpreter(tzpath, export_runtime_to, precompile)
+    for name in preload:
+        before = set(sys.modules)
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit):
+            _forget_modules(set(sys.modules) - before)
+    # What `start_app` would otherwise do in every instance (importing
+    # `concurrent.futures.thread` alone takes milliseconds).
+    _asyncio.run_worker_threads_inline()
+    # The app's folder is only a placeholder here: each instance lists its own.
+    _snapshot_taken_next(unless_under=(_APP_FOLDER,))
+
+
+def _prepare_interpreter(tzpath, export_runtime_to, precompile):
+    """Installs the shims the sandbox needs and compiles `precompile`."""
+    global _precompiled
+    _phase.begin_build()
+    _hashlib.install(wit_kdf, HostError)
+    _sqlite.install()
+    _posix.install()
+    # Before anything makes a socket: none may be made while building (its
+    # WASI handle would be dead in every instance made from the snapshot).
+    _net.install(wit_net, HostError)
+    _tls.install(wit_tls, HostError)
+    _asyncio.install()
+    _storage.install(wit_storage.take_refusal)
+    _logging.install()
+    if tzpath:
+        import zoneinfo
+
+        zoneinfo.reset_tzpath([tzpath])
+    if export_runtime_to:
+        _export_runtime(export_runtime_to)
+    _precompiled = tuple(precompile)
+    for folder in precompile:
+        _compile_folder(folder)
+
+
+def _snapshot_taken_next(unless_under):
+    """The build is over: the shims may call the host from now on, and the
+    read-only folders (but those `unless_under`) keep their listings."""
+    _import_folders.fix_listings(_READ_ONLY_FOLDERS, unless_under)
     _phase.built()
     log._attach(wit_log.write, wit_log.Level)
     # Everything made so far (the interpreter, the app, its imports) lives as
@@ -129,6 +174,48 @@ def boot(entry, export_runtime_to=None, env_file=None, tzpath=None, precompile=(
     # snapshot heap, faulting in megabytes of copy-on-write pages.
     gc.collect()
     gc.freeze()
+
+
+def start_app(entry, folder, env, warm_up):
+    """Imports the app named by `entry` from `folder` into this instance of
+    a shared interpreter (see `boot_shared`), with `env` in `os.environ`,
+    then serves each path of `warm_up` once. Returns the interface it
+    speaks; raises `HostError` with what failed, the exception on one line
+    and then its traceback as the app's author reads it."""
+    global _serve, _app_folder
+    if _serve is not None:
+        raise HostError("the app is already started in this instance")
+    try:
+        os.environ.update(env)
+        _app_folder = folder
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        # The shared interpreter listed an empty folder at this path while
+        # it was built: have its finder list the app's. (Not
+        # `importlib.invalidate_caches()`, which imports `importlib.metadata`
+        # and much of the standard library with it: 40 ms in every instance.)
+        finder = sys.path_importer_cache.get(folder)
+        if finder is not None:
+            finder.invalidate_caches()
+        os.chdir(folder)
+        _tracebacks.configure(folder, _precompiled)
+        target = load_entry(entry)
+        serve = adapter_for(target)
+        _asyncio.run_worker_threads_inline()
+        warm_up_app(serve, warm_up, rounds=1)
+    except BaseException as error:
+        raise HostError(f"{_tracebacks.one_line(error)}\n{_tracebacks.format_exception(error)}") from None
+    # Not `gc.freeze()` as at the snapshot: what one instance's import made
+    # is a few objects, and freezing walks the heap (half a millisecond).
+    _serve = serve
+    return interface_of(target)
+
+
+def compile_app(alias, folder):
+    """Writes the bytecode of the app's modules through `alias`, a writable
+    alias of its (read-only) `folder`, for its instances to load instead of
+    compiling the source (the host runs it once, when the app is built)."""
+    _compile_folder(alias, shown_as=folder)
 
 
 class BuildCommandFailed(Exception):
@@ -441,6 +528,9 @@ class Handler(exports.Handler):
             _log_failure(f"unhandled exception in {_describe(request)}")
             return internal_error(request)
 
+    def start(self, app):
+        return start_app(app.entry, app.folder, dict(app.env), list(app.warm_up))
+
     def next_part(self):
         global _streaming
         if _streaming is None:
@@ -491,7 +581,7 @@ def run_command(args, folder=None):
     default; also where a relative script is found); returns the exit status."""
     import runpy
 
-    folder = folder or _app_folder or os.getcwd()
+    folder = folder or _app_folder or _APP_FOLDER
     os.chdir(folder)
     real_exit = os._exit
     os._exit = _exit_now

@@ -67,6 +67,10 @@ pub struct AppInfo {
     pub version: String,
     /// The interface the serving version speaks: "native", "wsgi" or "asgi".
     pub interface: String,
+    /// What its instances start from (`snapshot`): "app" (a snapshot of
+    /// its own) or "shared" (an interpreter shared with other apps).
+    #[serde(default)]
+    pub snapshot: String,
     /// The error of the last reload, when it failed.
     pub last_error: Option<String>,
     /// The names of the variables in its `env` (never their values).
@@ -234,6 +238,7 @@ mod tests {
                 retired_for_room: 0,
                 version: "abc".into(),
                 interface: "wsgi".into(),
+                snapshot: "app".into(),
                 last_error: None,
                 env: vec!["TITLE".into()],
                 data: Some(DataInfo {

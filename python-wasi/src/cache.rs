@@ -13,6 +13,10 @@
 //!                                   the app speaks (`native`, `wsgi`, `asgi`), written by the build
 //! apps/<key>/deps/                  the app's requirements, installed by pip
 //! apps/<key>/component.wasm         the pre-initialized component
+//! apps/<key>/interface              (an app on a shared interpreter) what it speaks,
+//!                                   written once an instance has started it
+//! layers/<key>/{boot,deps,app}/     a shared interpreter (see `layers`): its entry
+//! layers/<key>/component.wasm       module, its requirements, an empty app folder
 //! zoneinfo-<release>/               the IANA time zones as TZif files (`zoneinfo`)
 //! tools/                            a pip wheel, when the build machine's pip is too old
 //! ```
@@ -31,26 +35,26 @@ use sha2::{Digest, Sha256};
 use crate::{
     componentize::{self, BOOT_MODULE},
     contract::{COMPONENTIZE_PY_VERSION, WIT_SOURCE},
-    hashing, requirements, sdk, zoneinfo,
+    hashing, layers, requirements, sdk, zoneinfo,
 };
 
 /// Bump when the cache layout or the build recipe changes.
-const FORMAT_VERSION: &str = "terrarium-build-5";
+pub(crate) const FORMAT_VERSION: &str = "terrarium-build-5";
 
 /// Where, inside the build sandbox, the first build copies the runtime folders.
-const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
+pub(crate) const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";
 /// Where the app's requirements are seen by the guest (the fourth `python_path` entry).
-const DEPS_GUEST_DIR: &str = "/3";
+pub(crate) const DEPS_GUEST_DIR: &str = "/3";
 /// Where the time zone database is seen by the guest (the fifth entry).
-const ZONEINFO_GUEST_DIR: &str = "/4";
+pub(crate) const ZONEINFO_GUEST_DIR: &str = "/4";
 /// Where the app folder is seen by the guest (the third entry).
 pub const APP_GUEST_DIR: &str = "/2";
 /// A writable alias of the app folder while building only (the sixth
 /// entry), through which its bytecode is written.
-const APP_BYTECODE_ALIAS: &str = "/5";
+pub const APP_BYTECODE_ALIAS: &str = "/5";
 /// The copy of the app folder in a cache entry: what was hashed, built and
 /// is served.
-const APP_COPY_DIR: &str = "app";
+pub(crate) const APP_COPY_DIR: &str = "app";
 /// Every folder the sandbox itself shows the guest, by its top-level path:
 /// nothing else may be mounted at or below them.
 pub const SANDBOX_GUEST_DIRS: &[&str] = &[
@@ -63,13 +67,13 @@ pub const SANDBOX_GUEST_DIRS: &[&str] = &[
     DEPS_GUEST_DIR,
     ZONEINFO_GUEST_DIR,
 ];
-const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
+pub(crate) const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 /// The file, in the boot folder while building only, that hands the app's
 /// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
 const ENV_FILE: &str = "_terrarium_env";
 /// The file, in the boot folder, where the build writes the interface the
 /// app speaks.
-const INTERFACE_FILE: &str = "interface";
+pub(crate) const INTERFACE_FILE: &str = "interface";
 /// Where the boot writes what failed, when the app did.
 const FAILURE_FILE: &str = "failure";
 
@@ -99,6 +103,34 @@ pub struct AppSource {
     /// with the app's folder writable: what they write there becomes part
     /// of the app's files, read-only from then on.
     pub build: Vec<String>,
+    /// Whether the app is imported into a snapshot of its own, or into each
+    /// instance of an interpreter shared with other apps.
+    pub snapshot: Snapshot,
+}
+
+/// How the state an app's instances start from is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshot {
+    /// The app is imported (and warmed up) while it is built, into a
+    /// component of its own: instances start with it imported.
+    #[default]
+    App,
+    /// The app's instances come from an interpreter shared by every app
+    /// with the same requirements (see [`crate::layers`]); each instance
+    /// imports the app when it starts.
+    Shared,
+}
+
+/// What an instance of a shared interpreter is given to start its app
+/// (the contract's `app-start`, but for the environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppStart {
+    /// "module:attribute", found in `folder`.
+    pub entry: String,
+    /// The app's folder, as the guest sees it.
+    pub folder: String,
+    /// Paths served once each after the import.
+    pub warm_up: Vec<String>,
 }
 
 /// A step of a build, reported as it starts.
@@ -135,8 +167,11 @@ pub struct BuiltApp {
     pub mounts: Vec<GuestMount>,
     /// Whether this call built the component (false: it came from the cache).
     pub built: bool,
-    /// The interface the app speaks, as the build found it.
-    pub interface: AppInterface,
+    /// The interface the app speaks, as the build found it; none for an app
+    /// on a shared interpreter not yet started (see [`crate::layers::record_interface`]).
+    pub interface: Option<AppInterface>,
+    /// For an app on a shared interpreter: what each instance is to start.
+    pub start: Option<AppStart>,
 }
 
 /// The interface through which an app is served, found by the build from
@@ -161,22 +196,30 @@ impl AppInterface {
         }
     }
 
-    /// The interface named in the boot folder `boot_dir` of a build.
-    fn read_from(boot_dir: &Path) -> Result<Self, BuildError> {
-        let path = boot_dir.join(INTERFACE_FILE);
+    /// The interface named by its name (`native`, `wsgi`, `asgi`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "native" => Some(Self::Native),
+            "wsgi" => Some(Self::Wsgi),
+            "asgi" => Some(Self::Asgi),
+            _ => None,
+        }
+    }
+
+    /// The interface named in the file `INTERFACE_FILE` of `dir`.
+    pub(crate) fn read_from(dir: &Path) -> Result<Self, BuildError> {
+        let path = dir.join(INTERFACE_FILE);
         let text = fs::read_to_string(&path).map_err(|source| BuildError::Cache {
             path: path.clone(),
             source,
         })?;
-        match text.trim() {
-            "native" => Ok(Self::Native),
-            "wsgi" => Ok(Self::Wsgi),
-            "asgi" => Ok(Self::Asgi),
-            other => Err(BuildError::Cache {
-                path,
-                source: io::Error::new(io::ErrorKind::InvalidData, format!("unknown interface {other:?}")),
-            }),
-        }
+        Self::from_name(text.trim()).ok_or_else(|| BuildError::Cache {
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unknown interface {:?}", text.trim()),
+            ),
+            path,
+        })
     }
 }
 
@@ -251,7 +294,7 @@ impl BuildCache {
         &self.root
     }
 
-    fn runtime_dir(&self) -> PathBuf {
+    pub(crate) fn runtime_dir(&self) -> PathBuf {
         let mut hasher = Sha256::new();
         hasher.update(FORMAT_VERSION);
         hasher.update(COMPONENTIZE_PY_VERSION);
@@ -260,7 +303,7 @@ impl BuildCache {
     }
 
     /// Writes `contents` into a fresh `name-<hash>` folder once, atomically.
-    fn ensure_dir(
+    pub(crate) fn ensure_dir(
         &self,
         name: &str,
         write: impl FnOnce(&Path) -> io::Result<()>,
@@ -283,15 +326,15 @@ impl BuildCache {
         Ok(dir)
     }
 
-    fn sdk_dir(&self) -> Result<PathBuf, BuildError> {
+    pub(crate) fn sdk_dir(&self) -> Result<PathBuf, BuildError> {
         self.ensure_dir(&format!("sdk-{}", &sdk::digest()[..16]), sdk::write_to)
     }
 
-    fn zoneinfo_dir(&self) -> Result<PathBuf, BuildError> {
+    pub(crate) fn zoneinfo_dir(&self) -> Result<PathBuf, BuildError> {
         self.ensure_dir(&format!("zoneinfo-{}", zoneinfo::version()), zoneinfo::write_to)
     }
 
-    fn wit_dir(&self) -> Result<PathBuf, BuildError> {
+    pub(crate) fn wit_dir(&self) -> Result<PathBuf, BuildError> {
         let digest = hashing::hex(&Sha256::digest(WIT_SOURCE));
         self.ensure_dir(&format!("wit-{}", &digest[..16]), |dir| {
             fs::write(dir.join("terrarium.wit"), WIT_SOURCE)
@@ -299,12 +342,12 @@ impl BuildCache {
     }
 }
 
-fn short(digest: &[u8]) -> String {
+pub(crate) fn short(digest: &[u8]) -> String {
     hashing::hex(&digest[..8])
 }
 
 /// Renames `from` to `to`; when another process won the race, keeps theirs.
-fn publish(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn publish(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
         Err(_) if to.is_dir() => Ok(()),
@@ -354,11 +397,25 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
     Ok(hashing::hex(&hasher.finalize()[..20]))
 }
 
-/// Builds `source` into a component, or finds it in `cache`.
+/// Builds `source` into a component, or finds it in `cache`; for an app on
+/// a shared interpreter, builds (or finds) that interpreter, and keeps a
+/// copy of the app's folder.
 ///
 /// `progress` hears each step as it starts. Blocks for as long as the build
 /// takes (seconds); call it from a blocking thread, not an async task.
 pub fn build_app(
+    source: &AppSource,
+    cache: &BuildCache,
+    progress: &mut dyn FnMut(BuildStep),
+) -> Result<BuiltApp, BuildError> {
+    match source.snapshot {
+        Snapshot::App => build_own_snapshot(source, cache, progress),
+        Snapshot::Shared => layers::build_on_shared(source, cache, progress),
+    }
+}
+
+/// Builds `source` into a component of its own, the app imported in its snapshot.
+fn build_own_snapshot(
     source: &AppSource,
     cache: &BuildCache,
     progress: &mut dyn FnMut(BuildStep),
@@ -383,7 +440,8 @@ pub fn build_app(
             component,
             mounts,
             built: false,
-            interface: AppInterface::read_from(&entry_dir.join("boot"))?,
+            interface: Some(AppInterface::read_from(&entry_dir.join("boot"))?),
+            start: None,
         });
     }
 
@@ -489,12 +547,13 @@ pub fn build_app(
         component,
         mounts,
         built: true,
-        interface,
+        interface: Some(interface),
+        start: None,
     })
 }
 
 /// Makes `dir` readable by its owner only (Unix; elsewhere nothing to do).
-fn private_to_owner(dir: &Path) -> io::Result<()> {
+pub(crate) fn private_to_owner(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -507,7 +566,7 @@ fn private_to_owner(dir: &Path) -> io::Result<()> {
 
 /// The read-only folders an instance sees, at the guest paths the build used
 /// (componentize-py mounts `python_path` entries as `/0`, `/1`, …).
-fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, zoneinfo: &Path) -> Vec<GuestMount> {
+pub(crate) fn guest_mounts(runtime: &Path, entry: &Path, sdk: &Path, zoneinfo: &Path) -> Vec<GuestMount> {
     let mount = |guest: &str, host: PathBuf| GuestMount {
         guest: guest.to_owned(),
         host,
@@ -537,6 +596,7 @@ mod tests {
             env: Vec::new(),
             data_in_app: None,
             build: Vec::new(),
+            snapshot: Snapshot::App,
         }
     }
 

@@ -14,6 +14,7 @@
 //! - [`componentize`]: runs componentize-py, pre-initializing the app.
 //! - [`build_sandbox`]: what the app sees while it is built (its folder read-only).
 //! - [`cache`]: the on-disk cache of built apps, and [`build_app`], which ties it all together.
+//! - [`layers`]: interpreters shared by apps (`snapshot = "shared"`), one per set of requirements.
 //!
 //! Compiling the component to native code is the host's job (it owns the
 //! wasmtime `Engine`); this crate stops at the `.wasm` component.
@@ -23,11 +24,12 @@ pub mod cache;
 pub mod componentize;
 pub mod contract;
 pub mod hashing;
+pub mod layers;
 pub mod requirements;
 pub mod sdk;
 pub mod zoneinfo;
 
 pub use cache::{
-    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildError, BuildStep, BuiltApp, GuestMount,
-    SANDBOX_GUEST_DIRS, build_app,
+    APP_BYTECODE_ALIAS, APP_GUEST_DIR, AppInterface, AppSource, AppStart, BuildCache, BuildError, BuildStep,
+    BuiltApp, GuestMount, SANDBOX_GUEST_DIRS, Snapshot, build_app,
 };

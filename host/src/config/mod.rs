@@ -63,6 +63,7 @@
 //! timeout = "30s"               # deadline per request (504 after it); streaming: per gap
 //! stream_timeout = "1h"         # the longest a streamed response (or body) may last in all
 //! warm_up = ["/", "/items?page=1"]  # GET these at build time, before the snapshot
+//! snapshot = "app"              # or "shared": an interpreter shared by apps, the app imported per instance
 //! max_body = "10MiB"            # largest request body (413 beyond it)
 //! buffer_body = "1MiB"          # bodies up to this are read whole before the app is called
 //! enabled = true                # false: start switched off (503)
@@ -98,7 +99,7 @@ pub use env::AppEnv;
 pub use mount::{
     AppSettings, DEFAULT_BUFFER_BODY, DEFAULT_ENTRY, DEFAULT_IDLE, DEFAULT_INSTANCES, DEFAULT_MAX_BODY,
     DEFAULT_MEMORY, DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT, Entry, Isolation, MAX_INSTANCES, MAX_MEMORY,
-    MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath, StaticSettings,
+    MAX_WARM_UP_PATHS, MIN_MEMORY, MountConfig, MountKind, MountPath, Snapshot, StaticSettings,
 };
 pub use outbound::{Destination, HostPattern, Outbound};
 pub use secret::Secret;

@@ -125,6 +125,10 @@ pub struct AppSettings {
     /// `python` would run its words, with the app's folder writable: what
     /// they write becomes part of the app's (read-only) files.
     pub build: Vec<String>,
+    /// `snapshot = "app"`: the app imported into a snapshot of its own, or
+    /// (`"shared"`) into each instance of an interpreter shared with the
+    /// other apps of the same requirements.
+    pub snapshot: Snapshot,
     /// `env = { NAME = "value" }`: what the app finds in `os.environ`.
     pub env: AppEnv,
     /// `log_level = "info"`: the least severe of its log records kept
@@ -157,6 +161,28 @@ impl MountConfig {
             MountKind::App(app) => Some(app),
             MountKind::Static(_) => None,
         }
+    }
+}
+
+/// What an app's instances start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Snapshot {
+    /// A snapshot of its own, taken with the app imported and warmed up:
+    /// the fastest start, and a whole interpreter per app.
+    #[default]
+    App,
+    /// An interpreter shared with every app of the same requirements; each
+    /// instance imports the app as it starts.
+    Shared,
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Snapshot::App => "app",
+            Snapshot::Shared => "shared",
+        })
     }
 }
 
@@ -505,6 +531,7 @@ pub(super) struct RawMount {
     stream_timeout: Option<StreamTimeout>,
     warm_up: Option<WarmUp>,
     build: Option<BuildCommands>,
+    snapshot: Option<Snapshot>,
     env: Option<AppEnv>,
     data: Option<PathBuf>,
     data_at: Option<DataAtPath>,
@@ -654,6 +681,15 @@ impl RawMount {
                 key.of("min_instances")
             ));
         }
+        let snapshot = self.snapshot.unwrap_or_default();
+        if snapshot == Snapshot::Shared && self.build.as_ref().is_some_and(|commands| !commands.0.is_empty())
+        {
+            return Err(format!(
+                "{}: build commands need the app's own snapshot (snapshot = \"app\"): \
+                 what they write is built into it",
+                key.of("build")
+            ));
+        }
         Ok(AppSettings {
             folder,
             entry: self
@@ -674,6 +710,7 @@ impl RawMount {
             share_cookies: self.share_cookies.unwrap_or(false),
             warm_up: self.warm_up.clone().map(|paths| paths.0).unwrap_or_default(),
             build: self.build.clone().map(|commands| commands.0).unwrap_or_default(),
+            snapshot,
             env: self.env.clone().unwrap_or_default(),
             log_level: self.log_level.unwrap_or(server.log_level),
             log_rate: self.log_rate.unwrap_or(server.log_rate),
@@ -713,6 +750,7 @@ impl RawMount {
             ("stream_timeout", self.stream_timeout.is_some()),
             ("warm_up", self.warm_up.is_some()),
             ("build", self.build.is_some()),
+            ("snapshot", self.snapshot.is_some()),
             ("env", self.env.is_some()),
             ("sessions", self.sessions.is_some()),
             ("share_cookies", self.share_cookies.is_some()),

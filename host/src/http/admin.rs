@@ -323,6 +323,7 @@ pub(super) fn describe(mount: &Mount) -> MountInfo {
                     retired_for_room: pool.retired_for_room,
                     version: current.key.clone(),
                     interface: current.interface.as_str().to_owned(),
+                    snapshot: app.settings.snapshot.to_string(),
                     last_error: app.last_error(),
                     env: app.settings.env.names().map(str::to_owned).collect(),
                     data: app.grants.data.as_ref().map(|data| DataInfo {

@@ -357,7 +357,8 @@ fn guest_failure_status(error: &GuestError) -> StatusCode {
         | GuestError::StackOverflow
         | GuestError::Crashed(_)
         | GuestError::BadResponse(_)
-        | GuestError::Instantiate(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        | GuestError::Instantiate(_)
+        | GuestError::StartFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -662,6 +663,7 @@ mod tests {
             (GuestError::Crashed("x".into()), 500),
             (GuestError::BadResponse("x".into()), 500),
             (GuestError::Instantiate("x".into()), 500),
+            (GuestError::StartFailed("x".into()), 500),
         ];
         for (error, status) in cases {
             let response = Refusal::Guest(error).into_response();

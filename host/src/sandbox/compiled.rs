@@ -8,6 +8,7 @@ use std::{
     collections::HashMap,
     fs,
     hash::{DefaultHasher, Hash, Hasher},
+    io::Write,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, Weak},
 };
@@ -38,9 +39,13 @@ pub fn load_or_compile(engine: &Engine, component: &Path) -> Result<(Component, 
     let native = engine
         .precompile_component(&wasm)
         .map_err(|e| format!("cannot compile {}: {e:?}", component.display()))?;
-    let tmp = compiled.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, native)
-        .and_then(|()| fs::rename(&tmp, &compiled))
+    let folder = compiled.parent().unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(folder)
+        .and_then(|mut tmp| {
+            tmp.write_all(&native)?;
+            tmp.persist(&compiled).map_err(|e| e.error)?;
+            Ok(())
+        })
         .map_err(|e| format!("cannot write {}: {e}", compiled.display()))?;
     let loaded = load(engine, &compiled).map_err(|e| format!("cannot load {}: {e:?}", compiled.display()))?;
     Ok((loaded, true))
@@ -50,20 +55,32 @@ pub fn load_or_compile(engine: &Engine, component: &Path) -> Result<(Component, 
 #[derive(Default)]
 pub struct SharedComponents {
     loaded: Mutex<HashMap<PathBuf, Weak<Component>>>,
+    /// Held while a component file is loaded or compiled, so that apps of
+    /// the same component (apps on one shared interpreter) wait for one
+    /// compile rather than each running their own.
+    loading: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
 }
 
 impl SharedComponents {
     /// The loaded `component`: the copy already in use, or [`load_or_compile`]'s.
     /// Returns it and whether it had to be compiled.
     pub fn load(&self, engine: &Engine, component: &Path) -> Result<(Arc<Component>, bool), String> {
-        {
-            let mut loaded = self.loaded.lock().unwrap();
-            loaded.retain(|_, used| used.strong_count() > 0);
-            if let Some(shared) = loaded.get(component).and_then(Weak::upgrade) {
-                return Ok((shared, false));
-            }
+        if let Some(shared) = self.in_use(component) {
+            return Ok((shared, false));
         }
-        // Not under the lock: compiling takes seconds and other apps may load meanwhile.
+        // Not under the map's lock: compiling takes seconds and other apps
+        // may load other components meanwhile.
+        let loading = self
+            .loading
+            .lock()
+            .unwrap()
+            .entry(component.to_owned())
+            .or_default()
+            .clone();
+        let _only_one = loading.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = self.in_use(component) {
+            return Ok((shared, false));
+        }
         let (fresh, compiled) = load_or_compile(engine, component)?;
         let fresh = Arc::new(fresh);
         self.loaded
@@ -71,6 +88,15 @@ impl SharedComponents {
             .unwrap()
             .insert(component.to_owned(), Arc::downgrade(&fresh));
         Ok((fresh, compiled))
+    }
+}
+
+impl SharedComponents {
+    /// The copy of `component` in use, if any.
+    fn in_use(&self, component: &Path) -> Option<Arc<Component>> {
+        let mut loaded = self.loaded.lock().unwrap();
+        loaded.retain(|_, used| used.strong_count() > 0);
+        loaded.get(component).and_then(Weak::upgrade)
     }
 }
 

@@ -12,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use terrarium_python_wasi::AppStart;
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
     component::Component,
@@ -56,6 +57,7 @@ pub struct Sandbox {
 
 /// An app's component compiled to native code and loaded, ready to become
 /// a template ([`Sandbox::template`]).
+#[derive(Clone)]
 pub struct Compiled {
     component: Arc<Component>,
     compiled_now: bool,
@@ -156,8 +158,15 @@ impl Sandbox {
     /// Links a compiled app against WASI and the contract: the template its
     /// instances come from, each with what `grants` gives it. Fails when the
     /// component does not fit the contract.
-    pub fn template(&self, name: &str, compiled: Compiled, grants: Grants) -> Result<AppTemplate, String> {
-        AppTemplate::new(&self.engine, name, compiled.component, grants)
+    /// An app on a shared interpreter has `start`: each instance imports it.
+    pub fn template(
+        &self,
+        name: &str,
+        compiled: Compiled,
+        grants: Grants,
+        start: Option<AppStart>,
+    ) -> Result<AppTemplate, String> {
+        AppTemplate::new(&self.engine, name, compiled.component, grants, start)
             .map_err(|e| format!("the component does not fit the host: {e:?}"))
     }
 }

@@ -35,4 +35,8 @@ pub enum GuestError {
     /// A new instance could not be created.
     #[error("could not start an instance: {0}")]
     Instantiate(String),
+    /// A new instance of a shared interpreter could not import its app:
+    /// the exception on one line, then its traceback.
+    #[error("the app failed to start: {0}")]
+    StartFailed(String),
 }

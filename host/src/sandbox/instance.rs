@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use terrarium_python_wasi::GuestMount;
+use terrarium_python_wasi::{AppStart, GuestMount};
 
 use crate::masking::Masker;
 use wasmtime::{
@@ -27,7 +27,7 @@ use wasmtime_wasi::{
 };
 
 use super::{
-    App, AppPre,
+    App, AppPre, StartRecord,
     budget::Seat,
     deadline::CallDeadline,
     error::GuestError,
@@ -111,6 +111,8 @@ pub struct AppTemplate {
     _component: Arc<Component>,
     pre: AppPre<GuestState>,
     grants: Grants,
+    /// For an app on a shared interpreter: what each instance imports as it starts.
+    start: Option<AppStart>,
     live: Arc<AtomicUsize>,
 }
 
@@ -225,6 +227,7 @@ impl AppTemplate {
         name: &str,
         component: Arc<Component>,
         grants: Grants,
+        start: Option<AppStart>,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::<GuestState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -240,6 +243,7 @@ impl AppTemplate {
             _component: component,
             pre,
             grants,
+            start,
             live: Arc::new(AtomicUsize::new(0)),
         })
     }
@@ -333,15 +337,45 @@ impl AppTemplate {
             .instantiate_async(&mut store)
             .await
             .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
+        let interface = match &self.start {
+            Some(start) => Some(self.start_app(&mut store, &bindings, start).await?),
+            None => None,
+        };
         let limiter = &mut store.data_mut().limiter;
         limiter.at_start = limiter.largest;
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok(Instance {
             store,
             bindings,
+            interface,
             _live: LiveGuard(self.live.clone()),
             _seat: seat,
         })
+    }
+}
+
+impl AppTemplate {
+    /// Imports the app into a fresh instance of a shared interpreter, within
+    /// what is left of the instantiation's deadline. Returns the interface
+    /// it speaks.
+    async fn start_app(
+        &self,
+        store: &mut Store<GuestState>,
+        bindings: &App,
+        start: &AppStart,
+    ) -> Result<String, GuestError> {
+        let app = StartRecord {
+            entry: start.entry.clone(),
+            folder: start.folder.clone(),
+            env: self.grants.env.clone(),
+            warm_up: start.warm_up.clone(),
+        };
+        let started = bindings
+            .terrarium_app_handler()
+            .call_start(&mut *store, &app)
+            .await
+            .map_err(|error| classify(error, store.data(), INSTANTIATE_TIMEOUT))?;
+        started.map_err(|report| GuestError::StartFailed(self.grants.masker.mask(&report).into_owned()))
     }
 }
 
@@ -353,6 +387,8 @@ fn cannot_open(host: &std::path::Path, guest: &str, error: impl std::fmt::Displa
 pub struct Instance {
     store: Store<GuestState>,
     bindings: App,
+    /// The interface its app said it speaks, when it imported it as it started.
+    interface: Option<String>,
     _live: LiveGuard,
     /// Last: given back once the store (and its engine slot) is freed.
     _seat: Seat,
@@ -368,6 +404,12 @@ impl Drop for LiveGuard {
 }
 
 impl Instance {
+    /// The interface (`native`, `wsgi`, `asgi`) its app said it speaks when
+    /// this instance imported it (an app on a shared interpreter only).
+    pub fn started_interface(&self) -> Option<&str> {
+        self.interface.as_deref()
+    }
+
     /// Whether its memory has grown through 3/4 of the room its cap left
     /// it at start: time to retire it between requests rather than let a
     /// later request fail at the cap.

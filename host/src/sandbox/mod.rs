@@ -73,4 +73,4 @@ mod bindings {
     });
 }
 
-use bindings::{App, AppPre, terrarium};
+use bindings::{App, AppPre, exports::terrarium::app::handler::AppStart as StartRecord, terrarium};

@@ -14,22 +14,23 @@ use std::{
 };
 
 use terrarium_python_wasi::{
-    APP_GUEST_DIR, AppInterface, AppSource, BuildCache, BuildStep, BuiltApp, GuestMount, build_app,
+    APP_BYTECODE_ALIAS, APP_GUEST_DIR, AppInterface, AppSource, AppStart, BuildCache, BuildStep, BuiltApp,
+    GuestMount, Snapshot, build_app, layers,
 };
 
 use crate::{
     config::{
-        AppSettings, ConfigError, DataAt, Isolation, MemoryResetSetting, MountConfig, SiteConfig,
+        self, AppSettings, ConfigError, DataAt, Isolation, MemoryResetSetting, MountConfig, SiteConfig,
         storage::TMP_AT,
     },
     heap,
     sandbox::{
-        AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, LogLimit, MemoryReset,
+        AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, GuestError, LogLimit, MemoryReset,
         PoolSettings, Sandbox, Stdio, TmpGrant,
         budget::{self, BudgetSource},
         engine,
         net::OutboundAccess,
-        writable::{DiskQuota, lock_dirs},
+        writable::{DiskQuota, lock_dirs, quota::usage_of},
     },
 };
 
@@ -386,6 +387,8 @@ pub(super) fn sandbox_for(config: &SiteConfig) -> Result<Sandbox, StartError> {
 struct CompiledApp {
     built: BuiltApp,
     compiled: Compiled,
+    /// The interface the app speaks.
+    interface: AppInterface,
     /// Neither the build nor the native compile had to run.
     from_cache: bool,
 }
@@ -403,6 +406,10 @@ fn app_source(name: &str, app: &AppSettings) -> AppSource {
             DataAt::Sandbox(_) => None,
         }),
         build: app.build.clone(),
+        snapshot: match app.snapshot {
+            config::Snapshot::App => Snapshot::App,
+            config::Snapshot::Shared => Snapshot::Shared,
+        },
     }
 }
 
@@ -433,20 +440,135 @@ fn build_and_compile(
     if !from_cache {
         heap::release_freed_memory();
     }
+    let interface = match built.interface {
+        Some(interface) => interface,
+        None => first_start(sandbox, cache, name, app, &built, &compiled)?,
+    };
     Ok(CompiledApp {
         built,
         compiled,
+        interface,
         from_cache,
     })
 }
 
+/// Readies the app of `built`, on a shared interpreter, once: compiles its
+/// bytecode into its cache entry (see [`compile_bytecode`]), then starts it
+/// in one instance with its mount's grants: the build's check that it
+/// imports, and how it learns the interface the app speaks (noted in the
+/// cache for next time).
+fn first_start(
+    sandbox: &Sandbox,
+    cache: &BuildCache,
+    name: &str,
+    app: &AppSettings,
+    built: &BuiltApp,
+    compiled: &Compiled,
+) -> Result<AppInterface, StartError> {
+    let kept = open_mount_grants(name, app, StaleLocks::Keep)?;
+    if let Err(error) = compile_bytecode(sandbox, name, app, built, compiled, &kept) {
+        tracing::warn!(
+            app = name,
+            "the app's modules will be compiled in each instance: {error}"
+        );
+    }
+    let template = template_for(
+        sandbox,
+        name,
+        app,
+        (built.mounts.clone(), built.start.clone()),
+        compiled.clone(),
+        &kept,
+        &[],
+    )?;
+    let said = wait_for(async {
+        let seat = sandbox.budget().seat(app.timeout.0).await?;
+        let instance = template.instantiate(seat).await?;
+        Ok(instance.started_interface().unwrap_or_default().to_owned())
+    })
+    .map_err(|error| match error {
+        GuestError::StartFailed(report) => {
+            StartError::Build(format!("app `{name}` failed to start:\n{report}"))
+        }
+        other => StartError::mount(name, other.to_string()),
+    })?;
+    let interface = AppInterface::from_name(&said)
+        .ok_or_else(|| StartError::mount(name, format!("the app said it speaks {said:?}")))?;
+    if let Err(error) = layers::record_interface(cache, built, interface) {
+        tracing::warn!(
+            app = name,
+            "cannot note the app's interface in the build cache: {error}"
+        );
+    }
+    Ok(interface)
+}
+
+/// Compiles the modules of an app on a shared interpreter to bytecode, in
+/// its cache entry: an instance (without the app imported) with the entry's
+/// copy of the app folder writable at [`APP_BYTECODE_ALIAS`] runs
+/// `_guest.compile_app`. Its instances then load bytecode rather than
+/// compile the source each time.
+fn compile_bytecode(
+    sandbox: &Sandbox,
+    name: &str,
+    app: &AppSettings,
+    built: &BuiltApp,
+    compiled: &Compiled,
+    kept: &MountGrants,
+) -> Result<(), String> {
+    const ROOM_FOR_BYTECODE: u64 = 256 << 20;
+    let app_copy = built
+        .mounts
+        .iter()
+        .find(|mount| mount.guest == APP_GUEST_DIR)
+        .map(|mount| mount.host.clone())
+        .ok_or("the build shows no app folder")?;
+    let quota = usage_of(&app_copy)
+        .and_then(|used| DiskQuota::measure(&app_copy, used + ROOM_FOR_BYTECODE))
+        .map_err(|e| format!("cannot measure {}: {e}", app_copy.display()))?;
+    let writable_copy = MountGrants {
+        data: Some(DataGrant {
+            host: app_copy,
+            guest: APP_BYTECODE_ALIAS.to_owned(),
+            quota: Arc::new(quota),
+        }),
+        ..kept.clone()
+    };
+    let template = template_for(
+        sandbox,
+        name,
+        app,
+        (built.mounts.clone(), None),
+        compiled.clone(),
+        &writable_copy,
+        &[],
+    )
+    .map_err(|e| e.to_string())?;
+    let command = format!(
+        "from terrarium import _guest; _guest.compile_app({APP_BYTECODE_ALIAS:?}, {APP_GUEST_DIR:?})"
+    );
+    let status = wait_for(async {
+        let seat = sandbox.budget().seat(app.timeout.0).await?;
+        template
+            .instantiate(seat)
+            .await?
+            .run_command(&["-c".to_owned(), command])
+            .await
+    })
+    .map_err(|e| e.to_string())?;
+    match status {
+        0 => Ok(()),
+        other => Err(format!("compiling its modules ended with status {other}")),
+    }
+}
+
 /// Links a built app into the template its instances come from, with what
-/// its mount grants.
+/// its mount grants: `mounts` and `start` are its build's.
 fn template_for(
     sandbox: &Sandbox,
     name: &str,
     app: &AppSettings,
-    mounts: Vec<GuestMount>,
+    (mounts, start): (Vec<GuestMount>, Option<AppStart>),
     compiled: Compiled,
     kept: &MountGrants,
     extra_env: &[(String, String)],
@@ -469,7 +591,7 @@ fn template_for(
         outbound: kept.outbound.clone(),
     };
     sandbox
-        .template(name, compiled, grants)
+        .template(name, compiled, grants, start)
         .map_err(|message| StartError::mount(name, message))
 }
 
@@ -522,7 +644,15 @@ pub fn exec(
     .map_err(StartError::Engine)?;
     let CompiledApp { built, compiled, .. } = build_and_compile(&sandbox, cache, mount, app, progress)?;
     let kept = open_mount_grants(mount, app, StaleLocks::Keep)?;
-    let template = template_for(&sandbox, mount, app, built.mounts, compiled, &kept, extra_env)?;
+    let template = template_for(
+        &sandbox,
+        mount,
+        app,
+        (built.mounts, built.start),
+        compiled,
+        &kept,
+        extra_env,
+    )?;
     wait_for(async {
         let seat = sandbox
             .budget()
@@ -553,9 +683,18 @@ pub(super) fn prepare_app(
     let CompiledApp {
         built,
         compiled,
+        interface,
         from_cache,
     } = build_and_compile(sandbox, cache, name, app, progress)?;
-    let template = template_for(sandbox, name, app, built.mounts, compiled, kept, &[])?;
+    let template = template_for(
+        sandbox,
+        name,
+        app,
+        (built.mounts, built.start),
+        compiled,
+        kept,
+        &[],
+    )?;
     let pool = AppPool::new(
         Arc::new(template),
         PoolSettings {
@@ -574,11 +713,11 @@ pub(super) fn prepare_app(
         app: name,
         from_cache,
         elapsed: started.elapsed(),
-        interface: built.interface,
+        interface,
     });
     Ok(AppVersion {
         key: built.key,
-        interface: built.interface,
+        interface,
         pool,
     })
 }
@@ -655,7 +794,7 @@ pub(super) fn build_in_parallel(
                             app: name,
                             from_cache: compiled.from_cache,
                             elapsed: started.elapsed(),
-                            interface: compiled.built.interface,
+                            interface: compiled.interface,
                         }
                     });
                     if event.is_err() {

@@ -159,6 +159,9 @@ fn draw_row(out: &mut String, row: &Row<'_>, csrf: &str) {
         );
     }
     let kind = match &mount.app {
+        Some(app) if app.snapshot == "shared" => {
+            format!("app · {} · {} · shared interpreter", app.interface, app.isolation)
+        }
         Some(app) => format!("app · {} · {}", app.interface, app.isolation),
         None => "static files".to_owned(),
     };
@@ -333,6 +336,7 @@ mod tests {
                 retired_for_room: 0,
                 version: "0123456789abcdef0123".to_owned(),
                 interface: "wsgi".to_owned(),
+                snapshot: "app".to_owned(),
                 last_error: last_error.map(str::to_owned),
                 env: vec![],
                 data: None,
