@@ -110,8 +110,8 @@ measure() {
   rest_ms=$(($(now_ms) - started))
   local all_mib per_app_ms per_app_mib
   all_mib=$(mib "$cache")
-  per_app_ms=$(awk -v t="$rest_ms" -v n="$count" 'BEGIN { printf "%.0f", n > 1 ? t / (n - 1) : 0 }')
-  per_app_mib=$(awk -v a="$all_mib" -v f="$first_mib" -v n="$count" 'BEGIN { printf "%.2f", n > 1 ? (a - f) / (n - 1) : 0 }')
+  per_app_ms=$(awk -v t="$rest_ms" -v n="$count" 'BEGIN { printf "%.0f", (n > 1 ? t / (n - 1) : 0) }')
+  per_app_mib=$(awk -v a="$all_mib" -v f="$first_mib" -v n="$count" 'BEGIN { printf "%.2f", (n > 1 ? (a - f) / (n - 1) : 0) }')
 
   local port listening_ms idle_rss idle_pss first_p50 first_p99 used_rss used_pss per_app_pss
   port=$(free_port)
