@@ -35,24 +35,6 @@ async fn put(server: &Server, name: &str, keys: serde_json::Value) -> Reply {
         .await
 }
 
-/// Polls `GET /mounts/{name}` until no change of it is pending; returns
-/// the last answer.
-async fn settled(server: &Server, name: &str) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let status = server.control("GET", &format!("/mounts/{name}")).await.json();
-        if status["change"].is_null() || status["change"]["state"] == "failed" {
-            return status;
-        }
-        assert_eq!(status["change"]["state"], "building", "{status}");
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "still building: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// A client that GETs `/steady/` in a loop until stopped.
 struct SteadyClient {
     stop: Arc<AtomicBool>,
@@ -106,7 +88,7 @@ async fn a_mount_is_added_used_and_removed_while_another_serves() {
     .await;
     assert_eq!(reply.status, 202, "{}", reply.text());
     assert_eq!(reply.json()["state"], "building");
-    let status = settled(&server, "shop").await;
+    let status = server.settled("shop").await;
     assert_eq!(status["mount"]["state"], "enabled", "{status}");
     assert_eq!(status["mount"]["instances"], 2);
     assert_eq!(server.get("/shop/counter").await.text(), "1");
@@ -137,7 +119,7 @@ async fn a_mount_is_added_used_and_removed_while_another_serves() {
     )
     .await;
     assert_eq!(reply.status, 202, "{}", reply.text());
-    assert_eq!(settled(&server, "kept").await["mount"]["state"], "enabled");
+    assert_eq!(server.settled("kept").await["mount"]["state"], "enabled");
     let (made, failures) = steady.stop().await;
     assert_eq!(failures, 0, "of {made} steady requests");
     server.stop().await;
@@ -197,7 +179,7 @@ async fn a_bad_put_is_refused_and_a_failed_build_leaves_the_old_version_serving(
     )
     .await;
     assert_eq!(reply.status, 202, "{}", reply.text());
-    let status = settled(&server, "steady").await;
+    let status = server.settled("steady").await;
     assert_eq!(status["change"]["state"], "failed", "{status}");
     assert!(
         status["change"]["error"]

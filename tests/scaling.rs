@@ -253,22 +253,6 @@ def index(req, res):
     })
 "#;
 
-/// Polls `GET /mounts/{name}` until no change of it is pending.
-async fn settled(server: &Server, name: &str) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let status = server.control("GET", &format!("/mounts/{name}")).await.json();
-        if status["change"].is_null() || status["change"]["state"] == "failed" {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "still building: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
     let site = TestSite::new(
@@ -353,7 +337,7 @@ async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
         )
         .await;
     assert_eq!(broken.status, 202, "{}", broken.text());
-    let status = settled(&server, "broken").await;
+    let status = server.settled("broken").await;
     let error = status["change"]["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("failed to start") && error.contains("ZeroDivisionError") && error.contains("app.py"),

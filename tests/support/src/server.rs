@@ -1,6 +1,10 @@
 //! The server in this process, started as `terrarium serve` starts it.
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use terrarium::{
     config::{AccessLogTarget, AdminAddress, SiteConfig},
@@ -104,5 +108,23 @@ impl Server {
     /// A request to the control API.
     pub async fn control(&self, method: &str, path: &str) -> Reply {
         Client::at(self.admin).send(method, path, &[], Vec::new()).await
+    }
+
+    /// Polls `GET /mounts/{name}` until no change of it is still building
+    /// (or it failed); returns the last answer. Panics after two minutes.
+    pub async fn settled(&self, name: &str) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let status = self.control("GET", &format!("/mounts/{name}")).await.json();
+            if status["change"].is_null() || status["change"]["state"] == "failed" {
+                return status;
+            }
+            assert_eq!(status["change"]["state"], "building", "{status}");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "still building: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
