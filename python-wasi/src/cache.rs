@@ -67,7 +67,7 @@ pub const SANDBOX_GUEST_DIRS: &[&str] = &[
     DEPS_GUEST_DIR,
     ZONEINFO_GUEST_DIR,
 ];
-pub(crate) const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
+const RUNTIME_EXPORT_HOST_DIR: &str = ".runtime";
 /// The file, in the boot folder while building only, that hands the app's
 /// environment to `_guest.boot`: `name=value` entries, each ended by NUL.
 const ENV_FILE: &str = "_terrarium_env";
@@ -386,14 +386,9 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
             .iter()
             .flat_map(|(name, value)| [name.as_str(), value.as_str()]),
     ) {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
+        hashing::update_part(&mut hasher, part);
     }
-    hashing::hash_dir(&mut hasher, &source.dir).map_err(|e| BuildError::AppFolder {
-        app: source.name.clone(),
-        dir: source.dir.clone(),
-        source: e,
-    })?;
+    hashing::hash_dir(&mut hasher, &source.dir).map_err(|e| BuildError::app_folder(source, e))?;
     Ok(hashing::hex(&hasher.finalize()[..20]))
 }
 
@@ -420,11 +415,10 @@ fn build_own_snapshot(
     cache: &BuildCache,
     progress: &mut dyn FnMut(BuildStep),
 ) -> Result<BuiltApp, BuildError> {
-    let app_dir = source.dir.canonicalize().map_err(|e| BuildError::AppFolder {
-        app: source.name.clone(),
-        dir: source.dir.clone(),
-        source: e,
-    })?;
+    let app_dir = source
+        .dir
+        .canonicalize()
+        .map_err(|e| BuildError::app_folder(source, e))?;
     let key = cache_key(source)?;
     let sdk_dir = cache.sdk_dir()?;
     let zoneinfo_dir = cache.zoneinfo_dir()?;
@@ -445,43 +439,14 @@ fn build_own_snapshot(
         });
     }
 
-    let apps_dir = cache.root.join("apps");
-    let cache_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| BuildError::Cache { path, source }
-    };
-    fs::create_dir_all(&apps_dir).map_err(cache_err(&apps_dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(&apps_dir)
-        .map_err(cache_err(&apps_dir))?;
+    let tmp = staging_dir(&cache.root.join("apps"))?;
     let boot_dir = tmp.path().join("boot");
     let deps_dir = tmp.path().join("deps");
     let app_copy = tmp.path().join(APP_COPY_DIR);
-    hashing::copy_hashed_files(&app_dir, &app_copy)
-        .and_then(|()| match &source.data_in_app {
-            Some(path) => fs::create_dir_all(app_copy.join(path)),
-            None => Ok(()),
-        })
-        .map_err(|e| BuildError::AppFolder {
-            app: source.name.clone(),
-            dir: source.dir.clone(),
-            source: e,
-        })?;
+    copy_app_folder(source, &app_dir, &app_copy)?;
     fs::create_dir_all(&boot_dir).map_err(cache_err(&boot_dir))?;
     fs::create_dir_all(&deps_dir).map_err(cache_err(&deps_dir))?;
-
-    if app_copy.join(requirements::REQUIREMENTS_FILE).is_file() {
-        progress(BuildStep::InstallingRequirements);
-        let installed =
-            requirements::install(&app_copy, &deps_dir, &cache.root.join("tools")).map_err(|message| {
-                BuildError::Requirements {
-                    app: source.name.clone(),
-                    message,
-                }
-            })?;
-        progress(BuildStep::RequirementsInstalled(installed));
-    }
+    install_requirements(source, &app_copy, &deps_dir, cache, progress)?;
 
     let export_runtime = !runtime_dir.is_dir();
     let env_file = boot_dir.join(ENV_FILE);
@@ -536,9 +501,7 @@ fn build_own_snapshot(
     componentized?;
 
     if export_runtime {
-        let exported = boot_dir.join(RUNTIME_EXPORT_HOST_DIR);
-        publish(&exported, &runtime_dir).map_err(cache_err(&runtime_dir))?;
-        let _ = fs::remove_dir_all(&exported);
+        publish_exported_runtime(&boot_dir, &runtime_dir)?;
     }
     let interface = AppInterface::read_from(&boot_dir)?;
     publish(tmp.path(), &entry_dir).map_err(cache_err(&entry_dir))?;
@@ -550,6 +513,77 @@ fn build_own_snapshot(
         interface: Some(interface),
         start: None,
     })
+}
+
+impl BuildError {
+    /// The app folder of `source` could not be read.
+    pub(crate) fn app_folder(source: &AppSource, error: io::Error) -> Self {
+        Self::AppFolder {
+            app: source.name.clone(),
+            dir: source.dir.clone(),
+            source: error,
+        }
+    }
+}
+
+/// Turns an I/O error on `path`, in the cache, into a [`BuildError`].
+pub(crate) fn cache_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + use<> {
+    let path = path.to_owned();
+    move |source| BuildError::Cache { path, source }
+}
+
+/// A fresh temporary folder inside `parent` (created if missing), where an
+/// entry is written before it is published under its name.
+pub(crate) fn staging_dir(parent: &Path) -> Result<tempfile::TempDir, BuildError> {
+    fs::create_dir_all(parent).map_err(cache_err(parent))?;
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(parent)
+        .map_err(cache_err(parent))
+}
+
+/// Copies the files of the app folder `app_dir` that its key hashed into
+/// `to`, with the empty folder its data folder shows in, if any.
+pub(crate) fn copy_app_folder(source: &AppSource, app_dir: &Path, to: &Path) -> Result<(), BuildError> {
+    hashing::copy_hashed_files(app_dir, to)
+        .and_then(|()| match &source.data_in_app {
+            Some(path) => fs::create_dir_all(to.join(path)),
+            None => Ok(()),
+        })
+        .map_err(|e| BuildError::app_folder(source, e))
+}
+
+/// Installs `folder/requirements.txt`, when there is one, into `deps_dir`,
+/// telling `progress` as it goes.
+pub(crate) fn install_requirements(
+    source: &AppSource,
+    folder: &Path,
+    deps_dir: &Path,
+    cache: &BuildCache,
+    progress: &mut dyn FnMut(BuildStep),
+) -> Result<(), BuildError> {
+    if !folder.join(requirements::REQUIREMENTS_FILE).is_file() {
+        return Ok(());
+    }
+    progress(BuildStep::InstallingRequirements);
+    let installed =
+        requirements::install(folder, deps_dir, &cache.root.join("tools")).map_err(|message| {
+            BuildError::Requirements {
+                app: source.name.clone(),
+                message,
+            }
+        })?;
+    progress(BuildStep::RequirementsInstalled(installed));
+    Ok(())
+}
+
+/// Moves the runtime the first build copied into `boot_dir` to its place
+/// in the cache, `runtime_dir`.
+pub(crate) fn publish_exported_runtime(boot_dir: &Path, runtime_dir: &Path) -> Result<(), BuildError> {
+    let exported = boot_dir.join(RUNTIME_EXPORT_HOST_DIR);
+    publish(&exported, runtime_dir).map_err(cache_err(runtime_dir))?;
+    let _ = fs::remove_dir_all(&exported);
+    Ok(())
 }
 
 /// Makes `dir` readable by its owner only (Unix; elsewhere nothing to do).

@@ -38,6 +38,13 @@ pub fn hash_dir(hasher: &mut Sha256, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Feeds one part of a key to `hasher`, its length first, so that no two
+/// lists of parts hash alike.
+pub fn update_part(hasher: &mut Sha256, part: &str) {
+    hasher.update((part.len() as u64).to_le_bytes());
+    hasher.update(part);
+}
+
 /// Copies every file `hash_dir` reads from `dir` into `to` (created), so
 /// that what is built and served is what was hashed, whatever happens to
 /// `dir` afterwards.

@@ -31,7 +31,7 @@ use crate::{
     cache::{
         self, APP_COPY_DIR, APP_GUEST_DIR, AppInterface, AppSource, AppStart, BuildCache, BuildError,
         BuildStep, BuiltApp, DEPS_GUEST_DIR, FORMAT_VERSION, INTERFACE_FILE, RUNTIME_EXPORT_GUEST_DIR,
-        RUNTIME_EXPORT_HOST_DIR, ZONEINFO_GUEST_DIR,
+        ZONEINFO_GUEST_DIR, cache_err,
     },
     componentize::{self, BOOT_MODULE},
     contract::{COMPONENTIZE_PY_VERSION, WIT_SOURCE},
@@ -53,16 +53,19 @@ pub(crate) fn build_on_shared(
                 .to_owned(),
         });
     }
-    let app_dir = source.dir.canonicalize().map_err(|e| folder_error(source, e))?;
-    let requirements = read_requirements(&app_dir).map_err(|e| folder_error(source, e))?;
-    let layer_key = layer_key(&runtime_identity(), requirements.as_deref(), &app_dir)
-        .map_err(|e| folder_error(source, e))?;
+    let folder_error = |e| BuildError::app_folder(source, e);
+    let app_dir = source.dir.canonicalize().map_err(folder_error)?;
+    let requirements = read_requirements(&app_dir).map_err(folder_error)?;
+    let layer_key =
+        layer_key(&runtime_identity(), requirements.as_deref(), &app_dir).map_err(folder_error)?;
     let key = app_key(source, &layer_key)?;
     let layer = build_layer(source, cache, &layer_key, &app_dir, progress)?;
     let entry_dir = cache.root().join("apps").join(&key);
     let built = !entry_dir.is_dir();
     if built {
-        copy_app(source, cache, &app_dir, &entry_dir)?;
+        let tmp = cache::staging_dir(&cache.root().join("apps"))?;
+        cache::copy_app_folder(source, &app_dir, &tmp.path().join(APP_COPY_DIR))?;
+        cache::publish(tmp.path(), &entry_dir).map_err(cache_err(&entry_dir))?;
     } else {
         progress(BuildStep::Cached);
     }
@@ -154,7 +157,7 @@ fn layer_key(runtime: &[String], requirements: Option<&str>, app_dir: &Path) -> 
         .chain(["layer"])
         .chain(lines.iter().copied())
     {
-        update(&mut hasher, part);
+        hashing::update_part(&mut hasher, part);
     }
     if lines.iter().any(|line| names_local_files(line)) {
         hashing::hash_dir(&mut hasher, app_dir)?;
@@ -175,51 +178,10 @@ fn app_key(source: &AppSource, layer_key: &str) -> Result<String, BuildError> {
                 .flat_map(|path| ["data-in-app", path.as_str()]),
         )
     {
-        update(&mut hasher, part);
+        hashing::update_part(&mut hasher, part);
     }
-    hashing::hash_dir(&mut hasher, &source.dir).map_err(|e| folder_error(source, e))?;
+    hashing::hash_dir(&mut hasher, &source.dir).map_err(|e| BuildError::app_folder(source, e))?;
     Ok(hashing::hex(&hasher.finalize()[..20]))
-}
-
-fn update(hasher: &mut Sha256, part: &str) {
-    hasher.update((part.len() as u64).to_le_bytes());
-    hasher.update(part);
-}
-
-fn folder_error(source: &AppSource, error: io::Error) -> BuildError {
-    BuildError::AppFolder {
-        app: source.name.clone(),
-        dir: source.dir.clone(),
-        source: error,
-    }
-}
-
-fn cache_error(path: &Path) -> impl FnOnce(io::Error) -> BuildError {
-    let path = path.to_owned();
-    move |source| BuildError::Cache { path, source }
-}
-
-/// Copies the app's folder into its cache entry `entry_dir`, atomically.
-fn copy_app(
-    source: &AppSource,
-    cache: &BuildCache,
-    app_dir: &Path,
-    entry_dir: &Path,
-) -> Result<(), BuildError> {
-    let apps_dir = cache.root().join("apps");
-    fs::create_dir_all(&apps_dir).map_err(cache_error(&apps_dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(&apps_dir)
-        .map_err(cache_error(&apps_dir))?;
-    let app_copy = tmp.path().join(APP_COPY_DIR);
-    hashing::copy_hashed_files(app_dir, &app_copy)
-        .and_then(|()| match &source.data_in_app {
-            Some(path) => fs::create_dir_all(app_copy.join(path)),
-            None => Ok(()),
-        })
-        .map_err(|e| folder_error(source, e))?;
-    cache::publish(tmp.path(), entry_dir).map_err(cache_error(entry_dir))
 }
 
 /// Builds the layer `key` (the requirements of `app_dir`), or finds it.
@@ -247,30 +209,15 @@ fn build_layer(
         });
     }
 
-    let layers_dir = cache.root().join("layers");
-    fs::create_dir_all(&layers_dir).map_err(cache_error(&layers_dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(&layers_dir)
-        .map_err(cache_error(&layers_dir))?;
+    let tmp = cache::staging_dir(&cache.root().join("layers"))?;
     let boot_dir = tmp.path().join("boot");
     let deps_dir = tmp.path().join("deps");
     let empty_app = tmp.path().join(APP_COPY_DIR);
     for dir in [&boot_dir, &deps_dir, &empty_app] {
-        fs::create_dir_all(dir).map_err(cache_error(dir))?;
+        fs::create_dir_all(dir).map_err(cache_err(dir))?;
     }
-    if app_dir.join(requirements::REQUIREMENTS_FILE).is_file() {
-        progress(BuildStep::InstallingRequirements);
-        let installed =
-            requirements::install(app_dir, &deps_dir, &cache.root().join("tools")).map_err(|message| {
-                BuildError::Requirements {
-                    app: source.name.clone(),
-                    message,
-                }
-            })?;
-        progress(BuildStep::RequirementsInstalled(installed));
-    }
-    let preload = top_level_modules(&deps_dir).map_err(cache_error(&deps_dir))?;
+    cache::install_requirements(source, app_dir, &deps_dir, cache, progress)?;
+    let preload = top_level_modules(&deps_dir).map_err(cache_err(&deps_dir))?;
     let export_runtime = !runtime_dir.is_dir();
     let boot_source = componentize::shared_boot_module_source(&componentize::SharedBoot {
         export_runtime_to: export_runtime.then_some(RUNTIME_EXPORT_GUEST_DIR),
@@ -279,7 +226,7 @@ fn build_layer(
         preload: &preload,
     });
     let boot_file = boot_dir.join(format!("{BOOT_MODULE}.py"));
-    fs::write(&boot_file, boot_source).map_err(cache_error(&boot_file))?;
+    fs::write(&boot_file, boot_source).map_err(cache_err(&boot_file))?;
 
     progress(BuildStep::Componentizing);
     let wit_dir = cache.wit_dir()?;
@@ -293,11 +240,9 @@ fn build_layer(
         output,
     })?;
     if export_runtime {
-        let exported = boot_dir.join(RUNTIME_EXPORT_HOST_DIR);
-        cache::publish(&exported, &runtime_dir).map_err(cache_error(&runtime_dir))?;
-        let _ = fs::remove_dir_all(&exported);
+        cache::publish_exported_runtime(&boot_dir, &runtime_dir)?;
     }
-    cache::publish(tmp.path(), &layer_dir).map_err(cache_error(&layer_dir))?;
+    cache::publish(tmp.path(), &layer_dir).map_err(cache_err(&layer_dir))?;
     Ok(Layer {
         component,
         mounts,
