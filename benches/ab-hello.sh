@@ -2,6 +2,9 @@
 # Interleaved A/B of two terrarium binaries on the hello example (pooled, 4
 # instances): wrk -t2 -c64 -d10s after a 3 s warm-up, OLD then NEW, in rounds.
 #   benches/ab-hello.sh OLD_BINARY NEW_BINARY [ROUNDS]
+#   APP=benches/apps/flask_hello ISOLATION=request CONNECTIONS=1 benches/ab-hello.sh ...
+# APP (an app folder), ISOLATION ("pooled" or "request") and CONNECTIONS
+# (wrk's) change what is compared.
 # Build the old one from its commit in a separate worktree with its own
 # CARGO_TARGET_DIR. Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -9,6 +12,10 @@ cd "$(dirname "$0")/.."
 old=${1:?usage: benches/ab-hello.sh OLD_BINARY NEW_BINARY [ROUNDS]}
 new=${2:?usage: benches/ab-hello.sh OLD_BINARY NEW_BINARY [ROUNDS]}
 rounds=${3:-3}
+app=$(realpath "${APP:-examples/hello/apps/hello}")
+isolation=${ISOLATION:-pooled}
+connections=${CONNECTIONS:-64}
+threads=$((connections < 2 ? connections : 2))
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -19,8 +26,9 @@ access_log = "off"
 
 [[mount]]
 path = "/"
-app = "$PWD/examples/hello/apps/hello"
+app = "$app"
 instances = 4
+isolation = "$isolation"
 warm_up = ["/"]
 TOML
 run() {  # BINARY CACHE_DIR LABEL
@@ -28,8 +36,8 @@ run() {  # BINARY CACHE_DIR LABEL
   pid=$!
   until grep -q listening "$work/out" 2>/dev/null; do kill -0 $pid 2>/dev/null || { cat "$work/out"; exit 1; }; sleep 0.1; done
   url=$(sed -n 's#terrarium: listening on ##p' "$work/out")
-  wrk -t2 -c64 -d3s "$url/" > /dev/null
-  rps=$(wrk -t2 -c64 -d10s "$url/" | sed -n 's/Requests\/sec: *//p')
+  wrk -t"$threads" -c"$connections" -d3s "$url/" > /dev/null
+  rps=$(wrk -t"$threads" -c"$connections" -d10s "$url/" | sed -n 's/Requests\/sec: *//p')
   echo "$3 $rps"
   kill $pid; wait $pid 2>/dev/null || true
 }

@@ -362,7 +362,7 @@ pub fn cache_key(source: &AppSource) -> Result<String, BuildError> {
         FORMAT_VERSION,
         COMPONENTIZE_PY_VERSION,
         WIT_SOURCE,
-        &sdk::digest(),
+        sdk::digest(),
         zoneinfo::version(),
         &source.entry,
     ]

@@ -140,7 +140,7 @@ fn runtime_identity() -> Vec<String> {
         FORMAT_VERSION,
         COMPONENTIZE_PY_VERSION,
         WIT_SOURCE,
-        &sdk::digest(),
+        sdk::digest(),
         zoneinfo::version(),
     ]
     .map(str::to_owned)

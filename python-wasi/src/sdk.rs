@@ -1,6 +1,6 @@
 //! The `terrarium` guest package, embedded at compile time by `build.rs`.
 
-use std::{fs, io, path::Path};
+use std::{fs, io, path::Path, sync::OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -11,16 +11,20 @@ pub fn files() -> &'static [(&'static str, &'static [u8])] {
     SDK_FILES
 }
 
-/// A hex digest of every SDK file; changes whenever the SDK does.
-pub fn digest() -> String {
-    let mut hasher = Sha256::new();
-    for (name, contents) in SDK_FILES {
-        hasher.update((name.len() as u64).to_le_bytes());
-        hasher.update(name.as_bytes());
-        hasher.update((contents.len() as u64).to_le_bytes());
-        hasher.update(contents);
-    }
-    crate::hashing::hex(&hasher.finalize())
+/// A hex digest of every SDK file; changes whenever the SDK does. Computed
+/// once per process (every app's build key starts with it).
+pub fn digest() -> &'static str {
+    static DIGEST: OnceLock<String> = OnceLock::new();
+    DIGEST.get_or_init(|| {
+        let mut hasher = Sha256::new();
+        for (name, contents) in SDK_FILES {
+            hasher.update((name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update((contents.len() as u64).to_le_bytes());
+            hasher.update(contents);
+        }
+        crate::hashing::hex(&hasher.finalize())
+    })
 }
 
 /// Writes the SDK package into `dir` (so `dir/terrarium/__init__.py` exists).

@@ -7,7 +7,7 @@ use std::{
     collections::HashSet,
     path::{Path, PathBuf},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -775,11 +775,14 @@ pub(super) fn build_in_parallel(
         .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // The shared interpreters' loaded code, kept until every app is built:
+    // otherwise each of their (maybe thousands of) apps would load it again.
+    let layers_loaded = Mutex::new(Vec::new());
     let (events, received) = std::sync::mpsc::channel::<Result<Progress, StartError>>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, distinct.len().max(1)) {
             let events = events.clone();
-            let (next, failed, distinct) = (&next, &failed, &distinct);
+            let (next, failed, distinct, layers_loaded) = (&next, &failed, &distinct, &layers_loaded);
             scope.spawn(move || {
                 while !failed.load(Ordering::Relaxed) {
                     let Some(&(name, app)) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) else {
@@ -790,6 +793,9 @@ pub(super) fn build_in_parallel(
                         let _ = events.send(Ok(event.of(name)));
                     };
                     let event = build_and_compile(sandbox, cache, name, app, forward).map(|compiled| {
+                        if compiled.built.start.is_some() {
+                            layers_loaded.lock().unwrap().push(compiled.compiled);
+                        }
                         Progress::Ready {
                             app: name,
                             from_cache: compiled.from_cache,
