@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _import_folders, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
+from . import _asyncio, _hashlib, _import_folders, _interned_room, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -133,6 +133,9 @@ def boot_shared(export_runtime_to=None, tzpath=None, precompile=(), preload=()):
     # What `start_app` would otherwise do in every instance (importing
     # `concurrent.futures.thread` alone takes milliseconds).
     _asyncio.run_worker_threads_inline()
+    # Each instance interns its app's names: the table they go in grows
+    # here, once, rather than in every instance.
+    _interned_room.make_room()
     # The app's folder is only a placeholder here: each instance lists its own.
     _snapshot_taken_next(unless_under=(_APP_FOLDER,))
 
