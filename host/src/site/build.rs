@@ -4,7 +4,7 @@
 //! thread for a reload.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -775,9 +775,10 @@ pub(super) fn build_in_parallel(
         .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    // The shared interpreters' loaded code, kept until every app is built:
-    // otherwise each of their (maybe thousands of) apps would load it again.
-    let layers_loaded = Mutex::new(Vec::new());
+    // The shared interpreters' loaded code (one copy per layer, by its
+    // component file), kept until every app is built: otherwise each of
+    // their (maybe thousands of) apps would load it again.
+    let layers_loaded = Mutex::new(HashMap::new());
     let (events, received) = std::sync::mpsc::channel::<Result<Progress, StartError>>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, distinct.len().max(1)) {
@@ -793,8 +794,9 @@ pub(super) fn build_in_parallel(
                         let _ = events.send(Ok(event.of(name)));
                     };
                     let event = build_and_compile(sandbox, cache, name, app, forward).map(|compiled| {
-                        if compiled.built.start.is_some() {
-                            layers_loaded.lock().unwrap().push(compiled.compiled);
+                        if app.snapshot == config::Snapshot::Shared {
+                            let mut kept = layers_loaded.lock().unwrap();
+                            kept.entry(compiled.built.component).or_insert(compiled.compiled);
                         }
                         Progress::Ready {
                             app: name,
