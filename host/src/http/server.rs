@@ -441,7 +441,9 @@ impl Accepted {
             if transport != Transport::PLAIN {
                 request.extensions_mut().insert(transport);
             }
-            let response = handler(request, remote, activity.clone());
+            // Boxed: the future is large, and HTTP/2 moves it into a task
+            // of its own for every stream (a copy of it each time).
+            let response = Box::pin(handler(request, remote, activity.clone()));
             async move {
                 let response = response.await;
                 in_flight.answered();

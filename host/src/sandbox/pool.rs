@@ -256,7 +256,9 @@ impl AppPool {
         let (answer, answered) = oneshot::channel();
         let pool = self.clone();
         let request_id = Arc::from(request_id);
-        tokio::spawn(async move { pool.run(request_id, request, exchange, answer).await });
+        // Boxed: the task's future holds a start and a call into the guest,
+        // large enough that moving it into and out of the task showed.
+        tokio::spawn(Box::pin(pool.run(request_id, request, exchange, answer)));
         match answered.await {
             Ok(Ok(Answered::Whole(response))) => Ok(GuestAnswer::Whole(response)),
             Ok(Ok(Answered::Streamed(head, parts, complete))) => Ok(GuestAnswer::Streamed(
