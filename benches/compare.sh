@@ -198,21 +198,9 @@ for round in $(seq "$rounds"); do
     "$venv/bin/gunicorn" --workers "$cores" --bind "127.0.0.1:$port" --chdir "$flask_app" app:app
 done
 
-# The median of the numbers in $1 (one per round).
-median() {
-  echo "$1" | tr ' ' '\n' | grep -v '^$' | sort -g |
-    awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
-
 # "0.85× granian flask (0.80–0.91)": the median over the rounds of the first
 # row's requests/s over the second's, measured in the same round, and their range.
-vs() {
-  paste <(echo "${rps[$1]}" | tr ' ' '\n' | grep -v '^$') <(echo "${rps[$2]}" | tr ' ' '\n' | grep -v '^$') |
-    awk '{print $1 / $2}' | sort -g |
-    awk -v peer="$2" '{v[NR] = $1} END {
-      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      if (NR > 1) printf "%.2f× %s (%.2f–%.2f)", m, peer, v[1], v[NR]; else printf "%.2f× %s", m, peer }'
-}
+vs() { ratio_over_rounds "${rps[$1]}" "${rps[$2]}" " $2"; }
 
 # Start-up and memory.
 say "start-up from a warm cache"

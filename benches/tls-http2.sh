@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTPS and HTTP/2 on the front door, against granian with TLS, in one run.
 #
-#   benches/tls-http2.sh [DURATION] [CONNECTIONS]     (defaults: 10s, 64)
+#   benches/tls-http2.sh [DURATION] [CONNECTIONS] [ROUNDS]   (defaults: 10s, 64, 3)
 #
 # The same raw WSGI hello (benches/apps/raw_hello), served by Terrarium
 # (pooled, a worker per core) and by granian (a worker per core), driven by
@@ -14,13 +14,21 @@
 # - granian --http auto with TLS: the same three TLS rows; and plain
 #   HTTP/1.1 for reference.
 #
-# A self-signed certificate is made with openssl. The report is printed and
-# written to target/bench-tls/report.md. Figures go in notes, not tests.
+# Each server runs every case once per round, ROUNDS rounds, so HTTP/2 and
+# HTTP/1.1 are compared within a round (this machine's speed drifts from
+# minute to minute). Beside requests/s each row gives the server's CPU time
+# per request (all its processes, from /proc): what a protocol costs the
+# server, less disturbed by the client sharing the cores.
+#
+# A self-signed certificate is made with openssl. The report (medians over
+# the rounds, and the ratios) is printed and written to
+# target/bench-tls/report.md. Figures go in notes, not tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 duration=${1:-10s}
 connections=${2:-64}
+rounds=${3:-3}
 seconds=${duration%s}
 cores=$(nproc)
 out=$repo/target/bench-tls
@@ -81,19 +89,26 @@ wait_for_port() {
   exit 1
 }
 
-rows=()
-# load NAME URL [H2LOAD OPTIONS...]: a warm-up, then DURATION of load.
+declare -A rps cpu_us mean_time failed
+cases=()
+# load NAME URL [H2LOAD OPTIONS...]: a warm-up, then DURATION of load
+# against the server running as $server_pid; adds this round's figures.
 load() {
   local name=$1 url=$2
   shift 2
-  say "$name"
+  say "$name (round $round)"
   h2load -t2 -c"$connections" -D 3 "$@" "$url" > /dev/null
+  local before after done_requests
+  before=$(cpu_ticks "$server_pid")
   h2load -t2 -c"$connections" -D "$seconds" "$@" "$url" > "$work/run.txt"
-  local rps failed p50
-  rps=$(awk '/^finished in/ {gsub(",", "", $4); printf "%.0f", $4}' "$work/run.txt")
-  failed=$(awk '/^requests:/ {print $10 + $12}' "$work/run.txt")
-  p50=$(awk '/^time for request:/ {print $6}' "$work/run.txt")
-  rows+=("| $name | $rps | $p50 | $failed |")
+  after=$(cpu_ticks "$server_pid")
+  done_requests=$(awk '/^requests:/ {print $8}' "$work/run.txt")
+  [ -n "${rps[$name]:-}" ] || cases+=("$name")
+  rps[$name]+=" $(awk '/^finished in/ {gsub(",", "", $4); printf "%.0f", $4}' "$work/run.txt")"
+  cpu_us[$name]+=" $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$done_requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+  mean_time[$name]+=" $(awk '/^time for request:/ {
+    v = $6 + 0; if ($6 ~ /us$/) v /= 1000; else if ($6 !~ /ms$/) v *= 1000; printf "%.2f", v}' "$work/run.txt")"
+  failed[$name]=$(( ${failed[$name]:-0} + $(awk '/^requests:/ {print $10 + $12}' "$work/run.txt") ))
 }
 
 # handshakes NAME URL [H2LOAD OPTIONS...]: new TLS connections, one request
@@ -101,54 +116,81 @@ load() {
 handshakes() {
   local name=$1 url=$2
   shift 2
-  say "$name"
-  local total=0 done_requests=0 started
+  say "$name (round $round)"
+  local total=0 done_requests started
   started=$(date +%s.%N)
   while awk -v s="$started" -v now="$(date +%s.%N)" -v d="$seconds" 'BEGIN {exit !(now - s < d)}'; do
     h2load -t2 -c$((connections * 4)) -n$((connections * 4)) "$@" "$url" > "$work/run.txt"
     done_requests=$(awk '/^requests:/ {print $8}' "$work/run.txt")
     total=$((total + done_requests))
   done
-  local rate
-  rate=$(awk -v n="$total" -v s="$started" -v now="$(date +%s.%N)" 'BEGIN {printf "%.0f", n / (now - s)}')
-  rows+=("| $name | $rate | - | - |")
+  [ -n "${rps[$name]:-}" ] || cases+=("$name")
+  rps[$name]+=" $(awk -v n="$total" -v s="$started" -v now="$(date +%s.%N)" 'BEGIN {printf "%.0f", n / (now - s)}')"
 }
 
+# serve NAME COMMAND...: starts a server in the background as $server_pid.
+serve() {
+  local log=$work/$1.log
+  shift
+  "$@" > "$log" 2>&1 &
+  server_pid=$!
+}
+
+stop() { kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=; }
+
 "$terrarium" build "$work/site" --cache-dir "$out/cache" >&2
-"$terrarium" serve "$work/site" --cache-dir "$out/cache" --listen "127.0.0.1:$plain_port" > "$work/terrarium.log" 2>&1 &
-server_pid=$!
-wait_for_port "$plain_port"
-wait_for_port "$tls_port"
-load "terrarium HTTP/1.1" "http://127.0.0.1:$plain_port/" --h1
-load "terrarium HTTP/2 (h2c)" "http://127.0.0.1:$plain_port/"
-load "terrarium HTTPS HTTP/1.1" "https://localhost:$tls_port/" --h1
-load "terrarium HTTPS HTTP/2" "https://localhost:$tls_port/"
-handshakes "terrarium TLS handshakes/s" "https://localhost:$tls_port/" --h1
-kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+for round in $(seq "$rounds"); do
+  serve terrarium "$terrarium" serve "$work/site" --cache-dir "$out/cache" --listen "127.0.0.1:$plain_port"
+  wait_for_port "$plain_port"
+  wait_for_port "$tls_port"
+  load "terrarium HTTP/1.1" "http://127.0.0.1:$plain_port/" --h1
+  load "terrarium HTTP/2 (h2c)" "http://127.0.0.1:$plain_port/"
+  load "terrarium HTTPS HTTP/1.1" "https://localhost:$tls_port/" --h1
+  load "terrarium HTTPS HTTP/2" "https://localhost:$tls_port/"
+  handshakes "terrarium TLS handshakes/s" "https://localhost:$tls_port/" --h1
+  stop
 
-port=$(free_port)
-"$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
-  --working-dir "$app" app:app > "$work/granian.log" 2>&1 &
-server_pid=$!
-wait_for_port "$port"
-load "granian HTTP/1.1" "http://127.0.0.1:$port/" --h1
-kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  port=$(free_port)
+  serve granian "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+    --working-dir "$app" app:app
+  wait_for_port "$port"
+  load "granian HTTP/1.1" "http://127.0.0.1:$port/" --h1
+  stop
 
-port=$(free_port)
-"$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" --http auto \
-  --ssl-certificate "$work/cert.pem" --ssl-keyfile "$work/key.pem" \
-  --working-dir "$app" app:app > "$work/granian-tls.log" 2>&1 &
-server_pid=$!
-wait_for_port "$port"
-load "granian HTTPS HTTP/1.1" "https://localhost:$port/" --h1
-load "granian HTTPS HTTP/2" "https://localhost:$port/"
-handshakes "granian TLS handshakes/s" "https://localhost:$port/" --h1
-kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  port=$(free_port)
+  serve granian-tls "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" --http auto \
+    --ssl-certificate "$work/cert.pem" --ssl-keyfile "$work/key.pem" \
+    --working-dir "$app" app:app
+  wait_for_port "$port"
+  load "granian HTTPS HTTP/1.1" "https://localhost:$port/" --h1
+  load "granian HTTPS HTTP/2" "https://localhost:$port/"
+  handshakes "granian TLS handshakes/s" "https://localhost:$port/" --h1
+  stop
+done
+
+# against A B: A's requests/s and CPU per request over B's, rounds' medians.
+against() {
+  echo "| $1 against $2 | $(ratio_over_rounds "${rps[$1]}" "${rps[$2]}") | $(ratio_over_rounds "${cpu_us[$1]}" "${cpu_us[$2]}") |"
+}
 
 {
-  echo "# HTTPS and HTTP/2: raw WSGI hello, $cores cores, h2load -t2 -c$connections, $duration"
+  echo "# HTTPS and HTTP/2: raw WSGI hello, $cores cores, h2load -t2 -c$connections, $duration, medians of $rounds rounds"
   echo
-  echo "| case | requests/s | mean time per request | failed |"
-  echo "| --- | --- | --- | --- |"
-  printf '%s\n' "${rows[@]}"
+  echo "| case | requests/s | server CPU per request (µs) | mean time per request (ms) | failed |"
+  echo "| --- | --- | --- | --- | --- |"
+  for name in "${cases[@]}"; do
+    if [ -n "${cpu_us[$name]:-}" ]; then
+      echo "| $name | $(median "${rps[$name]}") | $(median "${cpu_us[$name]}") | $(median "${mean_time[$name]}") | ${failed[$name]} |"
+    else
+      echo "| $name | $(median "${rps[$name]}") | - | - | - |"
+    fi
+  done
+  echo
+  echo "| ratio (per round; median and range) | requests/s | CPU per request |"
+  echo "| --- | --- | --- |"
+  against "terrarium HTTP/2 (h2c)" "terrarium HTTP/1.1"
+  against "terrarium HTTPS HTTP/2" "terrarium HTTPS HTTP/1.1"
+  against "terrarium HTTPS HTTP/1.1" "terrarium HTTP/1.1"
+  against "granian HTTPS HTTP/2" "granian HTTPS HTTP/1.1"
+  against "granian HTTPS HTTP/1.1" "granian HTTP/1.1"
 } | tee "$out/report.md"
