@@ -140,7 +140,17 @@ measure() {
 measure hello "$hello_count"
 measure flask "$flask_count"
 
+# Proactive reclaim (DAMON's kdamond with a pageout scheme, as some VMs
+# run) unmaps and drops pages that look cold: then first requests read the
+# apps' files and the layer's pages back, and the p99 shows it.
+damon=off
+for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
+  [ "$(cat "$state" 2>/dev/null)" = on ] && damon=on
+done
+
 {
+  echo "Host: $(nproc) cores; proactive reclaim (DAMON kdamond): $damon"
+  echo
   echo "| apps | cold build: first / each other, ms | cache: first / each other, MiB | start to listening, ms | idle RSS (PSS), MiB | first request p50 / p99, ms | after one request each, RSS (PSS), MiB | PSS per app after its request, MiB |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"

@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _import_folders, _interned_room, _logging, _net, _phase, _posix, _sqlite, _storage, _tls, _tracebacks, asgi, log
+from . import _asyncio, _hashlib, _import_folders, _interned_room, _logging, _net, _phase, _posix, _preload, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -117,19 +117,14 @@ def boot_shared(export_runtime_to=None, tzpath=None, precompile=(), preload=()):
     """Prepares an interpreter that many apps share; runs at build time.
 
     No app is imported: each instance imports its own when the host calls
-    `Handler.start`. The modules named in `preload` (the packages of the
-    requirements this interpreter was built with) are imported first, so
-    every app that uses them starts from them already imported; one that
-    fails to import is left out, and the app that imports it sees why.
-    The other arguments are `boot`'s.
+    `Handler.start`. The packages named in `preload` (those of the
+    requirements this interpreter was built with) and their submodules are
+    imported first (see `_preload`), so every app that uses them starts
+    from them already imported; one that fails to import is left out, and
+    the app that imports it sees why. The other arguments are `boot`'s.
     """
     _prepare_interpreter(tzpath, export_runtime_to, precompile)
-    for name in preload:
-        before = set(sys.modules)
-        try:
-            importlib.import_module(name)
-        except (Exception, SystemExit):
-            _forget_modules(set(sys.modules) - before)
+    _preload.preload(preload, _forget_modules)
     # What `start_app` would otherwise do in every instance (importing
     # `concurrent.futures.thread` alone takes milliseconds).
     _asyncio.run_worker_threads_inline()
