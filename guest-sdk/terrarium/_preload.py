@@ -19,8 +19,8 @@ import pkgutil
 import sys
 import warnings
 
-# Parts of a module's dotted name that keep it (and what is under it) out.
-_SKIPPED_PARTS = frozenset({"__main__", "tests", "test", "testing", "conftest"})
+# Last parts of a submodule's name that keep it (and what is under it) out.
+_SKIPPED = frozenset({"__main__", "tests", "test", "testing", "conftest"})
 
 
 def preload(names, forget):
@@ -40,7 +40,7 @@ def _import_tree(name, forget):
     if path is None:
         return
     for info in sorted(pkgutil.iter_modules(path, name + "."), key=lambda info: info.name):
-        if not _SKIPPED_PARTS.isdisjoint(info.name.split(".")):
+        if info.name.rpartition(".")[2] in _SKIPPED:
             continue
         if info.ispkg:
             _import_tree(info.name, forget)
