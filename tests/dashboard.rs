@@ -349,7 +349,30 @@ impl Drop for Driver {
 
 /// Clicks the element matching `css`.
 async fn click(browser: &Browser, css: &str) {
-    wait_for(browser, css).await.click().await.unwrap();
+    on_element(browser, css, |element| async move { element.click().await }).await;
+}
+
+/// The text of the element matching `css`.
+async fn text_of(browser: &Browser, css: &str) -> String {
+    on_element(browser, css, |element| async move { element.text().await }).await
+}
+
+/// Runs `act` on the element matching `css`, finding it again when the live
+/// refresh (the dashboard re-renders its rows every second or so) replaced it
+/// between finding and acting.
+async fn on_element<T, F, Fut>(browser: &Browser, css: &str, act: F) -> T
+where
+    F: Fn(fantoccini::elements::Element) -> Fut,
+    Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+{
+    const TRIES: usize = 20;
+    for _ in 0..TRIES {
+        match act(wait_for(browser, css).await).await {
+            Err(e) if e.is_stale_element_reference() => continue,
+            done => return done.unwrap_or_else(|e| panic!("{css}: {e}")),
+        }
+    }
+    panic!("{css} was re-rendered {TRIES} times in a row under the test");
 }
 
 /// What the browser shows, for a failure's message.
@@ -444,11 +467,7 @@ async fn the_dashboard_in_a_real_browser() {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let row = wait_for(&browser, r#"tr[data-mount="root"]"#)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let row = text_of(&browser, r#"tr[data-mount="root"]"#).await;
         if !row.contains("– / –") {
             break;
         }
@@ -482,12 +501,13 @@ async fn the_dashboard_in_a_real_browser() {
         widths[0].as_u64() <= widths[1].as_u64(),
         "the page fits a phone's width: {widths}"
     );
-    let button = wait_for(
+    let shown = on_element(
         &browser,
         r#"form[data-mount="docs"][data-action="disable"] button"#,
+        |button| async move { button.is_displayed().await },
     )
     .await;
-    assert!(button.is_displayed().await.unwrap());
+    assert!(shown, "the disable button shows on a phone");
 
     browser.close().await.unwrap();
     server.stop().await;
