@@ -90,6 +90,7 @@ proptest! {
             remote_addr: "127.0.0.1:1",
             script_name: "",
             path_info: "/",
+            http_version: "1.1",
         };
         let has_separator = headers.iter().any(|(_, value)| value.contains(&b'\n') || value.contains(&0));
         let packed = packing::pack_head(&fields, headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
@@ -97,9 +98,9 @@ proptest! {
             Err(_) => prop_assert!(has_separator),
             Ok(packed) => {
                 prop_assert!(!has_separator);
-                // Past the nine text fields, the headers use the response's layout.
+                // Past the ten text fields, the headers use the response's layout.
                 let mut rest = packed.as_slice();
-                for _ in 0..9 {
+                for _ in 0..10 {
                     let end = rest.iter().position(|&b| b == b'\n').unwrap();
                     rest = &rest[end + 1..];
                 }

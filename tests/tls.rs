@@ -129,7 +129,7 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     let app = http1.get("a.test", "/app/").await.unwrap();
     assert_eq!(
         (app.status, app.version, app.text.as_str()),
-        (200, http::Version::HTTP_11, "https a.test")
+        (200, http::Version::HTTP_11, "https a.test HTTP/1.1")
     );
     let file = http1.get("a.test", "/static/hello.txt").await.unwrap();
     assert_eq!((file.status, file.text.as_str()), (200, "a static file"));
@@ -142,7 +142,7 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     let app = http2.get("x.b.test", "/app/").await.unwrap();
     assert_eq!(
         (app.status, app.version, app.text.as_str()),
-        (200, http::Version::HTTP_2, "https x.b.test")
+        (200, http::Version::HTTP_2, "https x.b.test HTTP/2")
     );
     let file = http2.get("x.b.test", "/static/hello.txt").await.unwrap();
     assert_eq!(
@@ -166,16 +166,25 @@ async fn certificates_are_chosen_by_name_and_apps_and_static_files_answer_over_h
     let cookie = session.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
 
-    // HTTP/2 by prior knowledge on the plain listener; the app sees http.
+    // HTTP/2 by prior knowledge on the plain listener; the app sees http
+    // (and, as over TLS, the protocol it was reached by).
     let mut h2c = Connection::h2c(server.addr).await.unwrap();
     let app = h2c.get("a.test", "/app/").await.unwrap();
     assert_eq!(
         (app.status, app.version, app.text.as_str()),
-        (200, http::Version::HTTP_2, "http a.test")
+        (200, http::Version::HTTP_2, "http a.test HTTP/2")
     );
     // And HTTP/1.1 there is unchanged.
     let plain = server.get_with("/app/", &[("host", "a.test")]).await;
-    assert_eq!(plain.text(), "http a.test");
+    assert_eq!(plain.text(), "http a.test HTTP/1.1");
+    let old = server
+        .client()
+        .raw(
+            b"GET /app/ HTTP/1.0\r\nHost: a.test\r\n\r\n",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(old.ends_with("\r\n\r\nhttp a.test HTTP/1.0"), "{old}");
     // But for the hosts whose certificate says `redirect_http`, plain HTTP
     // is sent to the same URL over HTTPS.
     let redirected = server.get_with("/app/x?q=1", &[("host", "X.b.test")]).await;
@@ -250,7 +259,7 @@ async fn a_replaced_certificate_is_served_to_new_connections_while_open_ones_kee
     );
     assert_eq!(open.certificate.as_ref(), Some(&tls.a.der));
     let still = open.get("a.test", "/app/").await.unwrap();
-    assert_eq!((still.status, still.text.as_str()), (200, "https a.test"));
+    assert_eq!((still.status, still.text.as_str()), (200, "https a.test HTTP/2"));
 
     // A broken file on reload changes nothing, and says which file.
     tls.site.write("certs/a.key", "not a key");

@@ -284,7 +284,7 @@ def warm_up_app(serve, paths, rounds=WARM_UP_ROUNDS):
         path, _, query = target.partition("?")
         head = pack_head(
             [f"warm-up-{number}", "GET", "http", "localhost", path, query,
-             "127.0.0.1:0", "", path],
+             "127.0.0.1:0", "", path, "1.1"],
             [("host", "localhost")],
         )
         for _ in range(rounds):

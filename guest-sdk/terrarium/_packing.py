@@ -1,7 +1,7 @@
 """The contract's packed byte strings (see terrarium.wit, `interface http`),
 and how bytes cross to the host (`interface bytes`).
 
-A request's head arrives as one byte string: nine ASCII text fields, each
+A request's head arrives as one byte string: ten ASCII text fields, each
 followed by LF, then the headers, each as `name NUL value LF`. A response's
 headers leave the same way. One value crossing the boundary instead of
 dozens saves the guest a round of interpreter-lock bookkeeping per value.
@@ -15,22 +15,22 @@ while a string is freed once the call is over.
 
 HEAD_FIELDS = (
     "request_id", "method", "scheme", "authority", "path", "query",
-    "remote_addr", "script_name", "path_info",
+    "remote_addr", "script_name", "path_info", "http_version",
 )
 
 
 def unpack_head(head):
-    """Splits a packed request head into its nine text fields (a list) and
+    """Splits a packed request head into its ten text fields (a list) and
     its header lines ("name\\0value" strings, split later by `header_pairs`)."""
     lines = head.decode("latin-1").split("\n")
-    if len(lines) < 10 or lines[-1]:
-        raise ValueError("the request head is not nine fields and LF-ended headers")
+    if len(lines) < 11 or lines[-1]:
+        raise ValueError("the request head is not ten fields and LF-ended headers")
     del lines[-1]
-    return lines[:9], lines[9:]
+    return lines[:10], lines[10:]
 
 
 def pack_head(fields, headers):
-    """Packs the nine text `fields` (in `HEAD_FIELDS` order) and (name, value)
+    """Packs the ten text `fields` (in `HEAD_FIELDS` order) and (name, value)
     headers into a request head, the way the host does; for requests the
     guest makes up itself (warm-up at build time) and for tests."""
     if len(fields) != len(HEAD_FIELDS):

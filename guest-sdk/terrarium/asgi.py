@@ -98,7 +98,7 @@ class Adapter:
         scope = {
             "type": "http",
             "asgi": _ASGI,
-            "http_version": "1.1",
+            "http_version": raw.http_version,
             "method": raw.method,
             "scheme": raw.scheme,
             "path": unquote(raw.path) if "%" in raw.path else raw.path,

@@ -27,6 +27,7 @@ class Request:
         params       -- parameters captured by the route pattern
         remote_addr  -- the client's "ip:port"
         scheme, host -- "http"/"https" and the Host header
+        http_version -- the protocol's version: "1.0", "1.1" or "2"
         request_id   -- the host's id for this request (also in its log)
     """
 
@@ -46,6 +47,7 @@ class Request:
         "remote_addr",
         "scheme",
         "host",
+        "http_version",
         "request_id",
         "session",
         "_query",
@@ -67,6 +69,7 @@ class Request:
         host="",
         request_id="",
         full_path=None,
+        http_version="1.1",
     ):
         self.method = method if method.isupper() else method.upper()
         self.raw_path = path
@@ -84,6 +87,7 @@ class Request:
         self.remote_addr = remote_addr
         self.scheme = scheme
         self.host = host
+        self.http_version = http_version
         self.request_id = request_id
         self.session = None
         self._query = None
@@ -93,12 +97,13 @@ class Request:
     @classmethod
     def _from_host(cls, fields, header_lines, body, body_file=None):
         """A request from the host's packed head (see `_packing.unpack_head`):
-        the nine `fields`, the header lines (split into `Headers` only if the
+        the ten `fields`, the header lines (split into `Headers` only if the
         app reads them) and the body (or, when it streams, `body_file` to
         read it from). The host has already checked the method
         and split SCRIPT_NAME and PATH_INFO; this is `__init__` without its
         keyword handling, for the one call every request makes."""
-        request_id, method, scheme, host, full_path, query, remote_addr, script_name, path = fields
+        (request_id, method, scheme, host, full_path, query, remote_addr, script_name, path,
+         http_version) = fields
         path = path or "/"
         self = cls.__new__(cls)
         self.method = method if method.isupper() else method.upper()
@@ -120,6 +125,7 @@ class Request:
         self.remote_addr = remote_addr
         self.scheme = scheme
         self.host = host
+        self.http_version = http_version
         self.request_id = request_id
         self.session = None
         self._query = None

@@ -59,12 +59,13 @@ class RawRequest:
 
     __slots__ = ("request_id", "method", "scheme", "authority", "path", "query",
                  "headers", "body", "remote_addr", "script_name", "path_info",
-                 "more_body", "read_part")
+                 "http_version", "more_body", "read_part")
     # The contract's `session` field is handled by the bridge, not copied here.
 
     def __init__(self, method="GET", path="/", *, query="", headers=(), body=b"",
                  scheme="http", authority="localhost", remote_addr="127.0.0.1:0",
-                 script_name="", path_info=None, request_id="", more_body=False, read_part=None):
+                 script_name="", path_info=None, request_id="", http_version="1.1",
+                 more_body=False, read_part=None):
         self.method = method
         self.path = path
         self.query = query
@@ -76,6 +77,7 @@ class RawRequest:
         self.remote_addr = remote_addr
         self.script_name = script_name
         self.path_info = path if path_info is None else path_info
+        self.http_version = http_version
         self.request_id = request_id
         self.more_body = more_body
         self.read_part = read_part
@@ -87,7 +89,7 @@ class RawRequest:
         raw = cls.__new__(cls)
         fields, header_lines = unpack_head(head)  # in _packing.HEAD_FIELDS order
         (raw.request_id, raw.method, raw.scheme, raw.authority, raw.path, raw.query,
-         raw.remote_addr, raw.script_name, raw.path_info) = fields
+         raw.remote_addr, raw.script_name, raw.path_info, raw.http_version) = fields
         raw.headers = header_pairs(header_lines)
         raw.body = body
         raw.more_body = more_body
@@ -128,7 +130,7 @@ def build_environ(raw, errors=None, session=None):
         "QUERY_STRING": raw.query,
         "SERVER_NAME": server_name,
         "SERVER_PORT": server_port,
-        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_PROTOCOL": "HTTP/" + raw.http_version,
         "REMOTE_ADDR": remote_host.strip("[]") or raw.remote_addr,
         "REMOTE_PORT": remote_port,
         "REQUEST_URI": uri,

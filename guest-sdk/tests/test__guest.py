@@ -20,6 +20,7 @@ from conftest import from_host_text, keep_socket_api
 HEAD_DEFAULTS = {
     "request_id": "r1", "method": "GET", "scheme": "http", "authority": "example.com", "path": "/",
     "query": "", "remote_addr": "127.0.0.1:1", "script_name": "", "path_info": "/",
+    "http_version": "1.1",
 }
 
 
@@ -632,11 +633,12 @@ def test_asgi_apps_get_a_complete_scope_and_answer_whole(guest, monkeypatch):
     guest.boot("asgi_app:app")
     reply = guest.Handler().handle(WitRequest(
         method="POST", path="/shop/caf%C3%A9", script_name="/shop", path_info="/caf%C3%A9", query="a=1",
-        authority="example.com:8080", remote_addr="10.0.0.1:5000", headers=[("x-one", "1")], body=b"hi"))
+        authority="example.com:8080", remote_addr="10.0.0.1:5000", headers=[("x-one", "1")], body=b"hi",
+        http_version="2"))
     assert reply.status == 201 and ("x-asgi", b"yes") in headers_of(reply)
     assert json.loads(reply.body) == {
         "path": "/shop/caf\u00e9", "root_path": "/shop", "raw_path": "/shop/caf%C3%A9", "method": "POST",
-        "scheme": "http", "http_version": "1.1", "query": "a=1", "client": ["10.0.0.1", 5000],
+        "scheme": "http", "http_version": "2", "query": "a=1", "client": ["10.0.0.1", 5000],
         "server": ["example.com", 8080], "state": {"db": "loaded"}, "headers": [["x-one", "1"]],
         "body": "hi", "more": False,
     }

@@ -44,12 +44,12 @@ def test_response_headers_pack_as_documented(example):
 
 @pytest.mark.parametrize("head", [
     b"",
-    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n",  # eight fields
-    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n/",  # the last field lacks its LF
-    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n/\nhost\0h",  # a header lacks its LF
+    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n/\n",  # nine fields
+    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n/\n1.1",  # the last field lacks its LF
+    b"r\nGET\nhttp\nh\n/\n\n1.2.3.4:5\n\n/\n1.1\nhost\0h",  # a header lacks its LF
 ])
 def test_truncated_heads_are_refused(head):
-    with pytest.raises(ValueError, match="nine fields"):
+    with pytest.raises(ValueError, match="ten fields"):
         unpack_head(head)
 
 

@@ -31,17 +31,19 @@ def test_form_urlencoded():
 
 
 @pytest.mark.parametrize("fields", [
-    ["r1", "GET", "http", "example.com", "/", "", "127.0.0.1:1", "", "/"],
-    ["r2", "post", "https", "h:8", "/api/caf%C3%A9/x", "a=1", "[::1]:9", "/api", "/caf%C3%A9/x"],
-    ["r3", "DELETE", "http", "h", "/sh%20op", "", "1.2.3.4:5", "/sh%20op", ""],
+    ["r1", "GET", "http", "example.com", "/", "", "127.0.0.1:1", "", "/", "1.1"],
+    ["r2", "post", "https", "h:8", "/api/caf%C3%A9/x", "a=1", "[::1]:9", "/api", "/caf%C3%A9/x", "2"],
+    ["r3", "DELETE", "http", "h", "/sh%20op", "", "1.2.3.4:5", "/sh%20op", "", "1.0"],
 ])
 def test_a_request_from_the_host_equals_one_made_with_keywords(fields):
-    request_id, method, scheme, host, full_path, query, remote_addr, script_name, path = fields
+    (request_id, method, scheme, host, full_path, query, remote_addr, script_name, path,
+     http_version) = fields
     lines = ["Content-Type\0text/plain", "X-Twice\0a", "x-twice\0b"]
     fast = Request._from_host(fields, lines, b"body")
     slow = Request(method, path or "/", script_name=script_name, query_string=query,
                    headers=[line.split("\0") for line in lines], body=b"body", remote_addr=remote_addr,
-                   scheme=scheme, host=host, request_id=request_id, full_path=full_path)
+                   scheme=scheme, host=host, request_id=request_id, full_path=full_path,
+                   http_version=http_version)
     for name in Request.__slots__:
         if name not in ("_headers", "_header_lines"):
             assert getattr(fast, name) == getattr(slow, name), name

@@ -37,6 +37,11 @@ def test_environ_has_every_required_key_with_the_right_types():
         assert expected in text, expected
 
 
+@pytest.mark.parametrize("version", ["1.0", "1.1", "2"])
+def test_server_protocol_is_the_version_the_client_spoke(version):
+    assert build_environ(RawRequest(http_version=version))["SERVER_PROTOCOL"] == "HTTP/" + version
+
+
 @pytest.mark.parametrize("authority, scheme, name, port", [
     ("example.com", "http", "example.com", "80"), ("example.com", "https", "example.com", "443"),
     ("[::1]:9000", "http", "[::1]", "9000"), ("", "http", "localhost", "80"),

@@ -1,5 +1,5 @@
 //! The contract's packed byte strings (see `python-wasi/wit/terrarium.wit`):
-//! a request's head (nine text fields, then its headers) and a response's
+//! a request's head (ten text fields, then its headers) and a response's
 //! headers, each crossing the sandbox boundary as one `list<u8>`. Pure: no I/O.
 //!
 //! Layout: each (ASCII) text field followed by LF; each header as `name NUL value LF`.
@@ -34,10 +34,12 @@ pub struct HeadFields<'a> {
     pub script_name: &'a str,
     /// The path below the mount point, percent-encoded.
     pub path_info: &'a str,
+    /// The protocol's version as ASGI writes it: "1.0", "1.1" or "2".
+    pub http_version: &'a str,
 }
 
 impl<'a> HeadFields<'a> {
-    fn in_order(&self) -> [&'a str; 9] {
+    fn in_order(&self) -> [&'a str; 10] {
         [
             self.request_id,
             self.method,
@@ -48,6 +50,7 @@ impl<'a> HeadFields<'a> {
             self.remote_addr,
             self.script_name,
             self.path_info,
+            self.http_version,
         ]
     }
 }
@@ -171,6 +174,7 @@ mod tests {
                 remote_addr: field("remote_addr"),
                 script_name: field("script_name"),
                 path_info: field("path_info"),
+                http_version: field("http_version"),
             };
             let headers = header_pairs(&example["headers"]);
             let packed = pack_head(&fields, headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))).unwrap();
@@ -207,6 +211,7 @@ mod tests {
             remote_addr: "1.2.3.4:5",
             script_name: "",
             path_info: "/",
+            http_version: "1.1",
         };
         let cases: [(HeadFields<'_>, (&str, &[u8])); 5] = [
             (

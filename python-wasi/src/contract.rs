@@ -10,7 +10,7 @@ pub const WIT_DIR_NAME: &str = "wit";
 pub const WIT_SOURCE: &str = include_str!("../wit/terrarium.wit");
 
 /// The world every app component targets.
-pub const WORLD: &str = "terrarium:app/app@0.9.0";
+pub const WORLD: &str = "terrarium:app/app@0.10.0";
 
 /// The componentize-py release that provides CPython; part of every cache key.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";

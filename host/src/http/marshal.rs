@@ -5,7 +5,7 @@
 use std::{borrow::Cow, net::SocketAddr};
 
 use bytes::Bytes;
-use http::{header, request::Parts};
+use http::{Version, header, request::Parts};
 
 use super::transport::Transport;
 
@@ -64,6 +64,7 @@ pub fn to_guest(
         remote_addr: &remote_addr,
         script_name: context.script_name,
         path_info: context.path_info,
+        http_version: http_version(parts.version),
     };
     // HTTP/2 names the host in `:authority` alone: the app sees it as the
     // `Host` header, as it would over HTTP/1.1.
@@ -83,6 +84,16 @@ pub fn to_guest(
         context.more_body,
         context.session.map(str::to_owned),
     ))
+}
+
+/// The protocol's version as the app sees it (ASGI's `http_version`; WSGI's
+/// `SERVER_PROTOCOL` adds "HTTP/"). hyper serves no other version.
+fn http_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        _ => "1.1",
+    }
 }
 
 /// The query with any non-ASCII byte percent-encoded (RFC 3986 allows none;
@@ -106,12 +117,12 @@ fn ascii_query(query: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    /// Splits a packed head back into its nine fields and its header pairs.
+    /// Splits a packed head back into its ten fields and its header pairs.
     fn unpack(head: &[u8]) -> (Vec<String>, Vec<(String, Vec<u8>)>) {
         let mut lines = head.split(|&b| b == b'\n');
         let fields = lines
             .by_ref()
-            .take(9)
+            .take(10)
             .map(|f| String::from_utf8(f.to_vec()).unwrap())
             .collect();
         let headers = lines
@@ -125,6 +136,19 @@ mod tests {
             })
             .collect();
         (fields, headers)
+    }
+
+    /// The context of a request for `path` on the root mount, without a session.
+    fn root_context(path: &str) -> RequestContext<'_> {
+        RequestContext {
+            request_id: "r",
+            remote: "127.0.0.1:1".parse().unwrap(),
+            script_name: "",
+            path_info: path,
+            full_path: path,
+            session: None,
+            more_body: false,
+        }
     }
 
     #[test]
@@ -163,7 +187,8 @@ mod tests {
                 "x=1&y=%20",
                 "10.0.0.7:5000",
                 "/api",
-                "/items/%C3%A9"
+                "/items/%C3%A9",
+                "1.1"
             ]
         );
         assert_eq!(
@@ -185,17 +210,31 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let context = RequestContext {
-            request_id: "r",
-            remote: "127.0.0.1:1".parse().unwrap(),
-            script_name: "",
-            path_info: "/x",
-            full_path: "/x",
-            session: None,
-            more_body: false,
-        };
-        let (fields, _) = unpack(to_guest(&parts, Bytes::new(), &context).unwrap().head());
+        let (fields, _) = unpack(
+            to_guest(&parts, Bytes::new(), &root_context("/x"))
+                .unwrap()
+                .head(),
+        );
         assert_eq!(fields[3], "origin.test");
+    }
+
+    #[test]
+    fn the_protocol_version_reaches_the_app_as_asgi_writes_it() {
+        let context = root_context("/");
+        for (version, expected) in [
+            (Version::HTTP_10, "1.0"),
+            (Version::HTTP_11, "1.1"),
+            (Version::HTTP_2, "2"),
+        ] {
+            let (parts, ()) = http::Request::builder()
+                .version(version)
+                .uri("/")
+                .body(())
+                .unwrap()
+                .into_parts();
+            let (fields, _) = unpack(to_guest(&parts, Bytes::new(), &context).unwrap().head());
+            assert_eq!(fields[9], expected, "{version:?}");
+        }
     }
 
     #[test]
@@ -207,15 +246,6 @@ mod tests {
     #[test]
     fn a_line_feed_in_a_field_is_refused() {
         let (parts, ()) = http::Request::builder().uri("/x").body(()).unwrap().into_parts();
-        let context = RequestContext {
-            request_id: "r",
-            remote: "127.0.0.1:1".parse().unwrap(),
-            script_name: "",
-            path_info: "/a\nb",
-            full_path: "/a\nb",
-            session: None,
-            more_body: false,
-        };
-        assert!(to_guest(&parts, Bytes::new(), &context).is_err());
+        assert!(to_guest(&parts, Bytes::new(), &root_context("/a\nb")).is_err());
     }
 }

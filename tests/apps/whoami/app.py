@@ -1,7 +1,8 @@
-"""A WSGI app that says how it was reached: the scheme and the host."""
+"""A WSGI app that says how it was reached: the scheme, the host and the
+protocol's version."""
 
 
 def app(environ, start_response):
-    body = f"{environ['wsgi.url_scheme']} {environ.get('HTTP_HOST', '-')}".encode()
+    body = f"{environ['wsgi.url_scheme']} {environ.get('HTTP_HOST', '-')} {environ['SERVER_PROTOCOL']}"
     start_response("200 OK", [("content-type", "text/plain")])
-    return [body]
+    return [body.encode()]
