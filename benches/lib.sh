@@ -32,11 +32,11 @@ median() {
 # the rounds of A's numbers over B's (both one per round, in round order),
 # and their range.
 ratio_over_rounds() {
-  paste <(echo "$1" | tr ' ' '\n' | grep -v '^$') <(echo "$2" | tr ' ' '\n' | grep -v '^$') |
-    awk '{print $1 / $2}' | sort -g |
-    awk -v label="${3:-}" '{v[NR] = $1} END {
-      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      if (NR > 1) printf "%.2f×%s (%.2f–%.2f)", m, label, v[1], v[NR]; else printf "%.2f×%s", m, label }'
+  local ratios
+  ratios=$(paste <(echo "$1" | tr ' ' '\n' | grep -v '^$') <(echo "$2" | tr ' ' '\n' | grep -v '^$') |
+    awk '{print $1 / $2}' | sort -g)
+  awk -v m="$(median "$ratios")" -v label="${3:-}" '{v[NR] = $1} END {
+    if (NR > 1) printf "%.2f×%s (%.2f–%.2f)", m, label, v[1], v[NR]; else printf "%.2f×%s", m, label }' <<< "$ratios"
 }
 
 # CPU time used so far by process $1 and all its descendants, in clock ticks.

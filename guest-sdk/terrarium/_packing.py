@@ -23,10 +23,10 @@ def unpack_head(head):
     """Splits a packed request head into its ten text fields (a list) and
     its header lines ("name\\0value" strings, split later by `header_pairs`)."""
     lines = head.decode("latin-1").split("\n")
-    if len(lines) < 11 or lines[-1]:
+    if len(lines) <= len(HEAD_FIELDS) or lines[-1]:
         raise ValueError("the request head is not ten fields and LF-ended headers")
     del lines[-1]
-    return lines[:10], lines[10:]
+    return lines[:len(HEAD_FIELDS)], lines[len(HEAD_FIELDS):]
 
 
 def pack_head(fields, headers):
