@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use terrarium_test_support::{Client, Server, TestSite};
+use terrarium_test_support::{Client, Server, TestSite, https::Connection};
 
 const FAULTS_POOLED: &str = r#"
 [[mount]]
@@ -123,6 +123,35 @@ async fn a_request_that_waited_for_an_instance_has_only_the_rest_of_its_timeout(
         "cut a second after it arrived, not a second after it started: {elapsed:?}"
     );
     assert_eq!(server.get("/ok").await.status, 200);
+    server.stop().await;
+}
+
+/// A client that hangs up (HTTP/1.1) or resets its stream (HTTP/2) while
+/// the app runs does not cut the app short: the call finishes, and its
+/// instance goes back to the pool with its state.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_goes_away_does_not_cut_the_app_short() {
+    let site = TestSite::new("[[mount]]\npath = \"/\"\napp = \"@faults\"\ninstances = 1\n");
+    let server = Server::start(site.path()).await;
+    let first: u32 = server.get("/counter").await.text().parse().unwrap();
+    let hung_up = Client::at(server.addr)
+        .raw(
+            b"GET /sleep/300 HTTP/1.1\r\nhost: a\r\n\r\n",
+            Duration::from_millis(50),
+        )
+        .await;
+    assert_eq!(hung_up, "", "no answer came within 50 ms");
+    let mut h2 = Connection::h2c(server.addr).await.unwrap();
+    let reset = tokio::time::timeout(Duration::from_millis(50), h2.get("a", "/sleep/300")).await;
+    assert!(reset.is_err(), "the stream was dropped (and reset) unanswered");
+    // The only instance finishes both naps, then counts on from where it was.
+    let next: u32 = server.get("/counter").await.text().parse().unwrap();
+    assert_eq!(next, first + 1, "the instance was replaced: a call was cut short");
+    assert_eq!(
+        h2.get("a", "/ok").await.unwrap().text,
+        "ok",
+        "the HTTP/2 connection lives on"
+    );
     server.stop().await;
 }
 
