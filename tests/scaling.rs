@@ -250,6 +250,8 @@ def index(req, res):
         "files": sorted(os.listdir(".")),
         "cwd": os.getcwd(),
         "other_file": os.path.exists("two_only.txt"),
+        "layer_immortal": sys._is_immortal(App.handle),
+        "own_immortal": sys._is_immortal(index),
     })
 "#;
 
@@ -282,6 +284,13 @@ async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
     assert_eq!(two["name"], "two", "{two}");
     assert_eq!(two["title"], "Two", "{two}");
     assert_eq!(two["other_file"], true, "{two}");
+    // The layer's objects are immortal (their pages stay shared); the
+    // app's own, made in its instance, are not.
+    assert_eq!(
+        (&one["layer_immortal"], &one["own_immortal"]),
+        (&serde_json::json!(true), &serde_json::json!(false)),
+        "{one}"
+    );
     assert_eq!(
         one["cwd"], two["cwd"],
         "both see their own folder at the same path"

@@ -25,7 +25,7 @@ from wit_world.imports import tls as wit_tls
 from wit_world.imports import storage as wit_storage
 from wit_world.imports import streams as wit_streams
 
-from . import _asyncio, _hashlib, _import_folders, _interned_room, _logging, _net, _phase, _posix, _preload, _sqlite, _storage, _tls, _tracebacks, asgi, log
+from . import _asyncio, _hashlib, _immortal, _import_folders, _interned_room, _logging, _net, _phase, _posix, _preload, _sqlite, _storage, _tls, _tracebacks, asgi, log
 from ._packing import for_host, pack_head, pack_headers, unpack_head
 from .app import App
 from .request import Request
@@ -132,7 +132,7 @@ def boot_shared(export_runtime_to=None, tzpath=None, precompile=(), preload=()):
     # here, once, rather than in every instance.
     _interned_room.make_room()
     # The app's folder is only a placeholder here: each instance lists its own.
-    _snapshot_taken_next(unless_under=(_APP_FOLDER,))
+    _snapshot_taken_next(unless_under=(_APP_FOLDER,), immortal=True)
 
 
 def _prepare_interpreter(tzpath, export_runtime_to, precompile):
@@ -160,9 +160,11 @@ def _prepare_interpreter(tzpath, export_runtime_to, precompile):
         _compile_folder(folder)
 
 
-def _snapshot_taken_next(unless_under):
+def _snapshot_taken_next(unless_under, immortal=False):
     """The build is over: the shims may call the host from now on, and the
-    read-only folders (but those `unless_under`) keep their listings."""
+    read-only folders (but those `unless_under`) keep their listings. With
+    `immortal` (a shared layer), the snapshot's objects are listed for the
+    host to make immortal (see `_immortal`)."""
     _import_folders.fix_listings(_READ_ONLY_FOLDERS, unless_under)
     _phase.built()
     log._attach(wit_log.write, wit_log.Level)
@@ -171,6 +173,8 @@ def _snapshot_taken_next(unless_under):
     # the first collections in every instance walk (and write to) the whole
     # snapshot heap, faulting in megabytes of copy-on-write pages.
     gc.collect()
+    if immortal:
+        _immortal.list_objects()
     gc.freeze()
 
 

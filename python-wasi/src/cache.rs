@@ -39,7 +39,7 @@ use crate::{
 };
 
 /// Bump when the cache layout or the build recipe changes.
-pub(crate) const FORMAT_VERSION: &str = "terrarium-build-5";
+pub(crate) const FORMAT_VERSION: &str = "terrarium-build-6";
 
 /// Where, inside the build sandbox, the first build copies the runtime folders.
 pub(crate) const RUNTIME_EXPORT_GUEST_DIR: &str = "/0/.runtime";

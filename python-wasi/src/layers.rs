@@ -35,7 +35,7 @@ use crate::{
     },
     componentize::{self, BOOT_MODULE},
     contract::{COMPONENTIZE_PY_VERSION, WIT_SOURCE},
-    hashing, requirements, sdk, zoneinfo,
+    hashing, immortal, requirements, sdk, zoneinfo,
 };
 
 /// Builds (or finds) the layer `source` runs on and keeps a copy of its
@@ -239,6 +239,9 @@ fn build_layer(
         app: source.name.clone(),
         output,
     })?;
+    // Instances that use the layer's objects leave their pages shared.
+    let built = tmp.path().join("component.wasm");
+    immortal::immortalize(&built).map_err(cache_err(&built))?;
     if export_runtime {
         cache::publish_exported_runtime(&boot_dir, &runtime_dir)?;
     }

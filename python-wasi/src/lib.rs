@@ -15,6 +15,7 @@
 //! - [`build_sandbox`]: what the app sees while it is built (its folder read-only).
 //! - [`cache`]: the on-disk cache of built apps, and [`build_app`], which ties it all together.
 //! - [`layers`]: interpreters shared by apps (`snapshot = "shared"`), one per set of requirements.
+//! - `immortal`: makes a layer's snapshot objects immortal, so instances leave their pages shared.
 //!
 //! Compiling the component to native code is the host's job (it owns the
 //! wasmtime `Engine`); this crate stops at the `.wasm` component.
@@ -24,6 +25,7 @@ pub mod cache;
 pub mod componentize;
 pub mod contract;
 pub mod hashing;
+mod immortal;
 pub mod layers;
 pub mod requirements;
 pub mod sdk;
