@@ -43,10 +43,10 @@ def marker():
 
 def list_objects():
     """Lists every object the collector tracks and every object they refer
-    to (strings, numbers, untracked tuples), after a collection; returns the
-    packed list (a bytearray), which stays in this module for the snapshot."""
+    to (strings, numbers, untracked tuples); returns the packed list (a
+    bytearray), which stays in this module for the snapshot. Call it right
+    after a collection: garbage it finds is listed, and kept, too."""
     global _kept
-    gc.collect()
     objects = gc.get_objects()
     seen = {id(obj) for obj in objects}
     walked = 0
