@@ -2,11 +2,15 @@
 # HTTPS and HTTP/2 on the front door, against granian with TLS, in one run.
 #
 #   benches/tls-http2.sh [DURATION] [CONNECTIONS] [ROUNDS]   (defaults: 10s, 64, 3)
+#   PIN=1 benches/tls-http2.sh ...   the client on a core of its own
 #
 # The same raw WSGI hello (benches/apps/raw_hello), served by Terrarium
 # (pooled, a worker per core) and by granian (a worker per core), driven by
 # h2load (Debian's nghttp2-client; installed here when missing, as root)
-# with 2 threads and CONNECTIONS connections, one stream at a time each:
+# with 2 threads and CONNECTIONS connections, one stream at a time each
+# (with PIN=1: the servers on every core but the last, h2load with one
+# thread on the last, so the client's own HTTP/2 work, which costs it more
+# than HTTP/1.1, does not take CPU from the server it measures):
 #
 # - Terrarium: HTTP/1.1 and HTTP/2 by prior knowledge (h2c) on the plain
 #   listener; HTTP/1.1 and HTTP/2 (ALPN) over TLS 1.3, keep-alive; full
@@ -31,6 +35,11 @@ connections=${2:-64}
 rounds=${3:-3}
 seconds=${duration%s}
 cores=$(nproc)
+server_cores=$cores client_threads=2 on_server=() on_client=()
+if [ "${PIN:-0}" = 1 ] && [ "$cores" -ge 2 ]; then
+  server_cores=$((cores - 1)) client_threads=1
+  on_server=(taskset -c "0-$((cores - 2))") on_client=(taskset -c "$((cores - 1))")
+fi
 out=$repo/target/bench-tls
 work=$(mktemp -d)
 mkdir -p "$out"
@@ -67,8 +76,8 @@ tls_listen = "127.0.0.1:$tls_port"
 [[mount]]
 path = "/"
 app = "$app"
-instances = $((cores * 2))
-min_instances = $((cores * 2))
+instances = $((server_cores * 2))
+min_instances = $((server_cores * 2))
 warm_up = ["/"]
 
 [[tls]]
@@ -97,10 +106,10 @@ load() {
   local name=$1 url=$2
   shift 2
   say "$name (round $round)"
-  h2load -t2 -c"$connections" -D 3 "$@" "$url" > /dev/null
+  "${on_client[@]}" h2load -t"$client_threads" -c"$connections" -D 3 "$@" "$url" > /dev/null
   local before after done_requests
   before=$(cpu_ticks "$server_pid")
-  h2load -t2 -c"$connections" -D "$seconds" "$@" "$url" > "$work/run.txt"
+  "${on_client[@]}" h2load -t"$client_threads" -c"$connections" -D "$seconds" "$@" "$url" > "$work/run.txt"
   after=$(cpu_ticks "$server_pid")
   done_requests=$(awk '/^requests:/ {print $8}' "$work/run.txt")
   [ -n "${rps[$name]:-}" ] || cases+=("$name")
@@ -120,7 +129,7 @@ handshakes() {
   local total=0 done_requests started
   started=$(date +%s.%N)
   while awk -v s="$started" -v now="$(date +%s.%N)" -v d="$seconds" 'BEGIN {exit !(now - s < d)}'; do
-    h2load -t2 -c$((connections * 4)) -n$((connections * 4)) "$@" "$url" > "$work/run.txt"
+    "${on_client[@]}" h2load -t"$client_threads" -c$((connections * 4)) -n$((connections * 4)) "$@" "$url" > "$work/run.txt"
     done_requests=$(awk '/^requests:/ {print $8}' "$work/run.txt")
     total=$((total + done_requests))
   done
@@ -132,7 +141,7 @@ handshakes() {
 serve() {
   local log=$work/$1.log
   shift
-  "$@" > "$log" 2>&1 &
+  "${on_server[@]}" "$@" > "$log" 2>&1 &
   server_pid=$!
 }
 
@@ -151,14 +160,14 @@ for round in $(seq "$rounds"); do
   stop
 
   port=$(free_port)
-  serve granian "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" \
+  serve granian "$venv/bin/granian" --interface wsgi --workers "$server_cores" --host 127.0.0.1 --port "$port" \
     --working-dir "$app" app:app
   wait_for_port "$port"
   load "granian HTTP/1.1" "http://127.0.0.1:$port/" --h1
   stop
 
   port=$(free_port)
-  serve granian-tls "$venv/bin/granian" --interface wsgi --workers "$cores" --host 127.0.0.1 --port "$port" --http auto \
+  serve granian-tls "$venv/bin/granian" --interface wsgi --workers "$server_cores" --host 127.0.0.1 --port "$port" --http auto \
     --ssl-certificate "$work/cert.pem" --ssl-keyfile "$work/key.pem" \
     --working-dir "$app" app:app
   wait_for_port "$port"
@@ -174,7 +183,7 @@ against() {
 }
 
 {
-  echo "# HTTPS and HTTP/2: raw WSGI hello, $cores cores, h2load -t2 -c$connections, $duration, medians of $rounds rounds"
+  echo "# HTTPS and HTTP/2: raw WSGI hello, servers on $server_cores of $cores cores, h2load -t$client_threads -c$connections${on_client[*]:+ (${on_client[*]})}, $duration, medians of $rounds rounds"
   echo
   echo "| case | requests/s | server CPU per request (µs) | mean time per request (ms) | failed |"
   echo "| --- | --- | --- | --- | --- |"

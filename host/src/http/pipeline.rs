@@ -4,7 +4,7 @@
 use std::{
     net::SocketAddr,
     sync::{
-        Arc,
+        Arc, LazyLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -42,11 +42,14 @@ const DEFAULT_PORT: u16 = 80;
 /// The response header that names the request's id.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// This process's id, read once (each read is a system call).
+static PROCESS_ID: LazyLock<u32> = LazyLock::new(std::process::id);
+
 /// A short id for a request, unique within this process.
 fn next_request_id() -> String {
     format!(
         "{:x}-{:06x}",
-        std::process::id(),
+        *PROCESS_ID,
         NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)
     )
 }
