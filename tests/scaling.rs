@@ -271,6 +271,10 @@ async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
     let server = Server::start(site.path()).await;
 
     let one = server.get("/one/").await.json();
+    // Having answered, that first cold start on the interpreter made spare
+    // instances of it (a few milliseconds each): two's first instance is
+    // one of them, given two's grants as it is taken.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let two = server.get("/two/").await.json();
     assert_eq!(one["name"], "one", "{one}");
     assert_eq!(one["title"], "One", "{one}");
@@ -307,6 +311,12 @@ async fn apps_on_a_shared_interpreter_keep_their_modules_files_and_env_apart() {
         |mounts: &serde_json::Value, name: &str| mount(mounts, name)["version"].as_str().unwrap().to_owned();
     let (key_one, key_two) = (key_of(&mounts, "one"), key_of(&mounts, "two"));
     assert_ne!(key_one, key_two);
+    let spare_starts = |name: &str| mount(&mounts, name)["spare_starts"].as_u64();
+    assert_eq!(
+        (spare_starts("one"), spare_starts("two")),
+        (Some(0), Some(1)),
+        "{mounts}"
+    );
     let cache = terrarium_test_support::shared_cache_dir();
     for key in [&key_one, &key_two] {
         let entry = cache.join("apps").join(key);

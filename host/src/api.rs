@@ -57,6 +57,10 @@ pub struct AppInfo {
     /// Instances made because a request found none ready.
     #[serde(default)]
     pub cold_starts: u64,
+    /// Of those, spares of its shared interpreter, made ahead of need: only
+    /// the app's import was left to do (`snapshot = "shared"`).
+    #[serde(default)]
+    pub spare_starts: u64,
     /// Instances given back after `idle` without a request.
     #[serde(default)]
     pub retired_idle: u64,
@@ -234,6 +238,7 @@ mod tests {
                 ready: 1,
                 busy: 1,
                 cold_starts: 2,
+                spare_starts: 0,
                 retired_idle: 0,
                 retired_for_room: 0,
                 version: "abc".into(),

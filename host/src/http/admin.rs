@@ -319,6 +319,7 @@ pub(super) fn describe(mount: &Mount) -> MountInfo {
                     ready: pool.ready,
                     busy: pool.busy,
                     cold_starts: pool.cold_starts,
+                    spare_starts: pool.spare_starts,
                     retired_idle: pool.retired_idle,
                     retired_for_room: pool.retired_for_room,
                     version: current.key.clone(),

@@ -3,9 +3,10 @@
 //! template its instances come from.
 
 use std::{
+    collections::HashMap,
     path::Path,
     sync::{
-        Arc,
+        Arc, Mutex, Weak,
         atomic::{AtomicBool, Ordering},
     },
     thread,
@@ -21,8 +22,9 @@ use wasmtime::{
 use super::{
     budget::{self, InstanceBudget},
     compiled::{self, SharedComponents},
-    instance::{AppTemplate, Grants},
+    instance::{self, AppTemplate, Grants},
     reset::MemoryReset,
+    spares::Spares,
     writable::ScratchSpace,
 };
 
@@ -52,6 +54,9 @@ pub struct Sandbox {
     budget: Arc<InstanceBudget>,
     components: SharedComponents,
     scratch: Arc<ScratchSpace>,
+    /// The spares of each shared interpreter in use, by its component and
+    /// whether its apps write (they are linked differently then).
+    spares: Mutex<HashMap<(usize, bool), Weak<Spares>>>,
     _ticker: EpochTicker,
 }
 
@@ -125,6 +130,7 @@ impl Sandbox {
             budget: Arc::new(InstanceBudget::new(capacity.instances as usize)),
             components: SharedComponents::default(),
             scratch: Arc::default(),
+            spares: Mutex::default(),
             _ticker: ticker,
         })
     }
@@ -166,8 +172,28 @@ impl Sandbox {
         grants: Grants,
         start: Option<AppStart>,
     ) -> Result<AppTemplate, String> {
-        AppTemplate::new(&self.engine, name, compiled.component, grants, start)
+        let spares = match start {
+            Some(_) => Some(self.spares_of(&compiled.component, grants.writes())?),
+            None => None,
+        };
+        AppTemplate::new(&self.engine, name, compiled.component, grants, start, spares)
             .map_err(|e| format!("the component does not fit the host: {e:?}"))
+    }
+
+    /// The spares of the shared interpreter `component`, linked for apps
+    /// that `write` or not: one set for all the apps on it.
+    fn spares_of(&self, component: &Arc<Component>, writes: bool) -> Result<Arc<Spares>, String> {
+        let key = (Arc::as_ptr(component) as usize, writes);
+        let mut known = self.spares.lock().unwrap();
+        known.retain(|_, spares| spares.strong_count() > 0);
+        if let Some(spares) = known.get(&key).and_then(Weak::upgrade) {
+            return Ok(spares);
+        }
+        let pre = instance::link(&self.engine, component, writes)
+            .map_err(|e| format!("the component does not fit the host: {e:?}"))?;
+        let spares = Spares::new(self.engine.clone(), component.clone(), pre, self.budget.clone());
+        known.insert(key, Arc::downgrade(&spares));
+        Ok(spares)
     }
 }
 

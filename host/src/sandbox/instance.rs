@@ -36,6 +36,7 @@ use super::{
     latin1,
     messages::{GuestRequest, GuestResponse},
     net::{self, CountedSockets, InstanceNet, OpenSockets, OutboundAccess},
+    spares::{Spare, Spares},
     terrarium,
     writable::{self, DiskQuota, QuotaFs, ScratchDir, ScratchSpace, WritableFolders},
 };
@@ -65,8 +66,9 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// Whether it may write anywhere.
-    fn writes(&self) -> bool {
+    /// Whether it may write anywhere (its instances are then linked to
+    /// the filesystem with quotas).
+    pub(super) fn writes(&self) -> bool {
         self.data.is_some() || self.tmp.is_some()
     }
 }
@@ -113,6 +115,8 @@ pub struct AppTemplate {
     grants: Grants,
     /// For an app on a shared interpreter: what each instance imports as it starts.
     start: Option<AppStart>,
+    /// For an app on a shared interpreter: its instances made ahead of need.
+    spares: Option<Arc<Spares>>,
     live: Arc<AtomicUsize>,
 }
 
@@ -174,6 +178,41 @@ impl terrarium::app::bytes::Host for GuestState {}
 impl terrarium::app::http::Host for GuestState {}
 
 impl GuestState {
+    /// The state of an instance no app has taken yet (a spare): no folder,
+    /// no environment, no destination, no memory cap.
+    pub(super) fn without_grants() -> Self {
+        let log = GuestLog::new(
+            Arc::from("spare"),
+            Arc::default(),
+            Arc::new(LogLimit::new(tracing::Level::ERROR, 0)),
+        );
+        Self {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            limiter: MemoryCap {
+                cap: usize::MAX,
+                exceeded: false,
+                largest: 0,
+                at_start: 0,
+            },
+            stdout: log.output("stdout"),
+            stderr: log.output("stderr"),
+            log,
+            deadline: Arc::new(CallDeadline::new(Instant::now() + INSTANTIATE_TIMEOUT)),
+            exchange: None,
+            writable: WritableFolders::default(),
+            net: Arc::new(InstanceNet::new(Arc::new(OutboundAccess::none()))),
+            sockets: OpenSockets::default(),
+            tls_sessions: 0,
+            _scratch: None,
+        }
+    }
+
+    /// The most linear memory its instance has had so far, in bytes.
+    pub(super) fn memory_reached(&self) -> usize {
+        self.limiter.largest
+    }
+
     /// When the running call must be interrupted.
     pub(super) fn deadline(&self) -> Instant {
         self.deadline.get()
@@ -222,21 +261,22 @@ impl AppTemplate {
     /// Links `component` against WASI and the contract's imports.
     ///
     /// Fails when the component does not match the contract.
+    ///
+    /// An app on a shared interpreter (`start`) takes its spares from
+    /// `spares` (of the same component, linked for its `grants`, see
+    /// [`link`]), and is linked as they are.
     pub(super) fn new(
         engine: &Engine,
         name: &str,
         component: Arc<Component>,
         grants: Grants,
         start: Option<AppStart>,
+        spares: Option<Arc<Spares>>,
     ) -> wasmtime::Result<Self> {
-        let mut linker = Linker::<GuestState>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        if grants.writes() {
-            writable::shadow_filesystem(&mut linker, GuestState::quota_fs)?;
-        }
-        net::shadow_sockets(&mut linker, GuestState::counted_sockets)?;
-        App::add_to_linker::<GuestState, ContractImports>(&mut linker, |state| state)?;
-        let pre = AppPre::new(linker.instantiate_pre(&component)?)?;
+        let pre = match &spares {
+            Some(spares) => spares.pre().clone(),
+            None => link(engine, &component, grants.writes())?,
+        };
         Ok(Self {
             name: Arc::from(name),
             engine: engine.clone(),
@@ -244,8 +284,17 @@ impl AppTemplate {
             pre,
             grants,
             start,
+            spares,
             live: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// For an app on a shared interpreter, starts making spares of it, up
+    /// to the few kept ready (see `spares`), each in a task of its own.
+    pub fn make_spares(&self) {
+        if let Some(spares) = &self.spares {
+            spares.refill();
+        }
     }
 
     /// The app's name.
@@ -328,15 +377,23 @@ impl AppTemplate {
             tls_sessions: 0,
             _scratch: scratch,
         };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_callback(at_each_tick);
-        store.set_epoch_deadline(1);
-        let bindings = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
+        let spare = match (&self.spares, stdio) {
+            (Some(spares), Stdio::Log) => spares.take(self.grants.memory_cap),
+            _ => None,
+        };
+        let from_spare = spare.is_some();
+        let (mut store, bindings) = match spare {
+            Some(spare) => adopt(spare, state),
+            None => {
+                let mut store = new_store(&self.engine, state);
+                let bindings = self
+                    .pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(|e| GuestError::Instantiate(format!("{e:?}")))?;
+                (store, bindings)
+            }
+        };
         let interface = match &self.start {
             Some(start) => Some(self.start_app(&mut store, &bindings, start).await?),
             None => None,
@@ -348,10 +405,54 @@ impl AppTemplate {
             store,
             bindings,
             interface,
+            from_spare,
             _live: LiveGuard(self.live.clone()),
             _seat: seat,
         })
     }
+}
+
+/// Links `component` against WASI and the contract's imports (the
+/// filesystem with quotas when its instances `write`).
+pub(super) fn link(
+    engine: &Engine,
+    component: &Component,
+    writes: bool,
+) -> wasmtime::Result<AppPre<GuestState>> {
+    let mut linker = Linker::<GuestState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    if writes {
+        writable::shadow_filesystem(&mut linker, GuestState::quota_fs)?;
+    }
+    net::shadow_sockets(&mut linker, GuestState::counted_sockets)?;
+    App::add_to_linker::<GuestState, ContractImports>(&mut linker, |state| state)?;
+    AppPre::new(linker.instantiate_pre(component)?)
+}
+
+/// A store for a new instance with `state`: its memory capped, its guest
+/// yielding (or interrupted) at each epoch tick.
+pub(super) fn new_store(engine: &Engine, state: GuestState) -> Store<GuestState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.epoch_deadline_callback(at_each_tick);
+    store.set_epoch_deadline(1);
+    store
+}
+
+/// Makes `spare` an instance of the app whose host `state` this is: the
+/// spare's own state (no grants, and nothing in it, since no guest code
+/// has run) is replaced whole. Its seat is given back: the instance holds
+/// the app's.
+fn adopt(spare: Spare, mut state: GuestState) -> (Store<GuestState>, App) {
+    let Spare {
+        mut store,
+        bindings,
+        seat,
+    } = spare;
+    state.limiter.largest = store.data().memory_reached();
+    *store.data_mut() = state;
+    drop(seat);
+    (store, bindings)
 }
 
 impl AppTemplate {
@@ -389,6 +490,8 @@ pub struct Instance {
     bindings: App,
     /// The interface its app said it speaks, when it imported it as it started.
     interface: Option<String>,
+    /// Whether it was a spare of its shared interpreter (see `spares`).
+    from_spare: bool,
     _live: LiveGuard,
     /// Last: given back once the store (and its engine slot) is freed.
     _seat: Seat,
@@ -408,6 +511,12 @@ impl Instance {
     /// this instance imported it (an app on a shared interpreter only).
     pub fn started_interface(&self) -> Option<&str> {
         self.interface.as_deref()
+    }
+
+    /// Whether it was made ahead of need, as a spare of its shared
+    /// interpreter, before its app took it.
+    pub fn came_from_spare(&self) -> bool {
+        self.from_spare
     }
 
     /// Whether its memory has grown through 3/4 of the room its cap left

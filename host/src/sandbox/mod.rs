@@ -8,6 +8,9 @@
 //! - [`instance`]: one sandboxed instance: its `Store`, limits and host state.
 //! - [`reset`]: how a freed slot's memory is made fresh (scanned, or
 //!   decommitted where swap could hide a dirty page from the scan).
+//! - [`spares`]: instances of a shared interpreter made ahead of need,
+//!   before any app takes them, so an app's first instance skips the
+//!   instantiation.
 //! - [`pool`]: per-app pools of warm instances (or a fresh one per request),
 //!   scaled between `min_instances` and `instances`, and the dispatch of
 //!   one request into one of them.
@@ -41,6 +44,7 @@ pub mod messages;
 pub mod net;
 pub mod pool;
 pub mod reset;
+mod spares;
 pub mod writable;
 
 pub use budget::{InstanceBudget, Seat};

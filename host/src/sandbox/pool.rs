@@ -85,6 +85,7 @@ pub struct AppPool {
 #[derive(Default)]
 struct Counts {
     cold_starts: AtomicU64,
+    spare_starts: AtomicU64,
     retired_idle: AtomicU64,
     retired_for_room: AtomicU64,
 }
@@ -98,6 +99,9 @@ pub struct PoolState {
     pub busy: usize,
     /// Made because a request found none ready.
     pub cold_starts: u64,
+    /// Of those, made ahead of need as spares of their shared interpreter
+    /// (only the app's import was left to do).
+    pub spare_starts: u64,
     /// Given back after `idle` without a request.
     pub retired_idle: u64,
     /// Retired while idle to make room in a full budget for another app's.
@@ -164,6 +168,7 @@ impl AppPool {
             ready,
             busy: self.live_instances().saturating_sub(ready),
             cold_starts: self.counts.cold_starts.load(Ordering::Relaxed),
+            spare_starts: self.counts.spare_starts.load(Ordering::Relaxed),
             retired_idle: self.counts.retired_idle.load(Ordering::Relaxed),
             retired_for_room: self.counts.retired_for_room.load(Ordering::Relaxed),
         }
@@ -230,7 +235,11 @@ impl AppPool {
             .await
             .map_err(|_| GuestError::Busy(self.settings.timeout))?;
         self.counts.cold_starts.fetch_add(1, Ordering::Relaxed);
-        self.template.instantiate(seat).await
+        let instance = self.template.instantiate(seat).await?;
+        if instance.came_from_spare() {
+            self.counts.spare_starts.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(instance)
     }
 
     /// Runs `request` in one of this app's instances; `body` is the rest of
@@ -303,6 +312,7 @@ impl AppPool {
             Isolation::Pooled => shard.idle.lock().unwrap().pop(),
             Isolation::Request => None,
         };
+        let cold = warm.is_none();
         let mut instance = match warm {
             Some(warm) => warm.instance,
             None => match self.cold_start(ends_at).await {
@@ -336,6 +346,9 @@ impl AppPool {
         };
         instance.take_exchange();
         self.put_back(instance, slot, healthy);
+        if cold {
+            self.template.make_spares();
+        }
     }
 
     /// Streams a response whose `head` the guest returned: hands it back,

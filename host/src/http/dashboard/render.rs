@@ -332,6 +332,7 @@ mod tests {
                 ready: 1,
                 busy: 1,
                 cold_starts: 2,
+                spare_starts: 0,
                 retired_idle: 0,
                 retired_for_room: 0,
                 version: "0123456789abcdef0123".to_owned(),

@@ -50,6 +50,17 @@ impl OutboundAccess {
         })
     }
 
+    /// No destination granted: what an instance holds before an app takes
+    /// it (see `sandbox::spares`).
+    pub fn none() -> Self {
+        Self {
+            rules: Outbound::default(),
+            extra_roots: RootCertStore::empty(),
+            open: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+
     /// The roots of `outbound_ca` (made trust anchors once, at start), which
     /// every TLS connection of the app trusts.
     pub fn extra_roots(&self) -> &RootCertStore {
