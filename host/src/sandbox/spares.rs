@@ -2,10 +2,11 @@
 //! before any app is known, so that the first instance of an app on that
 //! interpreter only has to import the app.
 //!
-//! Instantiating a CPython component takes about 2 ms, most of it wasmtime
-//! filling CPython's function table (thousands of entries, which it cannot
-//! fill lazily for a table one core module imports from another) and
-//! mapping the memory image. An app with a snapshot of its own pays that
+//! Instantiating a CPython component takes a few milliseconds before any
+//! Python runs, much of it wasmtime filling CPython's function table
+//! (about 5,700 entries, which it cannot fill lazily: the table is
+//! imported from another core module, at offsets read from imported
+//! globals) and mapping the memory image. An app with a snapshot of its own pays that
 //! once per instance it keeps; apps on a shared interpreter are many, and
 //! each one's first request would pay it. A spare pays it off the request
 //! path.
@@ -17,10 +18,10 @@
 //! first call (see `AppTemplate::instantiate_with`), so it is the same as a
 //! fresh instance of that app. Spares are made after a cold start of an
 //! app on the interpreter has answered (the first one finds none). Each
-//! spare holds a seat of the site's
-//! budget; spares are made only from seats free at the time (never by
-//! retiring an instance), at most [`KEPT`] per interpreter, and the app
-//! that takes one gives the spare's seat back, keeping its own.
+//! spare holds a seat of the site's budget; spares are made only from
+//! seats free at the time (never by retiring an instance), at most
+//! [`KEPT`] per interpreter, and the app that takes one gives the spare's
+//! seat back, keeping its own.
 
 use std::sync::{
     Arc, Mutex,
