@@ -62,6 +62,7 @@ pub async fn launch(
     config.server.check_admin_exposure().map_err(config_error)?;
     let open_files = fd_limit::raise();
     fd_limit::check(config.server.max_connections, open_files).map_err(config_error)?;
+    fd_limit::presize_table(open_files);
     tracing::info!(
         open_files,
         max_connections = config.server.max_connections,
