@@ -17,12 +17,26 @@ pub fn raise() -> u64 {
             Ok(limit) => limit,
             Err(error) => {
                 tracing::warn!("cannot raise the open-file limit: {error}");
-                rlimit::Resource::NOFILE.get().map_or(u64::MAX, |(soft, _)| soft)
+                current()
             }
         }
     }
     #[cfg(not(unix))]
     u64::MAX
+}
+
+/// The open-file limit in force (`u64::MAX` where there is none to read).
+pub fn current() -> u64 {
+    #[cfg(unix)]
+    return rlimit::Resource::NOFILE.get().map_or(u64::MAX, |(soft, _)| soft);
+    #[cfg(not(unix))]
+    u64::MAX
+}
+
+/// The open files left for sandboxes once `max_connections` and
+/// [`RESERVED`] are set aside, of `limit`.
+pub fn left_for_instances(limit: u64, max_connections: usize) -> u64 {
+    limit.saturating_sub(max_connections as u64 + RESERVED)
 }
 
 /// The most descriptors [`presize_table`] makes room for: 512 KiB of the

@@ -32,6 +32,11 @@ pub const MEMORY_PER_INSTANCE: u64 = 16 << 20;
 /// 48-bit addresses) the engine's reservations may take.
 const ADDRESS_SPACE_FOR_INSTANCES: u64 = 64 << 40;
 
+/// Descriptors every live instance holds open: one per folder the sandbox
+/// shows every guest. An app's data folder and private `/tmp` take one
+/// more each.
+pub const SANDBOX_DESCRIPTORS: u64 = terrarium_python_wasi::SANDBOX_GUEST_DIRS.len() as u64;
+
 /// Where the default budget came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BudgetSource {
@@ -41,20 +46,33 @@ pub enum BudgetSource {
     Memory,
     /// The address space each instance's reservations take.
     AddressSpace,
+    /// The open files left for instances, at what the site's apps hold
+    /// in one.
+    OpenFiles,
 }
 
 /// The default number of live instances for a machine with `memory_total`
 /// bytes of memory, when each instance reserves `reserved_per_instance`
-/// bytes of address space; and which of the two bounds it.
-pub fn default_limit(memory_total: u64, reserved_per_instance: u64) -> (u32, BudgetSource) {
-    let by_memory = (memory_total / MEMORY_PER_INSTANCE).max(1);
-    let by_address_space = (ADDRESS_SPACE_FOR_INSTANCES / reserved_per_instance.max(1)).max(1);
-    let (limit, source) = if by_memory <= by_address_space {
-        (by_memory, BudgetSource::Memory)
-    } else {
-        (by_address_space, BudgetSource::AddressSpace)
-    };
-    (limit.min(u64::from(u32::MAX)) as u32, source)
+/// bytes of address space and `by_open_files` instances fit in the open
+/// files left for them; and which of the three bounds it.
+pub fn default_limit(
+    memory_total: u64,
+    reserved_per_instance: u64,
+    by_open_files: u64,
+) -> (u32, BudgetSource) {
+    let bounds = [
+        ((memory_total / MEMORY_PER_INSTANCE), BudgetSource::Memory),
+        (
+            ADDRESS_SPACE_FOR_INSTANCES / reserved_per_instance.max(1),
+            BudgetSource::AddressSpace,
+        ),
+        (by_open_files, BudgetSource::OpenFiles),
+    ];
+    let (limit, source) = bounds
+        .into_iter()
+        .min_by_key(|(limit, _)| *limit)
+        .expect("three bounds");
+    (limit.clamp(1, u64::from(u32::MAX)) as u32, source)
 }
 
 /// Something holding idle instances the budget may retire to make room.
@@ -206,16 +224,24 @@ mod tests {
     const GIB: u64 = 1 << 30;
 
     #[test]
-    fn the_default_budget_is_bounded_by_memory_or_address_space() {
+    fn the_default_budget_is_bounded_by_memory_address_space_or_open_files() {
         let per_instance = 17 * GIB;
+        let many_files = 1 << 30;
         let cases = [
-            (24 * GIB, (1536, BudgetSource::Memory)),
-            (1 << 20, (1, BudgetSource::Memory)),
-            (1024 * GIB, (3855, BudgetSource::AddressSpace)),
+            (24 * GIB, many_files, (1536, BudgetSource::Memory)),
+            (1 << 20, many_files, (1, BudgetSource::Memory)),
+            (1024 * GIB, many_files, (3855, BudgetSource::AddressSpace)),
+            (24 * GIB, 968, (968, BudgetSource::OpenFiles)),
+            (24 * GIB, 0, (1, BudgetSource::OpenFiles)),
         ];
-        for (memory, expected) in cases {
-            assert_eq!(default_limit(memory, per_instance), expected, "{memory} bytes");
+        for (memory, files, expected) in cases {
+            assert_eq!(
+                default_limit(memory, per_instance, files),
+                expected,
+                "{memory} bytes, {files} files"
+            );
         }
+        assert_eq!(SANDBOX_DESCRIPTORS, 8);
     }
 
     #[tokio::test]

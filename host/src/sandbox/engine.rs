@@ -120,7 +120,7 @@ impl Sandbox {
                 capacity.instances,
                 capacity.max_memory >> 20,
                 reserved_per_instance() >> 30,
-                budget::default_limit(u64::MAX, reserved_per_instance()).0
+                budget::default_limit(u64::MAX, reserved_per_instance(), u64::MAX).0
             )
         })?;
         let ticker =

@@ -23,7 +23,7 @@ use crate::{
         self, AppSettings, ConfigError, DataAt, Isolation, MemoryResetSetting, MountConfig, SiteConfig,
         storage::TMP_AT,
     },
-    heap,
+    fd_limit, heap,
     sandbox::{
         AppPool, AppTemplate, Compiled, DataGrant, EngineCapacity, Grants, GuestError, LogLimit, MemoryReset,
         PoolSettings, Sandbox, Stdio, TmpGrant,
@@ -193,26 +193,46 @@ struct Budget {
     source: BudgetSource,
     /// What the apps could use at most.
     wanted: u32,
+    /// Open files one instance of the site's apps holds, at most.
+    descriptors: u64,
 }
 
 impl Budget {
-    /// The budget of `config` on a machine with `memory_total` bytes.
-    fn of(config: &SiteConfig, memory_total: u64) -> Self {
+    /// The budget of `config` on a machine with `memory_total` bytes,
+    /// where this process may open `open_files` files.
+    fn of(config: &SiteConfig, memory_total: u64, open_files: u64) -> Self {
         let wanted = config
             .mounts
             .iter()
             .filter_map(MountConfig::app)
             .map(|app| app.instances.saturating_mul(2))
             .fold(RUN_TIME_HEADROOM, u32::saturating_add);
+        let descriptors = config
+            .mounts
+            .iter()
+            .filter_map(MountConfig::app)
+            .map(|app| {
+                let storage = &app.storage;
+                budget::SANDBOX_DESCRIPTORS
+                    + u64::from(storage.data.is_some())
+                    + u64::from(storage.tmp.is_some())
+            })
+            .max()
+            .unwrap_or(budget::SANDBOX_DESCRIPTORS);
         let (limit, source) = match config.server.max_instances {
             Some(limit) => (limit, BudgetSource::Configured),
-            None => budget::default_limit(memory_total, engine::reserved_per_instance()),
+            None => budget::default_limit(
+                memory_total,
+                engine::reserved_per_instance(),
+                fd_limit::left_for_instances(open_files, config.server.max_connections) / descriptors,
+            ),
         };
         Self {
             seats: limit.min(wanted),
             limit,
             source,
             wanted,
+            descriptors,
         }
     }
 
@@ -228,7 +248,29 @@ impl Budget {
                 "the address space, about {} GiB an instance; set server.max_instances to change it",
                 engine::reserved_per_instance() >> 30
             ),
+            BudgetSource::OpenFiles => format!(
+                "the open-file limit, less server.max_connections, at {} files an instance; raise the limit \
+                 (ulimit -n, LimitNOFILE= under systemd) or set server.max_instances to change it",
+                self.descriptors
+            ),
         }
+    }
+
+    /// What goes wrong when the seats are all taken, if the open-file
+    /// limit cannot hold that many instances and `max_connections`.
+    fn short_of_files(&self, open_files: u64, max_connections: usize) -> Option<String> {
+        let left = fd_limit::left_for_instances(open_files, max_connections);
+        let needed = u64::from(self.seats) * self.descriptors;
+        (needed > left).then(|| {
+            format!(
+                "{} live instances may need {needed} open files, but this process may open {open_files} \
+                 and server.max_connections keeps {} of them: past about {} instances, apps will fail to \
+                 start; raise the limit (ulimit -n, LimitNOFILE= under systemd) or lower server.max_instances",
+                self.seats,
+                open_files - left,
+                left / self.descriptors
+            )
+        })
     }
 }
 
@@ -239,7 +281,11 @@ const RUN_TIME_HEADROOM: u32 = 32;
 /// Engine capacity for a site: its budget of live instances (said in the
 /// log), each as large as the largest app's `memory`.
 pub(super) fn capacity(config: &SiteConfig) -> Result<EngineCapacity, StartError> {
-    let budget = Budget::of(config, heap::machine_memory().unwrap_or(4 << 30));
+    let open_files = fd_limit::current();
+    let budget = Budget::of(config, heap::machine_memory().unwrap_or(4 << 30), open_files);
+    if let Some(warning) = budget.short_of_files(open_files, config.server.max_connections) {
+        tracing::warn!("{warning}");
+    }
     let apps = config.mounts.iter().filter_map(MountConfig::app);
     let ready: u32 = apps.clone().map(|app| app.min_instances).sum();
     if ready > budget.limit {
@@ -845,6 +891,59 @@ mod tests {
         let text = format!("[server]\n{server_keys}\n[[mount]]\npath = \"/\"\napp = \"a\"\n{mount_keys}\n");
         let config = SiteConfig::parse(&text, site.path()).unwrap();
         run_time_env(config.mounts[0].app().unwrap())
+    }
+
+    /// The budget of a site of `apps` mounts of `instances = 1000` each
+    /// (the last one with `last_keys`), with `server_keys`, on a 24 GiB
+    /// machine allowing `open_files`.
+    fn budget_of(server_keys: &str, apps: usize, last_keys: &str, open_files: u64) -> Budget {
+        let site = tempfile::tempdir().unwrap();
+        let mut text = format!("[server]\n{server_keys}\n");
+        for index in 0..apps {
+            std::fs::create_dir(site.path().join(format!("a{index}"))).unwrap();
+            text.push_str(&format!(
+                "[[mount]]\npath = \"/a{index}\"\napp = \"a{index}\"\ninstances = 1000\n"
+            ));
+        }
+        text.push_str(last_keys);
+        let config = SiteConfig::parse(&text, site.path()).unwrap();
+        Budget::of(&config, 24 << 30, open_files)
+    }
+
+    #[test]
+    fn the_budget_keeps_to_the_files_the_process_may_open() {
+        // 20,000 files, 10,000 of them for connections (the default), 320
+        // reserved: room for 1,210 instances of 8 descriptors, or 968 of
+        // 10 when an app also has a data folder and a private /tmp.
+        let by_files = budget_of("", 2, "", 20_000);
+        assert_eq!((by_files.limit, by_files.source), (1210, BudgetSource::OpenFiles));
+        assert_eq!(by_files.short_of_files(20_000, 10_000), None);
+        assert!(
+            by_files.explained().contains("at 8 files an instance"),
+            "{}",
+            by_files.explained()
+        );
+        let writing = budget_of("", 2, "data = \"d\"\ntmp = \"1MiB\"\n", 20_000);
+        assert_eq!((writing.limit, writing.descriptors), (968, 10));
+
+        let by_memory = budget_of("", 2, "", 1 << 20);
+        assert_eq!(by_memory.source, BudgetSource::Memory);
+
+        let configured = budget_of("max_instances = 1500", 2, "", 20_000);
+        let warning = configured.short_of_files(20_000, 10_000).unwrap();
+        assert!(
+            warning.contains("1500 live instances may need 12000 open files")
+                && warning.contains("keeps 10320 of them")
+                && warning.contains("past about 1210 instances"),
+            "{warning}"
+        );
+        let small_site = budget_of("max_instances = 1500", 1, "", 20_000);
+        assert_eq!(
+            small_site.seats, 1500,
+            "1,000 instances twice over, and the headroom"
+        );
+        let fits = budget_of("max_instances = 1200", 2, "", 20_000);
+        assert_eq!(fits.short_of_files(20_000, 10_000), None);
     }
 
     fn pair(name: &str, value: &str) -> (String, String) {
