@@ -25,6 +25,13 @@ report=$repo/target/bench-density.md
 
 say() { echo "density: $*" >&2; }
 
+# A live instance holds eight open files, and the default budget keeps to
+# the open-file limit (less max_connections): raise it where this process
+# may (as a host of tenants would, LimitNOFILE=); the report gives it.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 65536 ]; then ulimit -Hn 65536 2>/dev/null || true; fi
+ulimit -n "$(ulimit -Hn)"
+
 say "building terrarium (release)"
 cargo build --release -q -p terrarium
 terrarium=$repo/target/release/terrarium
@@ -149,7 +156,7 @@ for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
 done
 
 {
-  echo "Host: $(nproc) cores; proactive reclaim (DAMON kdamond): $damon"
+  echo "Host: $(nproc) cores; proactive reclaim (DAMON kdamond): $damon; open-file limit: $(ulimit -n)"
   echo
   echo "| apps | cold build: first / each other, ms | cache: first / each other, MiB | start to listening, ms | idle RSS (PSS), MiB | first request p50 / p99, ms | after one request each, RSS (PSS), MiB | PSS per app after its request, MiB |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"

@@ -3,6 +3,7 @@
 #
 #   benches/tls-http2.sh [DURATION] [CONNECTIONS] [ROUNDS]   (defaults: 10s, 64, 3)
 #   PIN=1 benches/tls-http2.sh ...   the client on a core of its own
+#   STREAMS=8 benches/tls-http2.sh ... streams per connection in the multiplexed rows
 #
 # The same raw WSGI hello (benches/apps/raw_hello), served by Terrarium
 # (pooled, a worker per core) and by granian (a worker per core), driven by
@@ -16,7 +17,10 @@
 #   listener; HTTP/1.1 and HTTP/2 (ALPN) over TLS 1.3, keep-alive; full
 #   TLS handshakes per second (a new connection, and one request, each);
 # - granian --http auto with TLS: the same three TLS rows; and plain
-#   HTTP/1.1 for reference.
+#   HTTP/1.1 for reference;
+# - HTTP/2 as browsers and proxies use it, multiplexed: the same number of
+#   requests in flight (CONNECTIONS) on CONNECTIONS / STREAMS connections
+#   of STREAMS concurrent streams each (h2c and HTTPS; granian HTTPS).
 #
 # Each server runs every case once per round, ROUNDS rounds, so HTTP/2 and
 # HTTP/1.1 are compared within a round (this machine's speed drifts from
@@ -33,6 +37,8 @@ repo=$PWD
 duration=${1:-10s}
 connections=${2:-64}
 rounds=${3:-3}
+streams=${STREAMS:-8}
+muxed=$(( connections / streams > 0 ? connections / streams : 1 ))
 seconds=${duration%s}
 cores=$(nproc)
 server_cores=$cores client_threads=2 on_server=() on_client=()
@@ -156,6 +162,8 @@ for round in $(seq "$rounds"); do
   load "terrarium HTTP/2 (h2c)" "http://127.0.0.1:$plain_port/"
   load "terrarium HTTPS HTTP/1.1" "https://localhost:$tls_port/" --h1
   load "terrarium HTTPS HTTP/2" "https://localhost:$tls_port/"
+  load "terrarium HTTP/2 (h2c), multiplexed" "http://127.0.0.1:$plain_port/" -c"$muxed" -m"$streams"
+  load "terrarium HTTPS HTTP/2, multiplexed" "https://localhost:$tls_port/" -c"$muxed" -m"$streams"
   handshakes "terrarium TLS handshakes/s" "https://localhost:$tls_port/" --h1
   stop
 
@@ -173,6 +181,7 @@ for round in $(seq "$rounds"); do
   wait_for_port "$port"
   load "granian HTTPS HTTP/1.1" "https://localhost:$port/" --h1
   load "granian HTTPS HTTP/2" "https://localhost:$port/"
+  load "granian HTTPS HTTP/2, multiplexed" "https://localhost:$port/" -c"$muxed" -m"$streams"
   handshakes "granian TLS handshakes/s" "https://localhost:$port/" --h1
   stop
 done
@@ -183,7 +192,7 @@ against() {
 }
 
 {
-  echo "# HTTPS and HTTP/2: raw WSGI hello, servers on $server_cores of $cores cores, h2load -t$client_threads -c$connections${on_client[*]:+ (${on_client[*]})}, $duration, medians of $rounds rounds"
+  echo "# HTTPS and HTTP/2: raw WSGI hello, servers on $server_cores of $cores cores, h2load -t$client_threads -c$connections${on_client[*]:+ (${on_client[*]})} (multiplexed: -c$muxed -m$streams), $duration, medians of $rounds rounds"
   echo
   echo "| case | requests/s | server CPU per request (µs) | mean time per request (ms) | failed |"
   echo "| --- | --- | --- | --- | --- |"
@@ -199,7 +208,10 @@ against() {
   echo "| --- | --- | --- |"
   against "terrarium HTTP/2 (h2c)" "terrarium HTTP/1.1"
   against "terrarium HTTPS HTTP/2" "terrarium HTTPS HTTP/1.1"
+  against "terrarium HTTP/2 (h2c), multiplexed" "terrarium HTTP/1.1"
+  against "terrarium HTTPS HTTP/2, multiplexed" "terrarium HTTPS HTTP/1.1"
   against "terrarium HTTPS HTTP/1.1" "terrarium HTTP/1.1"
   against "granian HTTPS HTTP/2" "granian HTTPS HTTP/1.1"
+  against "granian HTTPS HTTP/2, multiplexed" "granian HTTPS HTTP/1.1"
   against "granian HTTPS HTTP/1.1" "granian HTTP/1.1"
 } | tee "$out/report.md"
