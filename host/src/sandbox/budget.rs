@@ -61,7 +61,7 @@ pub fn default_limit(
     by_open_files: u64,
 ) -> (u32, BudgetSource) {
     let bounds = [
-        ((memory_total / MEMORY_PER_INSTANCE), BudgetSource::Memory),
+        (memory_total / MEMORY_PER_INSTANCE, BudgetSource::Memory),
         (
             ADDRESS_SPACE_FOR_INSTANCES / reserved_per_instance.max(1),
             BudgetSource::AddressSpace,

@@ -195,6 +195,10 @@ struct Budget {
     wanted: u32,
     /// Open files one instance of the site's apps holds, at most.
     descriptors: u64,
+    /// The open-file limit it was made under.
+    open_files: u64,
+    /// What that limit leaves for instances once connections are served.
+    files_left: u64,
 }
 
 impl Budget {
@@ -219,12 +223,13 @@ impl Budget {
             })
             .max()
             .unwrap_or(budget::SANDBOX_DESCRIPTORS);
+        let files_left = fd_limit::left_for_instances(open_files, config.server.max_connections);
         let (limit, source) = match config.server.max_instances {
             Some(limit) => (limit, BudgetSource::Configured),
             None => budget::default_limit(
                 memory_total,
                 engine::reserved_per_instance(),
-                fd_limit::left_for_instances(open_files, config.server.max_connections) / descriptors,
+                files_left / descriptors,
             ),
         };
         Self {
@@ -233,6 +238,8 @@ impl Budget {
             source,
             wanted,
             descriptors,
+            open_files,
+            files_left,
         }
     }
 
@@ -258,17 +265,17 @@ impl Budget {
 
     /// What goes wrong when the seats are all taken, if the open-file
     /// limit cannot hold that many instances and `max_connections`.
-    fn short_of_files(&self, open_files: u64, max_connections: usize) -> Option<String> {
-        let left = fd_limit::left_for_instances(open_files, max_connections);
+    fn short_of_files(&self) -> Option<String> {
         let needed = u64::from(self.seats) * self.descriptors;
-        (needed > left).then(|| {
+        (needed > self.files_left).then(|| {
             format!(
-                "{} live instances may need {needed} open files, but this process may open {open_files} \
+                "{} live instances may need {needed} open files, but this process may open {} \
                  and server.max_connections keeps {} of them: past about {} instances, apps will fail to \
                  start; raise the limit (ulimit -n, LimitNOFILE= under systemd) or lower server.max_instances",
                 self.seats,
-                open_files - left,
-                left / self.descriptors
+                self.open_files,
+                self.open_files - self.files_left,
+                self.files_left / self.descriptors
             )
         })
     }
@@ -281,9 +288,12 @@ const RUN_TIME_HEADROOM: u32 = 32;
 /// Engine capacity for a site: its budget of live instances (said in the
 /// log), each as large as the largest app's `memory`.
 pub(super) fn capacity(config: &SiteConfig) -> Result<EngineCapacity, StartError> {
-    let open_files = fd_limit::current();
-    let budget = Budget::of(config, heap::machine_memory().unwrap_or(4 << 30), open_files);
-    if let Some(warning) = budget.short_of_files(open_files, config.server.max_connections) {
+    let budget = Budget::of(
+        config,
+        heap::machine_memory().unwrap_or(4 << 30),
+        fd_limit::current(),
+    );
+    if let Some(warning) = budget.short_of_files() {
         tracing::warn!("{warning}");
     }
     let apps = config.mounts.iter().filter_map(MountConfig::app);
@@ -917,7 +927,7 @@ mod tests {
         // 10 when an app also has a data folder and a private /tmp.
         let by_files = budget_of("", 2, "", 20_000);
         assert_eq!((by_files.limit, by_files.source), (1210, BudgetSource::OpenFiles));
-        assert_eq!(by_files.short_of_files(20_000, 10_000), None);
+        assert_eq!(by_files.short_of_files(), None);
         assert!(
             by_files.explained().contains("at 8 files an instance"),
             "{}",
@@ -930,7 +940,7 @@ mod tests {
         assert_eq!(by_memory.source, BudgetSource::Memory);
 
         let configured = budget_of("max_instances = 1500", 2, "", 20_000);
-        let warning = configured.short_of_files(20_000, 10_000).unwrap();
+        let warning = configured.short_of_files().unwrap();
         assert!(
             warning.contains("1500 live instances may need 12000 open files")
                 && warning.contains("keeps 10320 of them")
@@ -943,7 +953,7 @@ mod tests {
             "1,000 instances twice over, and the headroom"
         );
         let fits = budget_of("max_instances = 1200", 2, "", 20_000);
-        assert_eq!(fits.short_of_files(20_000, 10_000), None);
+        assert_eq!(fits.short_of_files(), None);
     }
 
     fn pair(name: &str, value: &str) -> (String, String) {
